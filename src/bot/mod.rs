@@ -1,0 +1,42 @@
+//! One bot as a unit the supervisor starts and stops: its state (config,
+//! store, token) and its own actix server. Everything a bot owns is started
+//! in [`Bot::start`] and stopped in [`Bot::stop`].
+
+mod server;
+mod state;
+
+pub use server::StartError;
+pub use state::{BotState, Host};
+
+use crate::config::BotConfig;
+use server::RunningServer;
+use std::sync::Arc;
+
+pub struct Bot {
+    state: BotState,
+    server: RunningServer,
+}
+
+impl Bot {
+    pub async fn start(config: Arc<BotConfig>, host: &Host) -> Result<Self, StartError> {
+        let state = BotState::open(config, host)
+            .await
+            .map_err(|e| StartError::State(e.to_string()))?;
+        let server = server::start_server(state.clone())?;
+        Ok(Self { state, server })
+    }
+
+    pub fn state(&self) -> &BotState {
+        &self.state
+    }
+
+    /// Graceful: the server drains within the bot's own timeout.
+    pub async fn stop(self) {
+        self.server.stop().await;
+    }
+
+    /// Resolves if the bot's server ends without being asked to.
+    pub async fn exited(&mut self) -> String {
+        self.server.exited().await
+    }
+}

@@ -1,0 +1,67 @@
+//! A small client of the supervisor's admin API, found through the config.
+
+use crate::config::Config;
+use crate::supervisor::read_admin_token;
+use serde_json::Value;
+
+pub struct AdminClient {
+    base: String,
+    token: String,
+    http: reqwest::Client,
+}
+
+impl AdminClient {
+    pub fn from_config(config: &Config) -> Result<Self, String> {
+        let token = read_admin_token(&config.supervisor).map_err(|e| e.to_string())?;
+        Ok(Self {
+            base: format!("http://{}", config.supervisor.admin_addr),
+            token,
+            http: reqwest::Client::new(),
+        })
+    }
+
+    pub async fn get(&self, path: &str) -> Result<Value, String> {
+        self.send(self.http.get(self.url(path))).await
+    }
+
+    pub async fn post(&self, path: &str, body: Option<Value>) -> Result<Value, String> {
+        let mut req = self.http.post(self.url(path));
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        self.send(req).await
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    async fn send(&self, req: reqwest::RequestBuilder) -> Result<Value, String> {
+        let res = req.bearer_auth(&self.token).send().await.map_err(|e| {
+            format!(
+                "cannot reach the supervisor at {}: {} (is `alice serve` running?)",
+                self.base,
+                root_cause(&e)
+            )
+        })?;
+        let status = res.status();
+        let body: Value = res.json().await.unwrap_or(Value::Null);
+        if status.is_success() {
+            Ok(body)
+        } else {
+            let reason = body
+                .get("error")
+                .and_then(Value::as_str)
+                .unwrap_or("no reason given");
+            Err(format!("{} {}", status.as_u16(), reason))
+        }
+    }
+}
+
+fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut cause = err;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    cause.to_string()
+}

@@ -1,0 +1,156 @@
+//! `alice bots …`: the admin API from the command line.
+
+use super::admin_client::AdminClient;
+use super::{fail, table, ConfigArg, EXIT_CONFIG};
+use crate::config;
+use clap::{Args, Subcommand};
+use serde_json::Value;
+use std::process::ExitCode;
+
+pub const EXAMPLES: &str = "Examples:
+  alice bots list
+  alice bots list --json
+  alice bots status alpha
+  alice bots stop alpha
+  alice bots start alpha
+  alice bots restart alpha
+  alice bots reload
+  alice bots token alpha";
+
+#[derive(Args)]
+pub struct BotsArgs {
+    #[command(flatten)]
+    config: ConfigArg,
+    /// Print the raw JSON answer instead of a table.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    action: Action,
+}
+
+#[derive(Subcommand)]
+enum Action {
+    /// Every bot with its state, address, uptime and restarts.
+    List,
+    /// One bot (or all) in detail.
+    Status { id: Option<String> },
+    /// Start a stopped or failed bot.
+    Start { id: String },
+    /// Stop one bot gracefully.
+    Stop { id: String },
+    /// Restart one bot; the others keep running.
+    Restart { id: String },
+    /// Re-read the config file: start new bots, stop removed ones, restart changed ones.
+    Reload,
+    /// Print a bot's Runtime API token.
+    Token { id: String },
+}
+
+pub async fn run(args: BotsArgs) -> ExitCode {
+    let config = match config::load(&args.config.config) {
+        Ok(c) => c,
+        Err(e) => return fail(&e.to_string(), EXIT_CONFIG),
+    };
+    let client = match AdminClient::from_config(&config) {
+        Ok(c) => c,
+        Err(e) => return fail(&e, 1),
+    };
+    let result = match &args.action {
+        Action::List | Action::Status { id: None } => client.get("/api/bots").await,
+        Action::Status { id: Some(id) } => client.get(&format!("/api/bots/{id}")).await,
+        Action::Start { id } => client.post(&format!("/api/bots/{id}/start"), None).await,
+        Action::Stop { id } => client.post(&format!("/api/bots/{id}/stop"), None).await,
+        Action::Restart { id } => client.post(&format!("/api/bots/{id}/restart"), None).await,
+        Action::Reload => client.post("/api/reload", None).await,
+        Action::Token { id } => client.get(&format!("/api/bots/{id}/token")).await,
+    };
+    let value = match result {
+        Ok(v) => v,
+        Err(e) => return fail(&e, 1),
+    };
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&value).unwrap_or_default()
+        );
+        return ExitCode::SUCCESS;
+    }
+    match &args.action {
+        Action::Token { .. } => println!("{}", text(&value["token"])),
+        Action::Reload => {
+            for key in ["added", "removed", "restarted", "unchanged"] {
+                let ids: Vec<String> = value[key]
+                    .as_array()
+                    .map(|a| a.iter().map(text).collect())
+                    .unwrap_or_default();
+                println!(
+                    "{key:>9}: {}",
+                    if ids.is_empty() {
+                        "-".into()
+                    } else {
+                        ids.join(", ")
+                    }
+                );
+            }
+        }
+        _ => {
+            let bots = match value {
+                Value::Array(items) => items,
+                one => vec![one],
+            };
+            println!("{}", bots_table(&bots));
+        }
+    }
+    ExitCode::SUCCESS
+}
+
+fn bots_table(bots: &[Value]) -> String {
+    let rows = bots
+        .iter()
+        .map(|b| {
+            vec![
+                text(&b["id"]),
+                text(&b["name"]),
+                text(&b["state"]),
+                text(&b["address"]),
+                b["uptime_secs"]
+                    .as_u64()
+                    .map(human_duration)
+                    .unwrap_or_else(|| "-".into()),
+                text(&b["restarts"]),
+                text(&b["connector"]),
+                text(&b["last_error"]),
+            ]
+        })
+        .collect();
+    table::render(
+        &[
+            "ID",
+            "NAME",
+            "STATE",
+            "ADDRESS",
+            "UPTIME",
+            "RESTARTS",
+            "CONNECTOR",
+            "LAST ERROR",
+        ],
+        rows,
+    )
+}
+
+fn text(v: &Value) -> String {
+    match v {
+        Value::Null => "-".into(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+fn human_duration(secs: u64) -> String {
+    match secs {
+        s if s < 60 => format!("{s}s"),
+        s if s < 3600 => format!("{}m{}s", s / 60, s % 60),
+        s if s < 86400 => format!("{}h{}m", s / 3600, (s % 3600) / 60),
+        s => format!("{}d{}h", s / 86400, (s % 86400) / 3600),
+    }
+}

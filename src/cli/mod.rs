@@ -1,0 +1,85 @@
+//! The `alice` command line.
+
+mod admin_client;
+mod bots;
+mod table;
+
+use crate::config;
+use crate::logging::{self, LogFormat};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "alice",
+    version,
+    about = "Run several chat bots from one host."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args, Clone)]
+pub struct ConfigArg {
+    /// The bots file.
+    #[arg(long, env = "ALICE_CONFIG", default_value = "bots.toml", global = true)]
+    pub config: PathBuf,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the supervisor and every enabled bot.
+    #[command(
+        after_help = "Example:\n  alice serve --config bots.toml\n  ALICE_LOG_FORMAT=json alice serve"
+    )]
+    Serve {
+        #[command(flatten)]
+        config: ConfigArg,
+        /// Log lines as readable text or one JSON object per line.
+        #[arg(long, env = "ALICE_LOG_FORMAT", value_enum, default_value = "pretty")]
+        log_format: LogFormat,
+    },
+    /// Ask the running supervisor about its bots, or command one of them.
+    #[command(after_help = bots::EXAMPLES)]
+    Bots(bots::BotsArgs),
+}
+
+/// Exit code for a configuration error.
+const EXIT_CONFIG: u8 = 2;
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => return fail(&format!("cannot start the async runtime: {e}"), 1),
+    };
+    runtime.block_on(run(cli))
+}
+
+async fn run(cli: Cli) -> ExitCode {
+    match cli.command {
+        Command::Serve { config, log_format } => {
+            logging::init(log_format);
+            let config = match config::load(&config.config) {
+                Ok(c) => c,
+                Err(e) => return fail(&e.to_string(), EXIT_CONFIG),
+            };
+            match crate::supervisor::serve(config).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => fail(&e.to_string(), 1),
+            }
+        }
+        Command::Bots(args) => bots::run(args).await,
+    }
+}
+
+/// One clear line on stderr, then the exit code.
+pub(crate) fn fail(message: &str, code: u8) -> ExitCode {
+    eprintln!("alice: {message}");
+    ExitCode::from(code)
+}

@@ -1,0 +1,239 @@
+//! Loading: TOML file, then `ALICE_*` environment (`__` separates keys), then
+//! validation. Every failure is one `ConfigError` naming the file and the key.
+
+use super::{BotConfig, Config, ConnectorKind, SupervisorConfig};
+use figment::providers::{Env, Format, Toml};
+use figment::Figment;
+use serde::Deserialize;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConfigError {
+    pub file: PathBuf,
+    /// The dotted key at fault, when one is known.
+    pub key: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid config {}", self.file.display())?;
+        if let Some(key) = &self.key {
+            write!(f, ": key `{key}`")?;
+        }
+        write!(f, ": {}", self.message)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    supervisor: SupervisorConfig,
+    #[serde(default)]
+    bots: BTreeMap<String, BotConfig>,
+}
+
+/// Reads and validates the configuration at `path`.
+pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    let err = |key: Option<String>, message: String| ConfigError {
+        file: path.to_path_buf(),
+        key,
+        message,
+    };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| err(None, format!("cannot read the file: {e}")))?;
+    // figment's maps are sorted; the file's order of `[bots.*]` decides ports.
+    let order = bot_order(&text).map_err(|e| err(None, e))?;
+
+    let figment = Figment::new()
+        .merge(Toml::string(&text))
+        .merge(env_provider());
+    let raw: RawConfig = figment.extract().map_err(|e| figment_error(path, e))?;
+
+    let base = path.parent().unwrap_or(Path::new("."));
+    let mut supervisor = raw.supervisor;
+    if supervisor.data_dir.is_relative() {
+        supervisor.data_dir = base.join(&supervisor.data_dir);
+    }
+
+    let mut ids: Vec<String> = order;
+    // Bots that only the environment defines come after the file's, by name.
+    for id in raw.bots.keys() {
+        if !ids.contains(id) {
+            ids.push(id.clone());
+        }
+    }
+    let mut by_id = raw.bots;
+    let mut bots = Vec::with_capacity(ids.len());
+    for (index, id) in ids.into_iter().enumerate() {
+        let mut bot = by_id.remove(&id).unwrap_or_default();
+        bot.id = id;
+        bot.index = index;
+        bots.push(bot);
+    }
+
+    let config = Config {
+        source: path.to_path_buf(),
+        supervisor,
+        bots,
+    };
+    validate(config).map_err(|(key, message)| err(Some(key), message))
+}
+
+fn env_provider() -> Env {
+    // Only the two top-level tables: ALICE_CONFIG, ALICE_LOG_FORMAT and the
+    // ALICE_* variables injected into skills are not configuration keys.
+    Env::prefixed("ALICE_")
+        .filter(|key| {
+            let key = key.as_str().to_ascii_lowercase();
+            key.starts_with("supervisor__") || key.starts_with("bots__")
+        })
+        .split("__")
+}
+
+fn bot_order(text: &str) -> Result<Vec<String>, String> {
+    let table: toml::Table =
+        toml::from_str(text).map_err(|e| format!("TOML syntax: {}", e.to_string().trim()))?;
+    Ok(match table.get("bots") {
+        Some(toml::Value::Table(bots)) => bots.keys().cloned().collect(),
+        _ => Vec::new(),
+    })
+}
+
+fn figment_error(path: &Path, error: figment::Error) -> ConfigError {
+    let key = (!error.path.is_empty()).then(|| error.path.join("."));
+    let from_env = error
+        .metadata
+        .as_ref()
+        .is_some_and(|m| m.name.contains("environment"));
+    let mut message = error.kind.to_string();
+    if from_env {
+        message.push_str(" (from an ALICE_* environment variable)");
+    }
+    ConfigError {
+        file: path.to_path_buf(),
+        key,
+        message,
+    }
+}
+
+type Invalid = (String, String);
+
+fn validate(mut config: Config) -> Result<Config, Invalid> {
+    let sup = &config.supervisor;
+    if !sup.admin_addr.ip().is_loopback() && !sup.allow_non_loopback {
+        return Err((
+            "supervisor.admin_addr".into(),
+            format!(
+                "{} is not a loopback address; set supervisor.allow_non_loopback = true to allow it",
+                sup.admin_addr
+            ),
+        ));
+    }
+    positive(sup.max_concurrent_runs, "supervisor.max_concurrent_runs")?;
+    positive(
+        sup.requests_per_minute as usize,
+        "supervisor.requests_per_minute",
+    )?;
+
+    let mut taken: HashMap<SocketAddr, String> = HashMap::new();
+    taken.insert(sup.admin_addr, "the supervisor admin API".into());
+    if let Some(events) = sup.events_addr {
+        taken.insert(events, "the supervisor events listener".into());
+    }
+    let base_port = sup.base_port;
+    let allow_all = sup.allow_non_loopback;
+    for bot in &mut config.bots {
+        validate_bot(bot, base_port, allow_all)?;
+        let addr = bot.listen_addr();
+        let key = format!("bots.{}.runtime_http_addr", bot.id);
+        if let Some(other) = taken.insert(addr, format!("bot `{}`", bot.id)) {
+            return Err((key, format!("{addr} is already used by {other}")));
+        }
+    }
+    Ok(config)
+}
+
+fn validate_bot(bot: &mut BotConfig, base_port: u16, allow_all: bool) -> Result<(), Invalid> {
+    let id = bot.id.clone();
+    let key = |k: &str| format!("bots.{id}.{k}");
+    if id.is_empty()
+        || !id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+    {
+        return Err((
+            format!("bots.{id}"),
+            format!("bot id `{id}` must be made of a-z, 0-9, `_` and `-`"),
+        ));
+    }
+    let addr = match bot.runtime_http_addr {
+        Some(addr) => addr,
+        None => {
+            let port = usize::from(base_port) + bot.index;
+            let port = u16::try_from(port).map_err(|_| {
+                (
+                    "supervisor.base_port".to_string(),
+                    format!("bot `{id}` would need port {port}, above 65535"),
+                )
+            })?;
+            SocketAddr::from(([127, 0, 0, 1], port))
+        }
+    };
+    if !(addr.ip().is_loopback() || bot.allow_non_loopback || allow_all) {
+        return Err((
+            key("runtime_http_addr"),
+            format!(
+                "{addr} is not a loopback address; set bots.{id}.allow_non_loopback = true to allow it"
+            ),
+        ));
+    }
+    bot.addr = Some(addr);
+    if bot.timezone.parse::<chrono_tz::Tz>().is_err() {
+        return Err((
+            key("timezone"),
+            format!(
+                "unknown timezone `{}` (use an IANA name such as Europe/Berlin)",
+                bot.timezone
+            ),
+        ));
+    }
+    positive(bot.workers, &key("workers"))?;
+    positive(bot.limits.body_bytes, &key("limits.body_bytes"))?;
+    positive(bot.limits.list_max, &key("limits.list_max"))?;
+    positive(
+        bot.limits.requests_per_minute as usize,
+        &key("limits.requests_per_minute"),
+    )?;
+    positive(
+        bot.agent.max_concurrent_runs,
+        &key("agent.max_concurrent_runs"),
+    )?;
+    if bot.connector.kind == ConnectorKind::Feishu {
+        for (field, value) in [
+            ("app_id", &bot.connector.app_id),
+            ("app_secret", &bot.connector.app_secret),
+        ] {
+            if value.is_empty() {
+                return Err((
+                    key(&format!("connector.{field}")),
+                    "required when connector.kind = \"feishu\"".into(),
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn positive(value: usize, key: &str) -> Result<(), Invalid> {
+    if value == 0 {
+        return Err((key.to_string(), "must be at least 1".into()));
+    }
+    Ok(())
+}

@@ -1,0 +1,234 @@
+//! Typed configuration, parsed once from `bots.toml` and the `ALICE_*`
+//! environment. Nothing else in the crate reads raw configuration values.
+
+mod load;
+
+pub use load::{load, ConfigError};
+
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// The whole file after defaults, environment overrides and validation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// The file this came from (for reloads and error messages).
+    pub source: PathBuf,
+    pub supervisor: SupervisorConfig,
+    /// Bots in the order of their tables in the file.
+    pub bots: Vec<BotConfig>,
+}
+
+impl Config {
+    pub fn bot(&self, id: &str) -> Option<&BotConfig> {
+        self.bots.iter().find(|b| b.id == id)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SupervisorConfig {
+    /// Relative paths are resolved against the config file's folder.
+    pub data_dir: PathBuf,
+    pub admin_addr: SocketAddr,
+    pub base_port: u16,
+    /// Empty: generated once and kept in `<data_dir>/admin.token`.
+    pub admin_token: String,
+    pub allow_non_loopback: bool,
+    /// Optional listener for platform callbacks (Feishu webhooks).
+    pub events_addr: Option<SocketAddr>,
+    /// Agent runs in flight across all bots.
+    pub max_concurrent_runs: usize,
+    /// Requests per minute per token on the admin API.
+    pub requests_per_minute: u32,
+}
+
+impl Default for SupervisorConfig {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("data"),
+            admin_addr: SocketAddr::from(([127, 0, 0, 1], 47331)),
+            base_port: 7331,
+            admin_token: String::new(),
+            allow_non_loopback: false,
+            events_addr: None,
+            max_concurrent_runs: 16,
+            requests_per_minute: 600,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BotConfig {
+    /// The table name `[bots.<id>]`; filled in by the loader.
+    #[serde(skip)]
+    pub id: String,
+    /// Position in the file; decides the default port.
+    #[serde(skip)]
+    pub index: usize,
+    /// The address this bot listens on, resolved by the loader.
+    #[serde(skip)]
+    pub addr: Option<SocketAddr>,
+    pub name: String,
+    pub enabled: bool,
+    pub runtime_http_addr: Option<SocketAddr>,
+    /// Empty: generated once and kept in the bot's own tree.
+    pub runtime_http_token: String,
+    pub runtime_api_shutdown_timeout_secs: u64,
+    /// IANA name used for cron expressions.
+    pub timezone: String,
+    pub workers: usize,
+    pub allow_non_loopback: bool,
+    pub permissions: Permissions,
+    pub limits: Limits,
+    pub connector: ConnectorConfig,
+    pub agent: AgentConfig,
+}
+
+impl Default for BotConfig {
+    fn default() -> Self {
+        Self {
+            id: String::new(),
+            index: 0,
+            addr: None,
+            name: String::new(),
+            enabled: true,
+            runtime_http_addr: None,
+            runtime_http_token: String::new(),
+            runtime_api_shutdown_timeout_secs: 5,
+            timezone: "UTC".into(),
+            workers: 1,
+            allow_non_loopback: false,
+            permissions: Permissions::default(),
+            limits: Limits::default(),
+            connector: ConnectorConfig::default(),
+            agent: AgentConfig::default(),
+        }
+    }
+}
+
+impl BotConfig {
+    /// The resolved listen address (always set after loading).
+    pub fn listen_addr(&self) -> SocketAddr {
+        self.addr.expect("address resolved by the config loader")
+    }
+
+    pub fn display_name(&self) -> &str {
+        if self.name.is_empty() {
+            &self.id
+        } else {
+            &self.name
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Permissions {
+    pub runtime_message: bool,
+    pub runtime_automation: bool,
+    pub runtime_goal: bool,
+}
+
+impl Default for Permissions {
+    fn default() -> Self {
+        Self {
+            runtime_message: true,
+            runtime_automation: true,
+            runtime_goal: true,
+        }
+    }
+}
+
+/// The seeds' numbers are the defaults.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    pub body_bytes: usize,
+    pub requests_per_minute: u32,
+    pub list_max: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            body_bytes: 1024 * 1024,
+            requests_per_minute: 120,
+            list_max: 200,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectorKind {
+    #[default]
+    Local,
+    Feishu,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EventsTransport {
+    #[default]
+    LongConnection,
+    Webhook,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConnectorConfig {
+    pub kind: ConnectorKind,
+    pub app_id: String,
+    pub app_secret: String,
+    pub base_url: String,
+    pub events: EventsTransport,
+    pub verification_token: String,
+    pub encrypt_key: String,
+}
+
+impl Default for ConnectorConfig {
+    fn default() -> Self {
+        Self {
+            kind: ConnectorKind::Local,
+            app_id: String::new(),
+            app_secret: String::new(),
+            base_url: "https://open.feishu.cn".into(),
+            events: EventsTransport::LongConnection,
+            verification_token: String::new(),
+            encrypt_key: String::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AgentKind {
+    #[default]
+    Command,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AgentConfig {
+    pub kind: AgentKind,
+    /// argv: prompt on stdin, answer on stdout.
+    pub command: Vec<String>,
+    pub env: std::collections::BTreeMap<String, String>,
+    pub max_concurrent_runs: usize,
+    /// Default: `<data_dir>/<id>/workspace`.
+    pub workspace: Option<PathBuf>,
+}
+
+impl Default for AgentConfig {
+    fn default() -> Self {
+        Self {
+            kind: AgentKind::Command,
+            command: Vec::new(),
+            env: Default::default(),
+            max_concurrent_runs: 4,
+            workspace: None,
+        }
+    }
+}

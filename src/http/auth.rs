@@ -1,0 +1,61 @@
+//! Tokens: generation, constant-time comparison, and who a token speaks for.
+
+use base64::Engine;
+use rand::RngCore;
+use subtle::ConstantTimeEq;
+
+/// 32 random bytes, URL-safe base64 without padding.
+pub fn generate_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng.fill_bytes(&mut bytes);
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Compares in time independent of where the strings differ.
+pub fn tokens_equal(a: &str, b: &str) -> bool {
+    a.as_bytes().ct_eq(b.as_bytes()).into()
+}
+
+/// Who a request speaks for, placed in the request's extensions by the guard.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    /// The rate-limit bucket: one per token, without keeping the token.
+    pub bucket: String,
+    /// A token limited to one conversation (agent runs); `None` acts anywhere.
+    pub session_key: Option<String>,
+}
+
+impl Principal {
+    pub fn full(bucket: impl Into<String>) -> Self {
+        Self {
+            bucket: bucket.into(),
+            session_key: None,
+        }
+    }
+}
+
+/// Decides whether a bearer token is valid on one server.
+pub trait Authenticator: Send + Sync + 'static {
+    fn authenticate(&self, token: &str) -> Option<Principal>;
+}
+
+/// A single fixed token (the supervisor's admin token, a bot's main token).
+pub struct StaticTokenAuth {
+    token: String,
+    bucket: String,
+}
+
+impl StaticTokenAuth {
+    pub fn new(token: String, bucket: impl Into<String>) -> Self {
+        Self {
+            token,
+            bucket: bucket.into(),
+        }
+    }
+}
+
+impl Authenticator for StaticTokenAuth {
+    fn authenticate(&self, token: &str) -> Option<Principal> {
+        tokens_equal(token, &self.token).then(|| Principal::full(self.bucket.clone()))
+    }
+}

@@ -1,0 +1,85 @@
+//! Request observation: a request id (from `X-Request-Id` or new) echoed in
+//! the answer, one log line per request, and JSON bodies for the errors that
+//! actix produces itself (unknown route, wrong method, overflow).
+
+use crate::error::{canonical_reason, ErrorBody};
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{web, HttpResponse};
+use std::time::Instant;
+
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// The name a server's log lines carry (`bot` field).
+#[derive(Clone)]
+pub struct ServerLabel(pub String);
+
+pub async fn observe(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let started = Instant::now();
+    let label = req
+        .app_data::<web::Data<ServerLabel>>()
+        .map(|l| l.0.clone())
+        .unwrap_or_default();
+    let request_id = req
+        .headers()
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+    let method = req.method().to_string();
+    // Handlers' errors arrive here as responses already; only a middleware
+    // error comes back as `Err`, and actix renders that one itself. (Holding
+    // a clone of the request across `call` would break actix's routing.)
+    let res = next.call(req).await?.map_into_boxed_body();
+    let mut res = json_errors(res);
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        res.headers_mut().insert(REQUEST_ID, value);
+    }
+    let route = res
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| res.request().path().to_string());
+    let status = res.status().as_u16();
+    let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    tracing::info!(
+        bot = %label,
+        method = %method,
+        route = %route,
+        status,
+        duration_ms = format_args!("{duration_ms:.1}"),
+        request_id = %request_id,
+        "request"
+    );
+    Ok(res)
+}
+
+fn json_errors(res: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody> {
+    let status = res.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return res;
+    }
+    let is_json = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if is_json {
+        return res;
+    }
+    let (req, old) = res.into_parts();
+    let mut new = HttpResponse::build(status).json(ErrorBody {
+        error: canonical_reason(status),
+    });
+    for name in [header::ALLOW, header::RETRY_AFTER] {
+        if let Some(v) = old.headers().get(&name) {
+            new.headers_mut().insert(name, v.clone());
+        }
+    }
+    ServiceResponse::new(req, new)
+}

@@ -1,0 +1,38 @@
+//! A bot's Runtime API: one file per resource, each with its `configure`;
+//! this file is the one place that lists them.
+
+pub mod health;
+mod info;
+mod openapi;
+
+pub use health::Health;
+pub use openapi::ApiDoc;
+
+use crate::bot::BotState;
+use crate::http::{self, AccessGuard};
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::{web, App};
+
+/// The app of one bot, as the server and the tests build it.
+pub fn app(
+    state: BotState,
+    guard: web::Data<AccessGuard>,
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    let label = state.id().to_string();
+    let body_limit = state.config().limits.body_bytes;
+    http::app(&label, guard, body_limit, move |cfg| {
+        cfg.app_data(web::Data::new(state));
+        health::configure(cfg);
+        openapi::configure(cfg);
+        info::configure(cfg);
+    })
+}

@@ -1,0 +1,30 @@
+//! The Runtime API's OpenAPI 3.1 document, generated from the handlers'
+//! annotations and served without a token.
+
+use crate::http::{resource, BearerAuth};
+use actix_web::{web, HttpResponse};
+use utoipa::OpenApi;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "alice Runtime API", description = "The local API of one bot: skills call it through ALICE_RUNTIME_API_BASE_URL with ALICE_RUNTIME_API_TOKEN."),
+    paths(
+        super::health::healthz,
+        super::info::bot_info,
+        openapi_json,
+    ),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+)]
+pub struct ApiDoc;
+
+/// This document.
+#[utoipa::path(get, path = "/openapi.json", tag = "meta", security(()),
+    responses((status = 200, description = "The OpenAPI 3.1 document")))]
+pub async fn openapi_json() -> HttpResponse {
+    HttpResponse::Ok().json(ApiDoc::openapi())
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/openapi.json").route(web::get().to(openapi_json)));
+}

@@ -1,0 +1,48 @@
+//! Group commit: a writer asks for a flush and waits; one background task
+//! drains every pending request, runs a single `flush`, and wakes them all.
+//! Many concurrent writers therefore share one disk sync.
+
+use crate::error::{Error, Result};
+use tokio::sync::{mpsc, oneshot};
+
+type Waiter = oneshot::Sender<Result<(), String>>;
+
+#[derive(Clone)]
+pub struct GroupCommit {
+    requests: mpsc::UnboundedSender<Waiter>,
+}
+
+impl GroupCommit {
+    pub fn start(db: sled::Db) -> Self {
+        let (requests, mut rx) = mpsc::unbounded_channel::<Waiter>();
+        // A dedicated thread: flushes block, and the supervisor's runtime may
+        // be shutting down while the last writers still wait.
+        std::thread::Builder::new()
+            .name("sled-group-commit".into())
+            .spawn(move || {
+                while let Some(first) = rx.blocking_recv() {
+                    let mut waiters = vec![first];
+                    while let Ok(more) = rx.try_recv() {
+                        waiters.push(more);
+                    }
+                    let outcome = db.flush().map(|_| ()).map_err(|e| e.to_string());
+                    for waiter in waiters {
+                        let _ = waiter.send(outcome.clone());
+                    }
+                }
+            })
+            .expect("spawn the group-commit thread");
+        Self { requests }
+    }
+
+    /// Resolves once everything written before this call is on disk.
+    pub async fn flush(&self) -> Result<()> {
+        let (tx, rx) = oneshot::channel();
+        self.requests
+            .send(tx)
+            .map_err(|_| Error::internal("the flusher has stopped"))?;
+        rx.await
+            .map_err(|_| Error::internal("the flusher has stopped"))?
+            .map_err(|e| Error::Internal(format!("flush failed: {e}")))
+    }
+}

@@ -1,0 +1,131 @@
+//! `/api/bots…` and `/api/reload`.
+
+use crate::error::{ErrorBody, Result};
+use crate::http::resource;
+use crate::supervisor::{ReloadReport, RunState, Supervisor, UnitStatus};
+use actix_web::{web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// One bot as the admin sees it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct BotView {
+    pub id: String,
+    pub name: String,
+    /// Runtime API address.
+    pub address: String,
+    pub enabled: bool,
+    #[schema(value_type = String, example = "running")]
+    pub state: String,
+    /// Seconds since the bot entered its current state.
+    pub uptime_secs: Option<u64>,
+    pub restarts: u32,
+    pub last_error: Option<String>,
+    pub connector: String,
+}
+
+impl From<UnitStatus> for BotView {
+    fn from(s: UnitStatus) -> Self {
+        let c = &s.config;
+        Self {
+            id: c.id.clone(),
+            name: c.display_name().to_string(),
+            address: c.listen_addr().to_string(),
+            enabled: c.enabled,
+            state: serde_json::to_value(s.state)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+            uptime_secs: (s.state == RunState::Running).then(|| s.since.elapsed().as_secs()),
+            restarts: s.restarts,
+            last_error: s.last_error,
+            connector: serde_json::to_value(c.connector.kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+        }
+    }
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct TokenView {
+    pub id: String,
+    pub token: String,
+    pub base_url: String,
+}
+
+/// Every bot, in the file's order.
+#[utoipa::path(get, path = "/api/bots", tag = "bots",
+    responses((status = 200, body = [BotView]), (status = 401, body = ErrorBody)))]
+pub async fn list(sup: web::Data<Supervisor>) -> HttpResponse {
+    let bots: Vec<BotView> = sup.list().await.into_iter().map(Into::into).collect();
+    HttpResponse::Ok().json(bots)
+}
+
+/// One bot.
+#[utoipa::path(get, path = "/api/bots/{id}", tag = "bots",
+    params(("id" = String, Path, description = "Bot id")),
+    responses((status = 200, body = BotView), (status = 404, body = ErrorBody)))]
+pub async fn get(sup: web::Data<Supervisor>, id: web::Path<String>) -> Result<HttpResponse> {
+    Ok(HttpResponse::Ok().json(BotView::from(sup.status(&id).await?)))
+}
+
+/// Starts a stopped or failed bot; answers once it runs.
+#[utoipa::path(post, path = "/api/bots/{id}/start", tag = "bots",
+    params(("id" = String, Path, description = "Bot id")),
+    responses((status = 200, body = BotView), (status = 404, body = ErrorBody),
+        (status = 503, description = "The bot could not start", body = ErrorBody)))]
+pub async fn start(sup: web::Data<Supervisor>, id: web::Path<String>) -> Result<HttpResponse> {
+    Ok(HttpResponse::Ok().json(BotView::from(sup.start_bot(&id).await?)))
+}
+
+/// Stops one bot gracefully (within its shutdown timeout).
+#[utoipa::path(post, path = "/api/bots/{id}/stop", tag = "bots",
+    params(("id" = String, Path, description = "Bot id")),
+    responses((status = 200, body = BotView), (status = 404, body = ErrorBody)))]
+pub async fn stop(sup: web::Data<Supervisor>, id: web::Path<String>) -> Result<HttpResponse> {
+    Ok(HttpResponse::Ok().json(BotView::from(sup.stop_bot(&id).await?)))
+}
+
+/// Stops and starts one bot; the others are not touched.
+#[utoipa::path(post, path = "/api/bots/{id}/restart", tag = "bots",
+    params(("id" = String, Path, description = "Bot id")),
+    responses((status = 200, body = BotView), (status = 404, body = ErrorBody),
+        (status = 503, description = "The bot could not start", body = ErrorBody)))]
+pub async fn restart(sup: web::Data<Supervisor>, id: web::Path<String>) -> Result<HttpResponse> {
+    Ok(HttpResponse::Ok().json(BotView::from(sup.restart_bot(&id).await?)))
+}
+
+/// The bot's main Runtime API token (for admins and `alice bots token`).
+#[utoipa::path(get, path = "/api/bots/{id}/token", tag = "bots",
+    params(("id" = String, Path, description = "Bot id")),
+    responses((status = 200, body = TokenView), (status = 404, body = ErrorBody),
+        (status = 409, description = "The bot is not running", body = ErrorBody)))]
+pub async fn token(sup: web::Data<Supervisor>, id: web::Path<String>) -> Result<HttpResponse> {
+    let status = sup.status(&id).await?;
+    let bot = status.bot.ok_or_else(|| {
+        crate::error::Error::Conflict(format!("bot `{id}` is not running; start it first"))
+    })?;
+    Ok(HttpResponse::Ok().json(TokenView {
+        id: id.into_inner(),
+        token: bot.token().to_string(),
+        base_url: format!("http://{}", status.config.listen_addr()),
+    }))
+}
+
+/// Re-reads the config file. A bad file changes nothing (400).
+#[utoipa::path(post, path = "/api/reload", tag = "bots",
+    responses((status = 200, body = ReloadReport), (status = 400, body = ErrorBody)))]
+pub async fn reload(sup: web::Data<Supervisor>) -> Result<HttpResponse> {
+    Ok(HttpResponse::Ok().json(sup.reload().await?))
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/api/bots").route(web::get().to(list)))
+        .service(resource("/api/bots/{id}").route(web::get().to(get)))
+        .service(resource("/api/bots/{id}/start").route(web::post().to(start)))
+        .service(resource("/api/bots/{id}/stop").route(web::post().to(stop)))
+        .service(resource("/api/bots/{id}/restart").route(web::post().to(restart)))
+        .service(resource("/api/bots/{id}/token").route(web::get().to(token)))
+        .service(resource("/api/reload").route(web::post().to(reload)));
+}

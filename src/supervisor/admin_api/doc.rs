@@ -1,0 +1,41 @@
+use crate::http::{resource, BearerAuth};
+use actix_web::{web, HttpResponse};
+use utoipa::OpenApi;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "alice supervisor admin API", description = "Lists, starts, stops, restarts and reloads the bots of one alice process. Every route needs the admin token."),
+    paths(
+        health,
+        openapi_json,
+        super::bots::list,
+        super::bots::get,
+        super::bots::start,
+        super::bots::stop,
+        super::bots::restart,
+        super::bots::token,
+        super::bots::reload,
+    ),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+)]
+pub struct AdminDoc;
+
+/// Liveness probe; needs no token.
+#[utoipa::path(get, path = "/healthz", tag = "meta", security(()),
+    responses((status = 200, description = "The supervisor is running", body = crate::runtime_api::Health)))]
+pub async fn health() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
+}
+
+/// This document.
+#[utoipa::path(get, path = "/openapi.json", tag = "meta", security(()),
+    responses((status = 200, description = "The OpenAPI 3.1 document")))]
+pub async fn openapi_json() -> HttpResponse {
+    HttpResponse::Ok().json(AdminDoc::openapi())
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/healthz").route(web::get().to(health)))
+        .service(resource("/openapi.json").route(web::get().to(openapi_json)));
+}

@@ -1,0 +1,202 @@
+//! The supervisor: owns every bot's unit, the admin API, reloads and the
+//! process-wide shutdown.
+
+pub mod admin_api;
+mod admin_token;
+mod serve;
+mod unit;
+
+pub use admin_api::{AdminDoc, AdminServer};
+pub use admin_token::{admin_token, read_admin_token};
+pub use serve::serve;
+pub use unit::{RunState, UnitStatus};
+
+use crate::bot::Host;
+use crate::config::{self, Config};
+use crate::error::{Error, Result};
+use crate::store::Store;
+use std::sync::Arc;
+use tokio::sync::Mutex;
+use unit::Unit;
+
+#[derive(Clone)]
+pub struct Supervisor {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    host: Host,
+    /// The admin token (never logged).
+    admin_token: String,
+    state: Mutex<State>,
+}
+
+struct State {
+    config: Config,
+    /// In the file's order.
+    units: Vec<(String, Unit)>,
+}
+
+impl Supervisor {
+    /// Opens the store and starts every enabled bot. Bots that fail to start
+    /// are marked failed and retried; they never fail this call.
+    pub async fn start(config: Config) -> std::io::Result<Self> {
+        let data_dir = config.supervisor.data_dir.clone();
+        let store = Store::open(&data_dir).map_err(|e| {
+            std::io::Error::other(format!(
+                "cannot open the database in {}: {e}",
+                data_dir.display()
+            ))
+        })?;
+        let admin_token = admin_token(&config.supervisor)?;
+        let host = Host { store, data_dir };
+        let units = config
+            .bots
+            .iter()
+            .map(|bot| {
+                let unit = Unit::spawn(Arc::new(bot.clone()), host.clone());
+                (bot.id.clone(), unit)
+            })
+            .collect();
+        Ok(Self {
+            inner: Arc::new(Inner {
+                host,
+                admin_token,
+                state: Mutex::new(State { config, units }),
+            }),
+        })
+    }
+
+    pub fn admin_token(&self) -> &str {
+        &self.inner.admin_token
+    }
+
+    pub fn host(&self) -> &Host {
+        &self.inner.host
+    }
+
+    pub async fn config(&self) -> Config {
+        self.inner.state.lock().await.config.clone()
+    }
+
+    /// Every bot's status, in file order.
+    pub async fn list(&self) -> Vec<UnitStatus> {
+        let state = self.inner.state.lock().await;
+        state.units.iter().map(|(_, u)| u.status()).collect()
+    }
+
+    pub async fn status(&self, id: &str) -> Result<UnitStatus> {
+        Ok(find(&*self.inner.state.lock().await, id)?.status())
+    }
+
+    pub async fn start_bot(&self, id: &str) -> Result<UnitStatus> {
+        self.command(id, |u| Box::pin(u.start())).await
+    }
+
+    pub async fn stop_bot(&self, id: &str) -> Result<UnitStatus> {
+        self.command(id, |u| Box::pin(u.stop())).await
+    }
+
+    pub async fn restart_bot(&self, id: &str) -> Result<UnitStatus> {
+        self.command(id, |u| Box::pin(u.restart())).await
+    }
+
+    async fn command(
+        &self,
+        id: &str,
+        run: impl FnOnce(&Unit) -> futures_util::future::BoxFuture<'_, std::result::Result<(), String>>,
+    ) -> Result<UnitStatus> {
+        // Only this bot's unit is touched, and the lock is not held while it
+        // works: listing and other bots' commands go on meanwhile.
+        let unit = find(&*self.inner.state.lock().await, id)?.clone();
+        run(&unit)
+            .await
+            .map_err(|e| Error::Unavailable(format!("bot `{id}`: {e}")))?;
+        Ok(unit.status())
+    }
+
+    /// Re-reads the config file: starts new bots, stops removed ones,
+    /// restarts changed ones and leaves the others untouched. A bad file
+    /// changes nothing.
+    pub async fn reload(&self) -> Result<ReloadReport> {
+        let mut state = self.inner.state.lock().await;
+        let new =
+            config::load(&state.config.source).map_err(|e| Error::bad_request(e.to_string()))?;
+        if new.supervisor != state.config.supervisor {
+            tracing::warn!("changes to [supervisor] take effect at the next start of alice");
+        }
+        let mut report = ReloadReport::default();
+        let mut old_units = std::mem::take(&mut state.units);
+
+        // Stop removed and changed bots first so that addresses they free can
+        // be taken by others in the same reload.
+        let mut kept = Vec::new();
+        for (id, unit) in old_units.drain(..) {
+            match new.bot(&id) {
+                None => {
+                    let _ = unit.shutdown().await;
+                    report.removed.push(id);
+                }
+                Some(cfg) if *cfg != *unit.status().config => {
+                    let _ = unit.stop().await;
+                    kept.push((id, unit));
+                }
+                Some(_) => kept.push((id, unit)),
+            }
+        }
+        let mut units = Vec::with_capacity(new.bots.len());
+        for bot in &new.bots {
+            let cfg = Arc::new(bot.clone());
+            match kept.iter().position(|(id, _)| *id == bot.id) {
+                Some(i) => {
+                    let (id, unit) = kept.swap_remove(i);
+                    if *unit.status().config != *bot {
+                        let _ = unit.replace(cfg).await;
+                        report.restarted.push(id.clone());
+                    } else {
+                        report.unchanged.push(id.clone());
+                    }
+                    units.push((id, unit));
+                }
+                None => {
+                    report.added.push(bot.id.clone());
+                    units.push((bot.id.clone(), Unit::spawn(cfg, self.inner.host.clone())));
+                }
+            }
+        }
+        state.units = units;
+        state.config = new;
+        tracing::info!(added = ?report.added, removed = ?report.removed, restarted = ?report.restarted, "config reloaded");
+        Ok(report)
+    }
+
+    /// Stops every bot (each within its own shutdown timeout, all at once)
+    /// and flushes the store.
+    pub async fn shutdown(&self) {
+        let units: Vec<Unit> = {
+            let state = self.inner.state.lock().await;
+            state.units.iter().map(|(_, u)| u.clone()).collect()
+        };
+        futures_util::future::join_all(units.iter().map(|u| u.shutdown())).await;
+        if let Err(e) = self.inner.host.store.flush().await {
+            tracing::error!(error = %e, "final flush failed");
+        }
+    }
+}
+
+fn find<'a>(state: &'a State, id: &str) -> Result<&'a Unit> {
+    state
+        .units
+        .iter()
+        .find(|(uid, _)| uid == id)
+        .map(|(_, u)| u)
+        .ok_or_else(|| Error::not_found(format!("no bot `{id}`")))
+}
+
+#[derive(Debug, Default, serde::Serialize, utoipa::ToSchema)]
+pub struct ReloadReport {
+    pub added: Vec<String>,
+    pub removed: Vec<String>,
+    pub restarted: Vec<String>,
+    pub unchanged: Vec<String>,
+}

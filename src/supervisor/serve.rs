@@ -1,0 +1,42 @@
+//! `alice serve`: start everything, then wait for signals. SIGHUP reloads;
+//! SIGTERM or SIGINT stop every bot gracefully, flush, and return.
+
+use super::{AdminServer, Supervisor};
+use crate::config::Config;
+use tokio::signal::unix::{signal, SignalKind};
+
+pub async fn serve(config: Config) -> std::io::Result<()> {
+    let admin_addr = config.supervisor.admin_addr;
+    let rpm = config.supervisor.requests_per_minute;
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut hup = signal(SignalKind::hangup())?;
+
+    let supervisor = Supervisor::start(config).await?;
+    let admin = match AdminServer::start(supervisor.clone(), admin_addr, rpm) {
+        Ok(admin) => admin,
+        Err(e) => {
+            supervisor.shutdown().await;
+            return Err(e);
+        }
+    };
+    tracing::info!(addr = %admin.addr, "admin API listening");
+
+    loop {
+        tokio::select! {
+            _ = term.recv() => { tracing::info!("SIGTERM: shutting down"); break; }
+            _ = int.recv() => { tracing::info!("SIGINT: shutting down"); break; }
+            _ = hup.recv() => {
+                tracing::info!("SIGHUP: reloading the config");
+                if let Err(e) = supervisor.reload().await {
+                    tracing::error!(error = %e, "reload refused; nothing changed");
+                }
+            }
+        }
+    }
+    // Refuse new admin work first, then drain the bots, then flush.
+    admin.stop().await;
+    supervisor.shutdown().await;
+    tracing::info!("stopped");
+    Ok(())
+}

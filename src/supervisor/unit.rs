@@ -1,0 +1,276 @@
+//! The lifecycle of one bot: a task that owns the running [`Bot`], obeys
+//! start/stop/restart/replace commands, and restarts a failed bot with
+//! backoff. One unit never waits on another.
+
+use crate::bot::{Bot, BotState, Host};
+use crate::config::BotConfig;
+use serde::Serialize;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::{mpsc, oneshot};
+
+const FIRST_BACKOFF: Duration = Duration::from_millis(500);
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RunState {
+    Starting,
+    Running,
+    Stopped,
+    Failed,
+}
+
+/// A snapshot of one unit for the admin API.
+#[derive(Clone)]
+pub struct UnitStatus {
+    pub config: Arc<BotConfig>,
+    pub state: RunState,
+    pub since: Instant,
+    pub restarts: u32,
+    pub last_error: Option<String>,
+    pub bot: Option<BotState>,
+}
+
+type Reply = oneshot::Sender<Result<(), String>>;
+
+enum Command {
+    Start(Reply),
+    Stop(Reply),
+    Restart(Reply),
+    Replace(Arc<BotConfig>, Reply),
+    Shutdown(Reply),
+}
+
+#[derive(Clone)]
+pub struct Unit {
+    commands: mpsc::UnboundedSender<Command>,
+    status: Arc<Mutex<UnitStatus>>,
+}
+
+impl Unit {
+    pub fn spawn(config: Arc<BotConfig>, host: Host) -> Self {
+        let status = Arc::new(Mutex::new(UnitStatus {
+            state: if config.enabled {
+                RunState::Starting
+            } else {
+                RunState::Stopped
+            },
+            config: config.clone(),
+            since: Instant::now(),
+            restarts: 0,
+            last_error: None,
+            bot: None,
+        }));
+        let (commands, rx) = mpsc::unbounded_channel();
+        let worker = Worker {
+            host,
+            status: status.clone(),
+            rx,
+            want_running: config.enabled,
+            config,
+            backoff: FIRST_BACKOFF,
+        };
+        tokio::spawn(worker.run());
+        Self { commands, status }
+    }
+
+    pub fn status(&self) -> UnitStatus {
+        self.status.lock().expect("unit status lock").clone()
+    }
+
+    pub async fn start(&self) -> Result<(), String> {
+        self.send(Command::Start).await
+    }
+    pub async fn stop(&self) -> Result<(), String> {
+        self.send(Command::Stop).await
+    }
+    pub async fn restart(&self) -> Result<(), String> {
+        self.send(Command::Restart).await
+    }
+    pub async fn replace(&self, config: Arc<BotConfig>) -> Result<(), String> {
+        self.send(|reply| Command::Replace(config, reply)).await
+    }
+    pub async fn shutdown(&self) -> Result<(), String> {
+        self.send(Command::Shutdown).await
+    }
+
+    async fn send(&self, make: impl FnOnce(Reply) -> Command) -> Result<(), String> {
+        let (tx, rx) = oneshot::channel();
+        self.commands
+            .send(make(tx))
+            .map_err(|_| "the bot's unit has ended".to_string())?;
+        rx.await
+            .map_err(|_| "the bot's unit has ended".to_string())?
+    }
+}
+
+struct Worker {
+    host: Host,
+    config: Arc<BotConfig>,
+    status: Arc<Mutex<UnitStatus>>,
+    rx: mpsc::UnboundedReceiver<Command>,
+    want_running: bool,
+    backoff: Duration,
+}
+
+/// What to do after the running bot was interrupted.
+enum Next {
+    Relaunch,
+    Idle,
+    Exit,
+}
+
+impl Worker {
+    async fn run(mut self) {
+        // Replies owed to Start/Restart callers, answered after the launch.
+        let mut pending: Vec<Reply> = Vec::new();
+        loop {
+            if !self.want_running {
+                self.set(RunState::Stopped, None, None);
+                for reply in pending.drain(..) {
+                    let _ = reply.send(Ok(()));
+                }
+                match self.rx.recv().await {
+                    None => return,
+                    Some(Command::Start(r)) | Some(Command::Restart(r)) => {
+                        self.want_running = true;
+                        pending.push(r);
+                    }
+                    Some(Command::Stop(r)) => {
+                        let _ = r.send(Ok(()));
+                    }
+                    Some(Command::Replace(config, r)) => {
+                        self.want_running = config.enabled;
+                        self.config = config;
+                        self.status.lock().expect("status").config = self.config.clone();
+                        pending.push(r);
+                    }
+                    Some(Command::Shutdown(r)) => {
+                        let _ = r.send(Ok(()));
+                        return;
+                    }
+                }
+                continue;
+            }
+
+            self.set(RunState::Starting, None, None);
+            match Bot::start(self.config.clone(), &self.host).await {
+                Ok(bot) => {
+                    tracing::info!(bot = %self.config.id, addr = %self.config.listen_addr(), "bot started");
+                    self.backoff = FIRST_BACKOFF;
+                    self.set(RunState::Running, None, Some(bot.state().clone()));
+                    for reply in pending.drain(..) {
+                        let _ = reply.send(Ok(()));
+                    }
+                    match self.supervise(bot, &mut pending).await {
+                        Next::Relaunch => {
+                            self.status.lock().expect("status").restarts += 1;
+                        }
+                        Next::Idle => {}
+                        Next::Exit => return,
+                    }
+                }
+                Err(err) => {
+                    let reason = err.to_string();
+                    tracing::error!(bot = %self.config.id, error = %reason, retry_in_ms = self.backoff.as_millis() as u64, "bot failed to start");
+                    self.set(RunState::Failed, Some(reason.clone()), None);
+                    for reply in pending.drain(..) {
+                        let _ = reply.send(Err(reason.clone()));
+                    }
+                    if let Next::Exit = self.wait_retry(&mut pending).await {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Watches a running bot until a command or its death interrupts it.
+    async fn supervise(&mut self, mut bot: Bot, pending: &mut Vec<Reply>) -> Next {
+        loop {
+            tokio::select! {
+                reason = bot.exited() => {
+                    tracing::error!(bot = %self.config.id, error = %reason, "bot server died; restarting");
+                    self.set(RunState::Failed, Some(reason), None);
+                    tokio::time::sleep(self.backoff).await;
+                    self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
+                    return Next::Relaunch;
+                }
+                cmd = self.rx.recv() => match cmd {
+                    Some(Command::Start(r)) => { let _ = r.send(Ok(())); }
+                    Some(Command::Stop(r)) => {
+                        self.stop_bot(bot).await;
+                        self.want_running = false;
+                        pending.push(r);
+                        return Next::Idle;
+                    }
+                    Some(Command::Restart(r)) => {
+                        self.stop_bot(bot).await;
+                        pending.push(r);
+                        return Next::Relaunch;
+                    }
+                    Some(Command::Replace(config, r)) => {
+                        self.stop_bot(bot).await;
+                        self.want_running = config.enabled;
+                        self.config = config;
+                        self.status.lock().expect("status").config = self.config.clone();
+                        pending.push(r);
+                        return Next::Idle;
+                    }
+                    Some(Command::Shutdown(r)) => {
+                        self.stop_bot(bot).await;
+                        self.set(RunState::Stopped, None, None);
+                        let _ = r.send(Ok(()));
+                        return Next::Exit;
+                    }
+                    None => {
+                        self.stop_bot(bot).await;
+                        return Next::Exit;
+                    }
+                }
+            }
+        }
+    }
+
+    /// After a failed start: wait for the backoff or for a command.
+    async fn wait_retry(&mut self, pending: &mut Vec<Reply>) -> Next {
+        let sleep = tokio::time::sleep(self.backoff);
+        self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
+        tokio::select! {
+            _ = sleep => Next::Relaunch,
+            cmd = self.rx.recv() => match cmd {
+                Some(Command::Start(r)) | Some(Command::Restart(r)) => { pending.push(r); Next::Relaunch }
+                Some(Command::Stop(r)) => { self.want_running = false; pending.push(r); Next::Idle }
+                Some(Command::Replace(config, r)) => {
+                    self.want_running = config.enabled;
+                    self.config = config;
+                    self.status.lock().expect("status").config = self.config.clone();
+                    self.backoff = FIRST_BACKOFF;
+                    pending.push(r);
+                    Next::Idle
+                }
+                Some(Command::Shutdown(r)) => { let _ = r.send(Ok(())); Next::Exit }
+                None => Next::Exit,
+            }
+        }
+    }
+
+    async fn stop_bot(&mut self, bot: Bot) {
+        tracing::info!(bot = %self.config.id, "stopping bot");
+        bot.stop().await;
+        tracing::info!(bot = %self.config.id, "bot stopped");
+    }
+
+    fn set(&self, state: RunState, error: Option<String>, bot: Option<BotState>) {
+        let mut status = self.status.lock().expect("status");
+        if status.state != state {
+            status.since = Instant::now();
+        }
+        status.state = state;
+        if error.is_some() || state == RunState::Running || state == RunState::Stopped {
+            status.last_error = error;
+        }
+        status.bot = bot;
+    }
+}

@@ -1,0 +1,367 @@
+//! The foundation: config, ports, auth, limits, lifecycle, admin API, CLI.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use std::time::Duration;
+
+fn two_bots(admin: u16, base: u16, extra_a: &str) -> String {
+    format!(
+        "{}[bots.alpha]\nname = \"Alpha\"\n{extra_a}\n[bots.beta]\nname = \"Beta\"\n",
+        supervisor_toml(admin, base)
+    )
+}
+
+async fn get_json(url: &str, token: Option<&str>) -> (u16, Value) {
+    let mut req = client().get(url);
+    if let Some(token) = token {
+        req = req.bearer_auth(token);
+    }
+    let res = req.send().await.expect("request");
+    let status = res.status().as_u16();
+    (status, res.json().await.expect("JSON body"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ports_follow_file_order_and_disabled_bots_keep_their_index() {
+    let dir = TestDir::new();
+    let base = free_ports(3);
+    let admin = free_ports(1);
+    dir.write_config(&format!(
+        "{}[bots.zeta]\n[bots.alpha]\nenabled = false\n[bots.mid]\n",
+        supervisor_toml(admin, base)
+    ));
+    let app = InProcess::start(&dir).await;
+    app.wait_running(&["zeta", "mid"]).await;
+    let (_, list) = app.admin_get("/api/bots").await;
+    let ids: Vec<&str> = list.as_array().unwrap().iter().map(|b| b["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["zeta", "alpha", "mid"]);
+    assert_eq!(list[1]["state"], "stopped");
+
+    let zeta = app.bot_token("zeta").await;
+    let mid = app.bot_token("mid").await;
+    let (status, me) = get_json(&format!("http://127.0.0.1:{base}/api/v1/bot"), Some(&zeta)).await;
+    assert_eq!((status, me["id"].as_str()), (200, Some("zeta")));
+    let (status, me) = get_json(&format!("http://127.0.0.1:{}/api/v1/bot", base + 2), Some(&mid)).await;
+    assert_eq!((status, me["id"].as_str()), (200, Some("mid")));
+    // The disabled bot's port stays free.
+    assert!(client().get(format!("http://127.0.0.1:{}/healthz", base + 1)).send().await.is_err());
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthz_is_open_and_bad_tokens_get_401_json() {
+    let dir = TestDir::new();
+    let (base, admin) = (free_ports(2), free_ports(1));
+    dir.write_config(&two_bots(admin, base, ""));
+    let app = InProcess::start(&dir).await;
+    app.wait_running(&["alpha", "beta"]).await;
+    let alpha_url = format!("http://127.0.0.1:{base}");
+
+    let (status, body) = get_json(&format!("{alpha_url}/healthz"), None).await;
+    assert_eq!((status, body), (200, serde_json::json!({"status": "ok"})));
+
+    let beta_token = app.bot_token("beta").await;
+    let alpha_token = app.bot_token("alpha").await;
+    assert_ne!(alpha_token, beta_token);
+    for token in [None, Some("wrong-token"), Some(beta_token.as_str())] {
+        let (status, body) = get_json(&format!("{alpha_url}/api/v1/bot"), token).await;
+        assert_eq!(status, 401, "token {token:?}");
+        assert!(body["error"].as_str().is_some_and(|e| !e.is_empty()), "{body}");
+    }
+    let (status, _) = get_json(&format!("{alpha_url}/api/v1/bot"), Some(&alpha_token)).await;
+    assert_eq!(status, 200);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_error_is_json_404_405_413() {
+    let dir = TestDir::new();
+    let (base, admin) = (free_ports(2), free_ports(1));
+    dir.write_config(&two_bots(admin, base, "[bots.alpha.limits]\nbody_bytes = 1024\n"));
+    let app = InProcess::start(&dir).await;
+    app.wait_running(&["alpha"]).await;
+    let token = app.bot_token("alpha").await;
+    let url = format!("http://127.0.0.1:{base}");
+
+    let res = client().get(format!("{url}/no/such/route")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(res.status(), 404);
+    assert!(res.json::<Value>().await.unwrap()["error"].is_string());
+
+    let res = client().delete(format!("{url}/api/v1/bot")).bearer_auth(&token).send().await.unwrap();
+    assert_eq!(res.status(), 405);
+    assert!(res.json::<Value>().await.unwrap()["error"].is_string());
+
+    let res = client()
+        .post(format!("{url}/api/v1/bot"))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body(vec![b' '; 4096])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 413);
+    let body: Value = res.json().await.unwrap();
+    assert!(body["error"].as_str().unwrap().contains("limit"), "{body}");
+
+    // The request id is taken from the caller, or made up, and echoed.
+    let res = client().get(format!("{url}/healthz")).header("x-request-id", "req-42").send().await.unwrap();
+    assert_eq!(res.headers()["x-request-id"], "req-42");
+    let res = client().get(format!("{url}/healthz")).send().await.unwrap();
+    assert!(!res.headers()["x-request-id"].is_empty());
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rate_limit_gives_429_with_retry_after_and_spares_other_bots() {
+    let dir = TestDir::new();
+    let (base, admin) = (free_ports(2), free_ports(1));
+    dir.write_config(&two_bots(admin, base, "[bots.alpha.limits]\nrequests_per_minute = 5\n"));
+    let app = InProcess::start(&dir).await;
+    app.wait_running(&["alpha", "beta"]).await;
+    let alpha = app.bot_token("alpha").await;
+    let beta = app.bot_token("beta").await;
+    let url = |port: u16| format!("http://127.0.0.1:{port}/api/v1/bot");
+
+    for i in 0..5 {
+        let (status, _) = get_json(&url(base), Some(&alpha)).await;
+        assert_eq!(status, 200, "request {i}");
+    }
+    let res = client().get(url(base)).bearer_auth(&alpha).send().await.unwrap();
+    assert_eq!(res.status(), 429);
+    let retry: u64 = res.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!(retry >= 1, "Retry-After {retry}");
+    assert!(res.json::<Value>().await.unwrap()["error"].is_string());
+    for _ in 0..10 {
+        let (status, _) = get_json(&url(base + 1), Some(&beta)).await;
+        assert_eq!(status, 200, "beta is unaffected");
+    }
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_auth_attempts_are_throttled_per_client() {
+    let dir = TestDir::new();
+    let (base, admin) = (free_ports(2), free_ports(1));
+    dir.write_config(&two_bots(admin, base, ""));
+    let app = InProcess::start(&dir).await;
+    app.wait_running(&["alpha"]).await;
+    let url = format!("http://127.0.0.1:{base}/api/v1/bot");
+    let mut statuses = Vec::new();
+    for _ in 0..40 {
+        statuses.push(get_json(&url, Some("guess")).await.0);
+    }
+    assert_eq!(statuses[0], 401);
+    assert_eq!(*statuses.last().unwrap(), 429, "{statuses:?}");
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restarting_one_bot_never_disturbs_another() {
+    let dir = TestDir::new();
+    let (base, admin) = (free_ports(2), free_ports(1));
+    dir.write_config(&two_bots(admin, base, "").replace(
+        "name = \"Beta\"\n",
+        "name = \"Beta\"\n[bots.beta.limits]\nrequests_per_minute = 100000\n",
+    ));
+    let app = InProcess::start(&dir).await;
+    app.wait_running(&["alpha", "beta"]).await;
+    let beta = app.bot_token("beta").await;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let prober = {
+        let stop = stop.clone();
+        let url = format!("http://127.0.0.1:{}/api/v1/bot", base + 1);
+        tokio::spawn(async move {
+            let (mut ok, mut failed) = (0u32, 0u32);
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                match client().get(&url).bearer_auth(&beta).send().await {
+                    Ok(res) if res.status() == 200 => ok += 1,
+                    _ => failed += 1,
+                }
+            }
+            (ok, failed)
+        })
+    };
+    for _ in 0..3 {
+        let (status, body) = app.admin_post("/api/bots/alpha/restart").await;
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(body["state"], "running");
+    }
+    let (_, alpha) = app.admin_get("/api/bots/alpha").await;
+    assert_eq!(alpha["restarts"], 3);
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let (ok, failed) = prober.await.unwrap();
+    assert!(ok > 0);
+    assert_eq!(failed, 0, "beta failed {failed} of {} requests", ok + failed);
+    let (_, beta_view) = app.admin_get("/api/bots/beta").await;
+    assert_eq!(beta_view["restarts"], 0);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stop_and_start_one_bot() {
+    let dir = TestDir::new();
+    let (base, admin) = (free_ports(2), free_ports(1));
+    dir.write_config(&two_bots(admin, base, ""));
+    let app = InProcess::start(&dir).await;
+    app.wait_running(&["alpha", "beta"]).await;
+    let (status, body) = app.admin_post("/api/bots/alpha/stop").await;
+    assert_eq!((status, body["state"].as_str()), (200, Some("stopped")));
+    assert!(client().get(format!("http://127.0.0.1:{base}/healthz")).send().await.is_err());
+    wait_healthy(&format!("http://127.0.0.1:{}/healthz", base + 1)).await;
+    let (status, body) = app.admin_post("/api/bots/alpha/start").await;
+    assert_eq!((status, body["state"].as_str()), (200, Some("running")));
+    wait_healthy(&format!("http://127.0.0.1:{base}/healthz")).await;
+    let (status, body) = app.admin_post("/api/bots/nobody/stop").await;
+    assert_eq!(status, 404);
+    assert!(body["error"].as_str().unwrap().contains("nobody"));
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn admin_api_refuses_bot_tokens() {
+    let dir = TestDir::new();
+    let (base, admin) = (free_ports(2), free_ports(1));
+    dir.write_config(&two_bots(admin, base, ""));
+    let app = InProcess::start(&dir).await;
+    app.wait_running(&["alpha"]).await;
+    let bot_token = app.bot_token("alpha").await;
+    let (status, body) = get_json(&format!("{}/api/bots", app.admin_url), Some(&bot_token)).await;
+    assert_eq!(status, 401);
+    assert!(body["error"].is_string());
+    let (status, _) = get_json(&format!("{}/api/bots", app.admin_url), None).await;
+    assert_eq!(status, 401);
+    // …and the admin token is worthless on a bot.
+    let (status, _) = get_json(
+        &format!("http://127.0.0.1:{base}/api/v1/bot"),
+        Some(app.supervisor.admin_token()),
+    )
+    .await;
+    assert_eq!(status, 401);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_taken_port_fails_only_its_bot_and_it_recovers_when_freed() {
+    let dir = TestDir::new();
+    let (base, admin) = (free_ports(2), free_ports(1));
+    let squatter = std::net::TcpListener::bind(("127.0.0.1", base)).unwrap();
+    dir.write_config(&two_bots(admin, base, ""));
+    let app = InProcess::start(&dir).await;
+    app.wait_running(&["beta"]).await;
+    eventually("alpha marked failed", || async {
+        app.admin_get("/api/bots/alpha").await.1["state"] == "failed"
+    })
+    .await;
+    let (_, alpha) = app.admin_get("/api/bots/alpha").await;
+    let reason = alpha["last_error"].as_str().unwrap();
+    assert!(reason.contains(&format!("127.0.0.1:{base}")), "{reason}");
+    wait_healthy(&format!("http://127.0.0.1:{}/healthz", base + 1)).await;
+
+    drop(squatter);
+    app.wait_running(&["alpha"]).await;
+    wait_healthy(&format!("http://127.0.0.1:{base}/healthz")).await;
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reload_adds_removes_restarts_and_leaves_the_rest_running() {
+    let dir = TestDir::new();
+    let (base, admin) = (free_ports(4), free_ports(1));
+    let sup = supervisor_toml(admin, base);
+    dir.write_config(&format!("{sup}[bots.keep]\n[bots.change]\n[bots.gone]\n"));
+    let app = InProcess::start(&dir).await;
+    app.wait_running(&["keep", "change", "gone"]).await;
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let keep_token = app.bot_token("keep").await;
+
+    // A bad file changes nothing.
+    dir.write_config(&format!("{sup}[bots.keep]\ntimezone = \"Mars/Olympus\"\n"));
+    let (status, body) = app.admin_post("/api/reload").await;
+    assert_eq!(status, 400);
+    assert!(body["error"].as_str().unwrap().contains("timezone"), "{body}");
+    assert_eq!(app.admin_get("/api/bots").await.1.as_array().unwrap().len(), 3);
+
+    dir.write_config(&format!(
+        "{sup}[bots.keep]\n[bots.change]\nname = \"Changed\"\n[bots.gone]\nenabled = false\n[bots.added]\n"
+    ));
+    let _ = dir; // same file, new contents
+    let (status, report) = app.admin_post("/api/reload").await;
+    assert_eq!(status, 200, "{report}");
+    assert_eq!(report["added"], serde_json::json!(["added"]));
+    assert_eq!(report["unchanged"], serde_json::json!(["keep"]));
+    let mut restarted: Vec<String> = serde_json::from_value(report["restarted"].clone()).unwrap();
+    restarted.sort();
+    assert_eq!(restarted, ["change", "gone"]);
+    app.wait_running(&["added", "change"]).await;
+
+    let (_, keep) = app.admin_get("/api/bots/keep").await;
+    assert!(keep["uptime_secs"].as_u64().unwrap() >= 1, "keep was restarted: {keep}");
+    assert_eq!(keep["restarts"], 0);
+    assert_eq!(app.bot_token("keep").await, keep_token);
+    let (_, change) = app.admin_get("/api/bots/change").await;
+    assert_eq!(change["name"], "Changed");
+    let (_, gone) = app.admin_get("/api/bots/gone").await;
+    assert_eq!(gone["state"], "stopped");
+    wait_healthy(&format!("http://127.0.0.1:{}/healthz", base + 3)).await;
+
+    // Removing a bot from the file stops it.
+    dir.write_config(&format!("{sup}[bots.keep]\n[bots.change]\nname = \"Changed\"\n"));
+    let (status, report) = app.admin_post("/api/reload").await;
+    assert_eq!(status, 200);
+    let mut removed: Vec<String> = serde_json::from_value(report["removed"].clone()).unwrap();
+    removed.sort();
+    assert_eq!(removed, ["added", "gone"]);
+    assert!(client().get(format!("http://127.0.0.1:{}/healthz", base + 3)).send().await.is_err());
+    assert_eq!(app.admin_get("/api/bots/added").await.0, 404);
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openapi_documents_parse_and_list_every_route() {
+    let dir = TestDir::new();
+    let (base, admin) = (free_ports(2), free_ports(1));
+    dir.write_config(&two_bots(admin, base, ""));
+    let app = InProcess::start(&dir).await;
+    app.wait_running(&["alpha"]).await;
+
+    let (status, doc) = get_json(&format!("http://127.0.0.1:{base}/openapi.json"), None).await;
+    assert_eq!(status, 200);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    for path in ["/healthz", "/openapi.json", "/api/v1/bot"] {
+        assert!(doc["paths"].get(path).is_some(), "bot document lacks {path}");
+    }
+
+    let (status, doc) = get_json(&format!("{}/openapi.json", app.admin_url), None).await;
+    assert_eq!(status, 200);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    for (path, method) in [
+        ("/api/bots", "get"),
+        ("/api/bots/{id}", "get"),
+        ("/api/bots/{id}/start", "post"),
+        ("/api/bots/{id}/stop", "post"),
+        ("/api/bots/{id}/restart", "post"),
+        ("/api/bots/{id}/token", "get"),
+        ("/api/reload", "post"),
+    ] {
+        assert!(doc["paths"][path].get(method).is_some(), "admin document lacks {method} {path}");
+    }
+    app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn configured_tokens_and_environment_overrides() {
+    let dir = TestDir::new();
+    let (base, admin) = (free_ports(2), free_ports(1));
+    dir.write_config(&two_bots(admin, base, "runtime_http_token = \"from-file\"\n"));
+    // SAFETY of the test: only this test uses this variable name.
+    let config = {
+        std::env::set_var("ALICE_BOTS__BETA__RUNTIME_HTTP_TOKEN", "from-env");
+        let c = dir.load();
+        std::env::remove_var("ALICE_BOTS__BETA__RUNTIME_HTTP_TOKEN");
+        c
+    };
+    assert_eq!(config.bot("alpha").unwrap().runtime_http_token, "from-file");
+    assert_eq!(config.bot("beta").unwrap().runtime_http_token, "from-env");
+}
