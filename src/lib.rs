@@ -1,11 +1,14 @@
 //! alice: several chat bots from one host. See `DESIGN.md` in the README.
 
+pub mod agent;
 pub mod bot;
 pub mod cli;
 pub mod config;
+pub mod connector;
 pub mod error;
 pub mod http;
 pub mod logging;
 pub mod runtime_api;
+pub mod scope;
 pub mod store;
 pub mod supervisor;

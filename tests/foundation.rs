@@ -35,7 +35,12 @@ async fn ports_follow_file_order_and_disabled_bots_keep_their_index() {
     let app = InProcess::start(&dir).await;
     app.wait_running(&["zeta", "mid"]).await;
     let (_, list) = app.admin_get("/api/bots").await;
-    let ids: Vec<&str> = list.as_array().unwrap().iter().map(|b| b["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["id"].as_str().unwrap())
+        .collect();
     assert_eq!(ids, ["zeta", "alpha", "mid"]);
     assert_eq!(list[1]["state"], "stopped");
 
@@ -43,10 +48,18 @@ async fn ports_follow_file_order_and_disabled_bots_keep_their_index() {
     let mid = app.bot_token("mid").await;
     let (status, me) = get_json(&format!("http://127.0.0.1:{base}/api/v1/bot"), Some(&zeta)).await;
     assert_eq!((status, me["id"].as_str()), (200, Some("zeta")));
-    let (status, me) = get_json(&format!("http://127.0.0.1:{}/api/v1/bot", base + 2), Some(&mid)).await;
+    let (status, me) = get_json(
+        &format!("http://127.0.0.1:{}/api/v1/bot", base + 2),
+        Some(&mid),
+    )
+    .await;
     assert_eq!((status, me["id"].as_str()), (200, Some("mid")));
     // The disabled bot's port stays free.
-    assert!(client().get(format!("http://127.0.0.1:{}/healthz", base + 1)).send().await.is_err());
+    assert!(client()
+        .get(format!("http://127.0.0.1:{}/healthz", base + 1))
+        .send()
+        .await
+        .is_err());
     app.stop().await;
 }
 
@@ -68,7 +81,10 @@ async fn healthz_is_open_and_bad_tokens_get_401_json() {
     for token in [None, Some("wrong-token"), Some(beta_token.as_str())] {
         let (status, body) = get_json(&format!("{alpha_url}/api/v1/bot"), token).await;
         assert_eq!(status, 401, "token {token:?}");
-        assert!(body["error"].as_str().is_some_and(|e| !e.is_empty()), "{body}");
+        assert!(
+            body["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{body}"
+        );
     }
     let (status, _) = get_json(&format!("{alpha_url}/api/v1/bot"), Some(&alpha_token)).await;
     assert_eq!(status, 200);
@@ -79,17 +95,31 @@ async fn healthz_is_open_and_bad_tokens_get_401_json() {
 async fn every_error_is_json_404_405_413() {
     let dir = TestDir::new();
     let (base, admin) = (free_ports(2), free_ports(1));
-    dir.write_config(&two_bots(admin, base, "[bots.alpha.limits]\nbody_bytes = 1024\n"));
+    dir.write_config(&two_bots(
+        admin,
+        base,
+        "[bots.alpha.limits]\nbody_bytes = 1024\n",
+    ));
     let app = InProcess::start(&dir).await;
     app.wait_running(&["alpha"]).await;
     let token = app.bot_token("alpha").await;
     let url = format!("http://127.0.0.1:{base}");
 
-    let res = client().get(format!("{url}/no/such/route")).bearer_auth(&token).send().await.unwrap();
+    let res = client()
+        .get(format!("{url}/no/such/route"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 404);
     assert!(res.json::<Value>().await.unwrap()["error"].is_string());
 
-    let res = client().delete(format!("{url}/api/v1/bot")).bearer_auth(&token).send().await.unwrap();
+    let res = client()
+        .delete(format!("{url}/api/v1/bot"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 405);
     assert!(res.json::<Value>().await.unwrap()["error"].is_string());
 
@@ -106,7 +136,12 @@ async fn every_error_is_json_404_405_413() {
     assert!(body["error"].as_str().unwrap().contains("limit"), "{body}");
 
     // The request id is taken from the caller, or made up, and echoed.
-    let res = client().get(format!("{url}/healthz")).header("x-request-id", "req-42").send().await.unwrap();
+    let res = client()
+        .get(format!("{url}/healthz"))
+        .header("x-request-id", "req-42")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.headers()["x-request-id"], "req-42");
     let res = client().get(format!("{url}/healthz")).send().await.unwrap();
     assert!(!res.headers()["x-request-id"].is_empty());
@@ -117,7 +152,11 @@ async fn every_error_is_json_404_405_413() {
 async fn rate_limit_gives_429_with_retry_after_and_spares_other_bots() {
     let dir = TestDir::new();
     let (base, admin) = (free_ports(2), free_ports(1));
-    dir.write_config(&two_bots(admin, base, "[bots.alpha.limits]\nrequests_per_minute = 5\n"));
+    dir.write_config(&two_bots(
+        admin,
+        base,
+        "[bots.alpha.limits]\nrequests_per_minute = 5\n",
+    ));
     let app = InProcess::start(&dir).await;
     app.wait_running(&["alpha", "beta"]).await;
     let alpha = app.bot_token("alpha").await;
@@ -128,9 +167,18 @@ async fn rate_limit_gives_429_with_retry_after_and_spares_other_bots() {
         let (status, _) = get_json(&url(base), Some(&alpha)).await;
         assert_eq!(status, 200, "request {i}");
     }
-    let res = client().get(url(base)).bearer_auth(&alpha).send().await.unwrap();
+    let res = client()
+        .get(url(base))
+        .bearer_auth(&alpha)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), 429);
-    let retry: u64 = res.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    let retry: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(retry >= 1, "Retry-After {retry}");
     assert!(res.json::<Value>().await.unwrap()["error"].is_string());
     for _ in 0..10 {
@@ -193,7 +241,12 @@ async fn restarting_one_bot_never_disturbs_another() {
     stop.store(true, std::sync::atomic::Ordering::SeqCst);
     let (ok, failed) = prober.await.unwrap();
     assert!(ok > 0);
-    assert_eq!(failed, 0, "beta failed {failed} of {} requests", ok + failed);
+    assert_eq!(
+        failed,
+        0,
+        "beta failed {failed} of {} requests",
+        ok + failed
+    );
     let (_, beta_view) = app.admin_get("/api/bots/beta").await;
     assert_eq!(beta_view["restarts"], 0);
     app.stop().await;
@@ -208,7 +261,11 @@ async fn stop_and_start_one_bot() {
     app.wait_running(&["alpha", "beta"]).await;
     let (status, body) = app.admin_post("/api/bots/alpha/stop").await;
     assert_eq!((status, body["state"].as_str()), (200, Some("stopped")));
-    assert!(client().get(format!("http://127.0.0.1:{base}/healthz")).send().await.is_err());
+    assert!(client()
+        .get(format!("http://127.0.0.1:{base}/healthz"))
+        .send()
+        .await
+        .is_err());
     wait_healthy(&format!("http://127.0.0.1:{}/healthz", base + 1)).await;
     let (status, body) = app.admin_post("/api/bots/alpha/start").await;
     assert_eq!((status, body["state"].as_str()), (200, Some("running")));
@@ -280,8 +337,14 @@ async fn reload_adds_removes_restarts_and_leaves_the_rest_running() {
     dir.write_config(&format!("{sup}[bots.keep]\ntimezone = \"Mars/Olympus\"\n"));
     let (status, body) = app.admin_post("/api/reload").await;
     assert_eq!(status, 400);
-    assert!(body["error"].as_str().unwrap().contains("timezone"), "{body}");
-    assert_eq!(app.admin_get("/api/bots").await.1.as_array().unwrap().len(), 3);
+    assert!(
+        body["error"].as_str().unwrap().contains("timezone"),
+        "{body}"
+    );
+    assert_eq!(
+        app.admin_get("/api/bots").await.1.as_array().unwrap().len(),
+        3
+    );
 
     dir.write_config(&format!(
         "{sup}[bots.keep]\n[bots.change]\nname = \"Changed\"\n[bots.gone]\nenabled = false\n[bots.added]\n"
@@ -297,7 +360,10 @@ async fn reload_adds_removes_restarts_and_leaves_the_rest_running() {
     app.wait_running(&["added", "change"]).await;
 
     let (_, keep) = app.admin_get("/api/bots/keep").await;
-    assert!(keep["uptime_secs"].as_u64().unwrap() >= 1, "keep was restarted: {keep}");
+    assert!(
+        keep["uptime_secs"].as_u64().unwrap() >= 1,
+        "keep was restarted: {keep}"
+    );
     assert_eq!(keep["restarts"], 0);
     assert_eq!(app.bot_token("keep").await, keep_token);
     let (_, change) = app.admin_get("/api/bots/change").await;
@@ -307,13 +373,19 @@ async fn reload_adds_removes_restarts_and_leaves_the_rest_running() {
     wait_healthy(&format!("http://127.0.0.1:{}/healthz", base + 3)).await;
 
     // Removing a bot from the file stops it.
-    dir.write_config(&format!("{sup}[bots.keep]\n[bots.change]\nname = \"Changed\"\n"));
+    dir.write_config(&format!(
+        "{sup}[bots.keep]\n[bots.change]\nname = \"Changed\"\n"
+    ));
     let (status, report) = app.admin_post("/api/reload").await;
     assert_eq!(status, 200);
     let mut removed: Vec<String> = serde_json::from_value(report["removed"].clone()).unwrap();
     removed.sort();
     assert_eq!(removed, ["added", "gone"]);
-    assert!(client().get(format!("http://127.0.0.1:{}/healthz", base + 3)).send().await.is_err());
+    assert!(client()
+        .get(format!("http://127.0.0.1:{}/healthz", base + 3))
+        .send()
+        .await
+        .is_err());
     assert_eq!(app.admin_get("/api/bots/added").await.0, 404);
     app.stop().await;
 }
@@ -330,7 +402,10 @@ async fn openapi_documents_parse_and_list_every_route() {
     assert_eq!(status, 200);
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
     for path in ["/healthz", "/openapi.json", "/api/v1/bot"] {
-        assert!(doc["paths"].get(path).is_some(), "bot document lacks {path}");
+        assert!(
+            doc["paths"].get(path).is_some(),
+            "bot document lacks {path}"
+        );
     }
 
     let (status, doc) = get_json(&format!("{}/openapi.json", app.admin_url), None).await;
@@ -345,7 +420,10 @@ async fn openapi_documents_parse_and_list_every_route() {
         ("/api/bots/{id}/token", "get"),
         ("/api/reload", "post"),
     ] {
-        assert!(doc["paths"][path].get(method).is_some(), "admin document lacks {method} {path}");
+        assert!(
+            doc["paths"][path].get(method).is_some(),
+            "admin document lacks {method} {path}"
+        );
     }
     app.stop().await;
 }
@@ -354,7 +432,11 @@ async fn openapi_documents_parse_and_list_every_route() {
 async fn configured_tokens_and_environment_overrides() {
     let dir = TestDir::new();
     let (base, admin) = (free_ports(2), free_ports(1));
-    dir.write_config(&two_bots(admin, base, "runtime_http_token = \"from-file\"\n"));
+    dir.write_config(&two_bots(
+        admin,
+        base,
+        "runtime_http_token = \"from-file\"\n",
+    ));
     // SAFETY of the test: only this test uses this variable name.
     let config = {
         std::env::set_var("ALICE_BOTS__BETA__RUNTIME_HTTP_TOKEN", "from-env");

@@ -6,7 +6,7 @@ mod server;
 mod state;
 
 pub use server::StartError;
-pub use state::{BotState, Host};
+pub use state::{BotState, Host, Permission};
 
 use crate::config::BotConfig;
 use server::RunningServer;

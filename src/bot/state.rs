@@ -1,8 +1,10 @@
 //! The state every handler of one bot receives. Cloning is cheap.
 
-use crate::config::BotConfig;
-use crate::error::Result;
-use crate::http::{generate_token, Authenticator, Principal, StaticTokenAuth};
+use crate::agent::AgentRunner;
+use crate::config::{BotConfig, ConnectorKind};
+use crate::connector::{LocalConnector, Messenger};
+use crate::error::{Error, Result};
+use crate::http::{generate_token, tokens_equal, Authenticator, Principal};
 use crate::store::{BotStore, Store};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -12,6 +14,29 @@ use std::sync::Arc;
 pub struct Host {
     pub store: Store,
     pub data_dir: PathBuf,
+    /// The `alice` binary skills call (`ALICE_RUNTIME_BIN`).
+    pub runtime_bin: PathBuf,
+}
+
+impl Host {
+    pub fn new(store: Store, data_dir: PathBuf) -> Self {
+        Self {
+            store,
+            data_dir,
+            runtime_bin: std::env::current_exe().unwrap_or_else(|_| PathBuf::from("alice")),
+        }
+    }
+
+    /// `<data_dir>/<id>`: everything a bot writes to disk lives below.
+    pub fn bot_folder(&self, id: &str) -> PathBuf {
+        self.data_dir.join(id)
+    }
+
+    /// The local connector's view of a bot's conversations, whether the bot
+    /// runs or not.
+    pub fn local_conversations(&self, id: &str) -> Result<LocalConnector> {
+        LocalConnector::open(self.store.bot(id), self.bot_folder(id))
+    }
 }
 
 #[derive(Clone)]
@@ -24,14 +49,24 @@ struct Inner {
     store: BotStore,
     folder: PathBuf,
     token: String,
+    messenger: Arc<dyn Messenger>,
+    local: Option<LocalConnector>,
+    agent: AgentRunner,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    Message,
+    Automation,
+    Goal,
 }
 
 const META: &str = "meta";
 const TOKEN_KEY: &str = "runtime_http_token";
 
 impl BotState {
-    /// Opens the bot's trees and settles its token (from config, or
-    /// generated once and kept in `<id>/meta`).
+    /// Opens the bot's trees, settles its token (from config, or generated
+    /// once and kept in `<id>/meta`) and builds its connector and agent.
     pub async fn open(config: Arc<BotConfig>, host: &Host) -> Result<Self> {
         let store = host.store.bot(&config.id);
         let token = if config.runtime_http_token.is_empty() {
@@ -42,14 +77,41 @@ impl BotState {
         } else {
             config.runtime_http_token.clone()
         };
-        let folder = host.data_dir.join(&config.id);
+        let folder = host.bot_folder(&config.id);
         std::fs::create_dir_all(&folder)?;
+        let (messenger, local): (Arc<dyn Messenger>, Option<LocalConnector>) =
+            match config.connector.kind {
+                ConnectorKind::Local => {
+                    let local = LocalConnector::open(store.clone(), folder.clone())?;
+                    (Arc::new(local.clone()), Some(local))
+                }
+                ConnectorKind::Feishu => {
+                    return Err(Error::Internal(
+                        "the feishu connector is not available in this build".into(),
+                    ))
+                }
+            };
+        let workspace = config
+            .agent
+            .workspace
+            .clone()
+            .unwrap_or_else(|| folder.join("workspace"));
+        let agent = AgentRunner::new(
+            config.agent.clone(),
+            workspace,
+            format!("http://{}", config.listen_addr()),
+            token.clone(),
+            host.runtime_bin.clone(),
+        );
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
                 store,
                 folder,
                 token,
+                messenger,
+                local,
+                agent,
             }),
         })
     }
@@ -66,7 +128,7 @@ impl BotState {
         &self.inner.store
     }
 
-    /// `<data_dir>/<id>`: everything this bot writes to disk lives below.
+    /// `<data_dir>/<id>`.
     pub fn folder(&self) -> &Path {
         &self.inner.folder
     }
@@ -74,6 +136,37 @@ impl BotState {
     /// The bot's main token (for the admin API's `token` command only).
     pub fn token(&self) -> &str {
         &self.inner.token
+    }
+
+    pub fn messenger(&self) -> &Arc<dyn Messenger> {
+        &self.inner.messenger
+    }
+
+    /// The embedded connector, when this bot uses it.
+    pub fn local(&self) -> Option<&LocalConnector> {
+        self.inner.local.as_ref()
+    }
+
+    pub fn agent(&self) -> &AgentRunner {
+        &self.inner.agent
+    }
+
+    /// 403 unless `permissions.<permission>` is on for this bot.
+    pub fn require(&self, permission: Permission) -> Result<()> {
+        let p = &self.config().permissions;
+        let (on, key) = match permission {
+            Permission::Message => (p.runtime_message, "runtime_message"),
+            Permission::Automation => (p.runtime_automation, "runtime_automation"),
+            Permission::Goal => (p.runtime_goal, "runtime_goal"),
+        };
+        if on {
+            Ok(())
+        } else {
+            Err(Error::Forbidden(format!(
+                "permissions.{key} is disabled for bot `{}`",
+                self.id()
+            )))
+        }
     }
 
     pub fn authenticator(&self) -> Arc<dyn Authenticator> {
@@ -85,6 +178,6 @@ struct BotAuthenticator(BotState);
 
 impl Authenticator for BotAuthenticator {
     fn authenticate(&self, token: &str) -> Option<Principal> {
-        StaticTokenAuth::new(self.0.token().to_string(), "main").authenticate(token)
+        tokens_equal(token, self.0.token()).then(|| Principal::full("main"))
     }
 }

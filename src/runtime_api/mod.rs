@@ -1,6 +1,7 @@
 //! A bot's Runtime API: one file per resource, each with its `configure`;
 //! this file is the one place that lists them.
 
+mod extract;
 pub mod health;
 mod info;
 mod openapi;

@@ -67,6 +67,11 @@ impl BotStore {
         Ok(TypedTree::new(tree))
     }
 
+    /// A process-wide increasing id (sled's `generate_id`).
+    pub fn next_id(&self) -> Result<u64> {
+        Ok(self.db.generate_id()?)
+    }
+
     /// Resolves once every write made before the call is on disk. Concurrent
     /// callers share one flush.
     pub async fn durable(&self) -> Result<()> {

@@ -75,6 +75,15 @@ impl<V: Serialize + DeserializeOwned> TypedTree<V> {
             .collect()
     }
 
+    /// Values whose keys start with `prefix`, in key order.
+    pub fn scan_prefix(&self, prefix: &str) -> Result<Vec<V>> {
+        self.tree
+            .scan_prefix(prefix)
+            .values()
+            .map(|item| Ok(serde_json::from_slice(&item?)?))
+            .collect()
+    }
+
     pub fn len(&self) -> usize {
         self.tree.len()
     }

@@ -41,6 +41,16 @@ impl Supervisor {
     /// Opens the store and starts every enabled bot. Bots that fail to start
     /// are marked failed and retried; they never fail this call.
     pub async fn start(config: Config) -> std::io::Result<Self> {
+        let bin = std::env::current_exe().unwrap_or_else(|_| "alice".into());
+        Self::start_with_bin(config, bin).await
+    }
+
+    /// As [`Supervisor::start`], with the `alice` binary that skills call
+    /// (tests run the supervisor inside a test binary).
+    pub async fn start_with_bin(
+        config: Config,
+        runtime_bin: std::path::PathBuf,
+    ) -> std::io::Result<Self> {
         let data_dir = config.supervisor.data_dir.clone();
         let store = Store::open(&data_dir).map_err(|e| {
             std::io::Error::other(format!(
@@ -49,7 +59,8 @@ impl Supervisor {
             ))
         })?;
         let admin_token = admin_token(&config.supervisor)?;
-        let host = Host { store, data_dir };
+        let mut host = Host::new(store, data_dir);
+        host.runtime_bin = runtime_bin;
         let units = config
             .bots
             .iter()
@@ -113,6 +124,17 @@ impl Supervisor {
             .await
             .map_err(|e| Error::Unavailable(format!("bot `{id}`: {e}")))?;
         Ok(unit.status())
+    }
+
+    /// The local connector's store of a bot's conversations.
+    pub async fn local_conversations(&self, id: &str) -> Result<crate::connector::LocalConnector> {
+        let config = self.status(id).await?.config;
+        if config.connector.kind != crate::config::ConnectorKind::Local {
+            return Err(Error::Conflict(format!(
+                "bot `{id}` does not use the local connector"
+            )));
+        }
+        self.inner.host.local_conversations(id)
     }
 
     /// Re-reads the config file: starts new bots, stops removed ones,

@@ -111,7 +111,10 @@ impl InProcess {
     pub async fn start(dir: &TestDir) -> Self {
         let config = dir.load();
         let addr = config.supervisor.admin_addr;
-        let supervisor = Supervisor::start(config).await.expect("supervisor starts");
+        let bin = std::path::PathBuf::from(env!("CARGO_BIN_EXE_alice"));
+        let supervisor = Supervisor::start_with_bin(config, bin)
+            .await
+            .expect("supervisor starts");
         let admin = AdminServer::start(supervisor.clone(), addr, 10_000).expect("admin API starts");
         let admin_url = format!("http://{}", admin.addr);
         Self {

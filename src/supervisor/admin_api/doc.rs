@@ -15,6 +15,8 @@ use utoipa::OpenApi;
         super::bots::restart,
         super::bots::token,
         super::bots::reload,
+        super::conversations::list,
+        super::conversations::messages,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),

@@ -1,6 +1,7 @@
 //! The supervisor's admin API: the admin token only; bot tokens are refused.
 
 mod bots;
+mod conversations;
 mod doc;
 
 pub use doc::AdminDoc;
@@ -52,6 +53,7 @@ impl AdminServer {
                 cfg.app_data(data);
                 doc::configure(cfg);
                 bots::configure(cfg);
+                conversations::configure(cfg);
             })
         })
         .workers(2)

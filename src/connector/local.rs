@@ -1,0 +1,158 @@
+//! The embedded connector: a bot's conversations kept in its own trees and
+//! files under `<data_dir>/<id>/files/`, so alice works with no accounts.
+//!
+//! Trees: `<id>/messages`: `<receive_id>\u{1f}<seq:020>` → [`StoredMessage`];
+//! `<id>/conversations`: `<receive_id>` → [`ConversationSummary`].
+
+use super::{sanitize_filename, ConnectorError, Destination, Messenger, Payload, Sent};
+use crate::error::Result;
+use crate::store::{BotStore, TypedTree};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+use tokio::sync::broadcast;
+use utoipa::ToSchema;
+
+const SEP: char = '\u{1f}';
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct StoredMessage {
+    pub message_id: String,
+    pub receive_id_type: String,
+    pub receive_id: String,
+    /// `out` (sent by the bot) or `in` (from a user).
+    pub direction: String,
+    /// `text`, `image` or `file`.
+    pub msg_type: String,
+    pub text: Option<String>,
+    /// For images and files: the display name and the stored file's path
+    /// relative to the bot's folder.
+    pub file_name: Option<String>,
+    pub file_path: Option<String>,
+    pub size: Option<u64>,
+    pub reply_to: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ConversationSummary {
+    pub receive_id: String,
+    pub receive_id_type: String,
+    pub messages: u64,
+    pub last_message_at: DateTime<Utc>,
+}
+
+#[derive(Clone)]
+pub struct LocalConnector {
+    store: BotStore,
+    messages: TypedTree<StoredMessage>,
+    conversations: TypedTree<ConversationSummary>,
+    files: PathBuf,
+    /// Every stored message, for live readers (`alice chat`, tests).
+    feed: broadcast::Sender<StoredMessage>,
+}
+
+impl LocalConnector {
+    pub fn open(store: BotStore, folder: PathBuf) -> Result<Self> {
+        Ok(Self {
+            messages: store.tree("messages")?,
+            conversations: store.tree("conversations")?,
+            files: folder.join("files"),
+            store,
+            feed: broadcast::channel(256).0,
+        })
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<StoredMessage> {
+        self.feed.subscribe()
+    }
+
+    /// Conversations, most recent first.
+    pub fn conversations(&self) -> Result<Vec<ConversationSummary>> {
+        let mut all = self.conversations.values()?;
+        all.sort_by_key(|c| std::cmp::Reverse(c.last_message_at));
+        Ok(all)
+    }
+
+    /// One conversation's messages in order, paged.
+    pub fn messages(
+        &self,
+        receive_id: &str,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(Vec<StoredMessage>, usize)> {
+        let prefix = format!("{receive_id}{SEP}");
+        let all = self.messages.scan_prefix(&prefix)?;
+        let total = all.len();
+        Ok((all.into_iter().skip(offset).take(limit).collect(), total))
+    }
+
+    /// Stores a message (either direction) and makes it durable.
+    pub async fn record(
+        &self,
+        mut message: StoredMessage,
+        body: Option<&[u8]>,
+    ) -> Result<StoredMessage> {
+        let seq = self.store.next_id()?;
+        if let (Some(bytes), Some(name)) = (body, message.file_name.clone()) {
+            tokio::fs::create_dir_all(&self.files).await?;
+            let file = format!("{}-{}", message.message_id, sanitize_filename(&name));
+            tokio::fs::write(self.files.join(&file), bytes).await?;
+            message.file_path = Some(format!("files/{file}"));
+            message.size = Some(bytes.len() as u64);
+        }
+        let key = format!("{}{SEP}{seq:020}", message.receive_id);
+        self.messages.insert(&key, &message)?;
+        let mut summary =
+            self.conversations
+                .get(&message.receive_id)?
+                .unwrap_or(ConversationSummary {
+                    receive_id: message.receive_id.clone(),
+                    receive_id_type: message.receive_id_type.clone(),
+                    messages: 0,
+                    last_message_at: message.created_at,
+                });
+        summary.messages += 1;
+        summary.last_message_at = message.created_at;
+        self.conversations.insert(&message.receive_id, &summary)?;
+        self.store.durable().await?;
+        let _ = self.feed.send(message.clone());
+        Ok(message)
+    }
+}
+
+/// A message id in Feishu's shape.
+pub fn new_message_id() -> String {
+    format!("om_{}", uuid::Uuid::new_v4().simple())
+}
+
+#[async_trait]
+impl Messenger for LocalConnector {
+    async fn send(&self, to: &Destination, payload: Payload) -> Result<Sent, ConnectorError> {
+        let (msg_type, text, file) = match payload {
+            Payload::Text(text) => ("text", Some(text), None),
+            Payload::Image { name, bytes } => ("image", None, Some((name, bytes))),
+            Payload::File { name, bytes } => ("file", None, Some((name, bytes))),
+        };
+        let message = StoredMessage {
+            message_id: new_message_id(),
+            receive_id_type: to.receive_id_type.clone(),
+            receive_id: to.receive_id.clone(),
+            direction: "out".into(),
+            msg_type: msg_type.into(),
+            text,
+            file_name: file.as_ref().map(|(n, _)| n.clone()),
+            file_path: None,
+            size: None,
+            reply_to: to.reply_to.clone(),
+            created_at: Utc::now(),
+        };
+        let stored = self
+            .record(message, file.as_ref().map(|(_, b)| b.as_slice()))
+            .await?;
+        Ok(Sent {
+            message_id: stored.message_id,
+        })
+    }
+}

@@ -1,0 +1,69 @@
+//! Where a bot's messages go: the `Messenger` trait and its implementations,
+//! chosen per bot by `connector.kind`.
+
+pub mod local;
+mod names;
+
+pub use local::{LocalConnector, StoredMessage};
+pub use names::sanitize_filename;
+
+use crate::error::Error;
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+/// A conversation to send to; with `reply_to` the message answers that one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Destination {
+    /// `chat_id`, `open_id`, `user_id`, …
+    pub receive_id_type: String,
+    pub receive_id: String,
+    pub reply_to: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub enum Payload {
+    Text(String),
+    Image { name: String, bytes: Vec<u8> },
+    File { name: String, bytes: Vec<u8> },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sent {
+    pub message_id: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConnectorError {
+    /// The platform refused (its code and message).
+    #[error("the platform refused the message: {0}")]
+    Rejected(String),
+    #[error("the platform did not answer in time: {0}")]
+    Timeout(String),
+    /// The payload breaks a platform rule (size, emptiness).
+    #[error("{0}")]
+    Invalid(String),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl From<ConnectorError> for Error {
+    fn from(err: ConnectorError) -> Self {
+        match err {
+            ConnectorError::Rejected(_) => Error::BadGateway(err.to_string()),
+            ConnectorError::Timeout(_) => Error::GatewayTimeout(err.to_string()),
+            ConnectorError::Invalid(msg) => Error::BadRequest(msg),
+            ConnectorError::Internal(msg) => Error::Internal(msg),
+        }
+    }
+}
+
+impl From<Error> for ConnectorError {
+    fn from(err: Error) -> Self {
+        ConnectorError::Internal(err.to_string())
+    }
+}
+
+#[async_trait]
+pub trait Messenger: Send + Sync + 'static {
+    async fn send(&self, to: &Destination, payload: Payload) -> Result<Sent, ConnectorError>;
+}
