@@ -98,8 +98,16 @@ fn env_provider() -> Env {
 }
 
 fn bot_order(text: &str) -> Result<Vec<String>, String> {
-    let table: toml::Table =
-        toml::from_str(text).map_err(|e| format!("TOML syntax: {}", e.to_string().trim()))?;
+    let table: toml::Table = toml::from_str(text).map_err(|e| {
+        let at = e.span().map(|span| {
+            let before = &text[..span.start.min(text.len())];
+            let line = before.matches('\n').count() + 1;
+            let column = before.len() - before.rfind('\n').map_or(0, |i| i + 1) + 1;
+            format!(" at line {line}, column {column}")
+        });
+        let message = e.message().split_whitespace().collect::<Vec<_>>().join(" ");
+        format!("TOML syntax error{}: {message}", at.unwrap_or_default())
+    })?;
     Ok(match table.get("bots") {
         Some(toml::Value::Table(bots)) => bots.keys().cloned().collect(),
         _ => Vec::new(),

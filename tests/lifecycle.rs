@@ -1,0 +1,198 @@
+//! The real `alice` binary: bad configs, signals, restarts, CLI output, logs.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+use std::os::unix::fs::PermissionsExt;
+
+fn serve_exit(config_text: &str) -> (Option<i32>, String) {
+    let dir = TestDir::new();
+    let path = dir.write_config(config_text);
+    let out = alice_command(&["serve", "--config", path.to_str().unwrap()])
+        .output()
+        .expect("run alice");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn each_bad_config_is_one_clear_line_and_exit_2() {
+    let cases = [
+        ("[bots.alpha\nname = 1", "TOML syntax"),
+        ("[bots.alpha]\nworkers = \"many\"", "bots.alpha.workers"),
+        ("[bots.alpha.connector]\nkind = \"telegram\"", "bots.alpha.connector.kind"),
+        ("[bots.\"Alpha Bot\"]\n", "bots.Alpha Bot"),
+        (
+            "[bots.a]\nruntime_http_addr = \"127.0.0.1:7400\"\n[bots.b]\nruntime_http_addr = \"127.0.0.1:7400\"",
+            "bots.b.runtime_http_addr",
+        ),
+        ("[bots.a]\nruntime_http_addr = \"0.0.0.0:7400\"", "bots.a.runtime_http_addr"),
+        ("[bots.a]\ntimezone = \"Mars/Olympus\"", "bots.a.timezone"),
+        ("[bots.a]\nruntime_http_tokn = \"x\"", "runtime_http_tokn"),
+        ("[supervisor]\nadmin_addr = \"not an address\"", "supervisor.admin_addr"),
+    ];
+    for (text, key) in cases {
+        let (code, stderr) = serve_exit(text);
+        assert_eq!(code, Some(2), "config {text:?} gave {stderr}");
+        let lines: Vec<&str> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert_eq!(lines.len(), 1, "one line for {text:?}: {stderr}");
+        assert!(lines[0].contains("bots.toml"), "names the file: {stderr}");
+        assert!(lines[0].contains(key), "names `{key}`: {stderr}");
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+    // Non-loopback is fine once allowed.
+    let (code, stderr) = serve_exit(
+        "[supervisor]\nadmin_addr = \"127.0.0.1:1\"\n[bots.a]\nruntime_http_addr = \"0.0.0.0:1\"\nallow_non_loopback = true\ntimezone = \"Mars\"",
+    );
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("bots.a.timezone"), "{stderr}");
+}
+
+#[test]
+fn a_missing_config_file_is_a_clear_error() {
+    let out = alice_command(&["serve", "--config", "/nonexistent/bots.toml"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("/nonexistent/bots.toml"), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn generated_tokens_survive_a_restart_and_the_admin_token_is_private() {
+    let dir = TestDir::new();
+    let (base, admin) = (free_ports(2), free_ports(1));
+    let path = dir.write_config(&format!(
+        "{}[bots.alpha]\n[bots.beta]\n",
+        supervisor_toml(admin, base)
+    ));
+    let config = path.to_str().unwrap();
+    let mut tokens = Vec::new();
+    for round in 0..2 {
+        let mut child = spawn_serve(&path, &[]);
+        wait_healthy(&format!("http://127.0.0.1:{base}/healthz")).await;
+        wait_healthy(&format!("http://127.0.0.1:{admin}/healthz")).await;
+        let out = alice_command(&["bots", "--config", config, "token", "alpha"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "round {round}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let token = String::from_utf8(out.stdout).unwrap().trim().to_string();
+        assert_eq!(token.len(), 43, "32 bytes, URL-safe base64: {token}");
+        let res = client()
+            .get(format!("http://127.0.0.1:{base}/api/v1/bot"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        tokens.push(token);
+        send_signal(&child, libc::SIGTERM);
+        assert_eq!(wait_exit(&mut child, 20).code(), Some(0));
+    }
+    assert_eq!(tokens[0], tokens[1]);
+    let mode = std::fs::metadata(dir.path().join("data/admin.token"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let log = std::fs::read_to_string(dir.path().join("serve.log")).unwrap();
+    assert!(!log.contains(&tokens[0]), "a token reached the log");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_prints_tables_json_and_clear_failures() {
+    let dir = TestDir::new();
+    let (base, admin) = (free_ports(2), free_ports(1));
+    let path = dir.write_config(&format!(
+        "{}[bots.alpha]\nname = \"Alpha\"\n[bots.beta]\nenabled = false\n",
+        supervisor_toml(admin, base)
+    ));
+    let config = path.to_str().unwrap();
+    let mut child = spawn_serve(&path, &["--log-format", "json"]);
+    wait_healthy(&format!("http://127.0.0.1:{base}/healthz")).await;
+    wait_healthy(&format!("http://127.0.0.1:{admin}/healthz")).await;
+
+    let run = |args: &[&str]| {
+        let mut all = vec!["bots", "--config", config];
+        all.extend_from_slice(args);
+        alice_command(&all).output().unwrap()
+    };
+    let out = run(&["list"]);
+    assert!(out.status.success());
+    let table = String::from_utf8(out.stdout).unwrap();
+    for needle in [
+        "ID",
+        "STATE",
+        "alpha",
+        "running",
+        "beta",
+        "stopped",
+        &format!("127.0.0.1:{base}"),
+    ] {
+        assert!(table.contains(needle), "table lacks {needle}:\n{table}");
+    }
+    let out = run(&["list", "--json"]);
+    let json: Value = serde_json::from_slice(&out.stdout).expect("--json is JSON");
+    assert_eq!(json[0]["id"], "alpha");
+    assert_eq!(json[1]["state"], "stopped");
+
+    let out = run(&["status", "nobody"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("no bot `nobody`"), "{stderr}");
+
+    let out = run(&["start", "beta"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    wait_healthy(&format!("http://127.0.0.1:{}/healthz", base + 1)).await;
+    let out = run(&["reload"]);
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("unchanged"));
+
+    send_signal(&child, libc::SIGINT);
+    assert_eq!(wait_exit(&mut child, 20).code(), Some(0));
+
+    // The supervisor is gone: one clear line, non-zero.
+    let out = run(&["list"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cannot reach the supervisor"), "{stderr}");
+
+    // JSON logs: one object per line, a request line with bot and status.
+    let log = std::fs::read_to_string(dir.path().join("serve.log")).unwrap();
+    let lines: Vec<Value> = log
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("not JSON: {l}")))
+        .collect();
+    assert!(lines.iter().any(|l| l["message"] == "request"
+        && l["bot"] == "supervisor"
+        && l["status"] == 200
+        && l["request_id"].is_string()
+        && l["route"] == "/api/bots"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sighup_reloads_the_config() {
+    let dir = TestDir::new();
+    let (base, admin) = (free_ports(2), free_ports(1));
+    let sup = supervisor_toml(admin, base);
+    let path = dir.write_config(&format!("{sup}[bots.alpha]\n"));
+    let mut child = spawn_serve(&path, &[]);
+    wait_healthy(&format!("http://127.0.0.1:{base}/healthz")).await;
+    dir.write_config(&format!("{sup}[bots.alpha]\n[bots.beta]\n"));
+    send_signal(&child, libc::SIGHUP);
+    wait_healthy(&format!("http://127.0.0.1:{}/healthz", base + 1)).await;
+    send_signal(&child, libc::SIGTERM);
+    assert_eq!(wait_exit(&mut child, 20).code(), Some(0));
+}
