@@ -1,6 +1,7 @@
 //! Where a bot's messages go: the `Messenger` trait and its implementations,
 //! chosen per bot by `connector.kind`.
 
+pub mod inbound;
 pub mod local;
 mod names;
 

@@ -1,0 +1,32 @@
+//! Messages that arrive from a platform (or the local chat), on their way to
+//! the bot's reply pipeline.
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InboundMessage {
+    /// The platform's message id (`om_…`): the key for de-duplication and
+    /// the message a reply answers.
+    pub message_id: String,
+    /// `chat_id` for Feishu; the conversation id for the local connector.
+    pub receive_id_type: String,
+    pub receive_id: String,
+    /// `p2p` or `group`.
+    pub chat_type: String,
+    pub sender_open_id: Option<String>,
+    pub sender_user_id: Option<String>,
+    /// Plain text, with mention placeholders removed.
+    pub text: String,
+    /// Whether the message @mentions this bot (groups answer only then,
+    /// unless `trigger_mode = "all"`).
+    pub mentions_bot: bool,
+}
+
+/// Where a connector delivers inbound messages. Delivery must be quick:
+/// platforms expect an acknowledgement within seconds, so the sink only
+/// queues the work.
+#[async_trait]
+pub trait InboundSink: Send + Sync + 'static {
+    async fn deliver(&self, message: InboundMessage);
+}
