@@ -2,6 +2,7 @@
 
 pub mod agent;
 pub mod bot;
+pub mod chat;
 pub mod cli;
 pub mod config;
 pub mod connector;

@@ -23,6 +23,13 @@ impl Bot {
             .await
             .map_err(|e| StartError::State(e.to_string()))?;
         let server = server::start_server(state.clone())?;
+        match state.chat().resume() {
+            Ok(0) => {}
+            Ok(n) => {
+                tracing::info!(bot = %state.id(), queued = n, "answering messages queued while stopped")
+            }
+            Err(e) => tracing::error!(bot = %state.id(), error = %e, "cannot read the inbox"),
+        }
         Ok(Self { state, server })
     }
 
@@ -33,6 +40,7 @@ impl Bot {
     /// Graceful: the server drains within the bot's own timeout.
     pub async fn stop(self) {
         self.server.stop().await;
+        self.state.chat().stop();
     }
 
     /// Resolves if the bot's server ends without being asked to.

@@ -1,6 +1,7 @@
 //! The state every handler of one bot receives. Cloning is cheap.
 
 use crate::agent::AgentRunner;
+use crate::chat::ChatPipeline;
 use crate::config::{BotConfig, ConnectorKind};
 use crate::connector::{LocalConnector, Messenger};
 use crate::error::{Error, Result};
@@ -52,6 +53,7 @@ struct Inner {
     messenger: Arc<dyn Messenger>,
     local: Option<LocalConnector>,
     agent: AgentRunner,
+    chat: ChatPipeline,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,6 +105,14 @@ impl BotState {
             token.clone(),
             host.runtime_bin.clone(),
         );
+        let chat = ChatPipeline::new(
+            &config.id,
+            config.chat.clone(),
+            &store,
+            messenger.clone(),
+            Arc::new(agent.clone()),
+            config.agent.max_concurrent_runs,
+        )?;
         Ok(Self {
             inner: Arc::new(Inner {
                 config,
@@ -112,6 +122,7 @@ impl BotState {
                 messenger,
                 local,
                 agent,
+                chat,
             }),
         })
     }
@@ -149,6 +160,11 @@ impl BotState {
 
     pub fn agent(&self) -> &AgentRunner {
         &self.inner.agent
+    }
+
+    /// The reply pipeline that answers inbound messages.
+    pub fn chat(&self) -> &ChatPipeline {
+        &self.inner.chat
     }
 
     /// 403 unless `permissions.<permission>` is on for this bot.

@@ -56,7 +56,9 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
         .merge(env_provider());
     let raw: RawConfig = figment.extract().map_err(|e| figment_error(path, e))?;
 
-    let base = path.parent().unwrap_or(Path::new("."));
+    // Absolute, because agents run in their own workspace folders.
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let base = absolute.parent().unwrap_or(Path::new("."));
     let mut supervisor = raw.supervisor;
     if supervisor.data_dir.is_relative() {
         supervisor.data_dir = base.join(&supervisor.data_dir);
@@ -75,6 +77,13 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let mut bot = by_id.remove(&id).unwrap_or_default();
         bot.id = id;
         bot.index = index;
+        // `./x` and `../x` in the agent's argv are relative to the config
+        // file, like data_dir: the agent itself runs in its workspace.
+        for arg in &mut bot.agent.command {
+            if arg.starts_with("./") || arg.starts_with("../") {
+                *arg = base.join(&*arg).display().to_string();
+            }
+        }
         bots.push(bot);
     }
 

@@ -84,6 +84,7 @@ pub struct BotConfig {
     pub limits: Limits,
     pub connector: ConnectorConfig,
     pub agent: AgentConfig,
+    pub chat: ChatConfig,
 }
 
 impl Default for BotConfig {
@@ -104,6 +105,7 @@ impl Default for BotConfig {
             limits: Limits::default(),
             connector: ConnectorConfig::default(),
             agent: AgentConfig::default(),
+            chat: ChatConfig::default(),
         }
     }
 }
@@ -229,6 +231,40 @@ impl Default for AgentConfig {
             env: Default::default(),
             max_concurrent_runs: 4,
             workspace: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TriggerMode {
+    /// In groups, answer only messages that @mention the bot.
+    #[default]
+    Mention,
+    /// Answer every message.
+    All,
+}
+
+/// How the bot answers inbound messages.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ChatConfig {
+    pub trigger_mode: TriggerMode,
+    /// An answer equal to this (or empty) sends nothing.
+    pub no_reply_token: String,
+    /// Sent to the conversation when a run fails.
+    pub failure_message: String,
+    /// Earlier messages of the conversation given to the agent.
+    pub history_messages: usize,
+}
+
+impl Default for ChatConfig {
+    fn default() -> Self {
+        Self {
+            trigger_mode: TriggerMode::Mention,
+            no_reply_token: "NO_REPLY".into(),
+            failure_message: "Sorry, I could not answer that. Please try again.".into(),
+            history_messages: 20,
         }
     }
 }

@@ -122,6 +122,23 @@ impl LocalConnector {
     }
 }
 
+/// How a user's message to a local conversation is kept.
+pub fn inbound_record(message: &crate::connector::inbound::InboundMessage) -> StoredMessage {
+    StoredMessage {
+        message_id: message.message_id.clone(),
+        receive_id_type: message.receive_id_type.clone(),
+        receive_id: message.receive_id.clone(),
+        direction: "in".into(),
+        msg_type: "text".into(),
+        text: Some(message.text.clone()),
+        file_name: None,
+        file_path: None,
+        size: None,
+        reply_to: None,
+        created_at: Utc::now(),
+    }
+}
+
 /// A message id in Feishu's shape.
 pub fn new_message_id() -> String {
     format!("om_{}", uuid::Uuid::new_v4().simple())

@@ -40,6 +40,15 @@ impl<V: Serialize + DeserializeOwned> TypedTree<V> {
         Ok(())
     }
 
+    /// Inserts only when the key is absent; `false` when it was present.
+    pub fn insert_new(&self, key: &str, value: &V) -> Result<bool> {
+        let bytes = serde_json::to_vec(value)?;
+        Ok(self
+            .tree
+            .compare_and_swap(key, None as Option<&[u8]>, Some(bytes))?
+            .is_ok())
+    }
+
     /// Inserts only when the key is absent; returns the value that won.
     pub fn get_or_insert(&self, key: &str, value: &V) -> Result<V>
     where
@@ -81,6 +90,29 @@ impl<V: Serialize + DeserializeOwned> TypedTree<V> {
             .scan_prefix(prefix)
             .values()
             .map(|item| Ok(serde_json::from_slice(&item?)?))
+            .collect()
+    }
+
+    /// Every (key, value) pair in key order.
+    pub fn entries(&self) -> Result<Vec<(String, V)>> {
+        self.tree
+            .iter()
+            .map(|item| {
+                let (k, v) = item?;
+                Ok((
+                    String::from_utf8_lossy(&k).into_owned(),
+                    serde_json::from_slice(&v)?,
+                ))
+            })
+            .collect()
+    }
+
+    /// Keys that start with `prefix`, in order.
+    pub fn keys_with_prefix(&self, prefix: &str) -> Result<Vec<String>> {
+        self.tree
+            .scan_prefix(prefix)
+            .keys()
+            .map(|k| Ok(String::from_utf8_lossy(&k?).into_owned()))
             .collect()
     }
 

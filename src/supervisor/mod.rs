@@ -137,6 +137,31 @@ impl Supervisor {
         self.inner.host.local_conversations(id)
     }
 
+    /// A user's message on a local conversation: recorded, then answered by
+    /// the bot's pipeline (now, or after the bot starts if it is stopped).
+    pub async fn local_say(
+        &self,
+        id: &str,
+        message: crate::connector::inbound::InboundMessage,
+    ) -> Result<crate::connector::StoredMessage> {
+        let status = self.status(id).await?;
+        let local = match status.bot.as_ref().and_then(|b| b.local().cloned()) {
+            Some(local) => local,
+            None => self.local_conversations(id).await?,
+        };
+        let stored = local
+            .record(crate::connector::local::inbound_record(&message), None)
+            .await?;
+        match &status.bot {
+            Some(bot) => bot.chat().push(message).await?,
+            None => crate::chat::Inbox::open(self.inner.host.store.bot(id))?
+                .push(message)
+                .await?
+                .is_some(),
+        };
+        Ok(stored)
+    }
+
     /// Re-reads the config file: starts new bots, stops removed ones,
     /// restarts changed ones and leaves the others untouched. A bad file
     /// changes nothing.

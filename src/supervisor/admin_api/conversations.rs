@@ -1,12 +1,13 @@
 //! The local connector's conversations, for admins and `alice chat`.
 
-use crate::connector::local::{ConversationSummary, StoredMessage};
-use crate::error::{ErrorBody, Result};
+use crate::connector::inbound::InboundMessage;
+use crate::connector::local::{new_message_id, ConversationSummary, StoredMessage};
+use crate::error::{Error, ErrorBody, Result};
 use crate::http::resource;
 use crate::supervisor::Supervisor;
 use actix_web::{web, HttpResponse};
-use serde::Deserialize;
-use utoipa::IntoParams;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 #[derive(Deserialize, IntoParams)]
 pub struct Page {
@@ -44,10 +45,79 @@ pub async fn messages(
         .json(items))
 }
 
+/// A user's message to a local conversation.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Say {
+    pub text: String,
+    /// `p2p` (default) or `group`.
+    pub chat_type: Option<String>,
+    /// Whether the message @mentions the bot (matters in groups).
+    #[serde(default)]
+    pub mentions_bot: bool,
+    /// The user's open id; default `ou_local_<receive_id>`.
+    pub sender_open_id: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Queued {
+    pub message_id: String,
+    pub status: &'static str,
+}
+
+/// Says something to the bot on a local conversation; the bot answers in
+/// that conversation (202: queued).
+#[utoipa::path(post, path = "/api/bots/{id}/conversations/{receive_id}/messages", tag = "conversations",
+    params(("id" = String, Path, description = "Bot id"),
+        ("receive_id" = String, Path, description = "Conversation (receive id)")),
+    request_body = Say,
+    responses((status = 202, body = Queued), (status = 400, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 409, description = "The bot does not use the local connector", body = ErrorBody)))]
+pub async fn say(
+    sup: web::Data<Supervisor>,
+    path: web::Path<(String, String)>,
+    body: web::Json<Say>,
+) -> Result<HttpResponse> {
+    let (id, receive_id) = path.into_inner();
+    let message = body.into_inner().into_inbound(receive_id)?;
+    let stored = sup.local_say(&id, message).await?;
+    Ok(HttpResponse::Accepted().json(Queued {
+        message_id: stored.message_id,
+        status: "queued",
+    }))
+}
+
+impl Say {
+    fn into_inbound(self, receive_id: String) -> Result<InboundMessage> {
+        if self.text.trim().is_empty() {
+            return Err(Error::bad_request("`text` must not be empty"));
+        }
+        let chat_type = self.chat_type.unwrap_or_else(|| "p2p".into());
+        if chat_type != "p2p" && chat_type != "group" {
+            return Err(Error::bad_request("`chat_type` must be `p2p` or `group`"));
+        }
+        Ok(InboundMessage {
+            message_id: new_message_id(),
+            receive_id_type: "chat_id".into(),
+            chat_type,
+            // Like a Feishu p2p chat: one user per local conversation.
+            sender_open_id: Some(
+                self.sender_open_id
+                    .unwrap_or_else(|| format!("ou_local_{receive_id}")),
+            ),
+            sender_user_id: None,
+            receive_id,
+            text: self.text,
+            mentions_bot: self.mentions_bot,
+        })
+    }
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/api/bots/{id}/conversations").route(web::get().to(list)))
         .service(
             resource("/api/bots/{id}/conversations/{receive_id}/messages")
-                .route(web::get().to(messages)),
+                .route(web::get().to(messages))
+                .route(web::post().to(say)),
         );
 }

@@ -17,6 +17,7 @@ use utoipa::OpenApi;
         super::bots::reload,
         super::conversations::list,
         super::conversations::messages,
+        super::conversations::say,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),

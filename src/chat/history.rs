@@ -1,0 +1,71 @@
+//! Recent turns of each conversation, so the agent sees context.
+//!
+//! Tree `<id>/history`: `<session_key>\u{1f}<seq:020>` → [`Turn`].
+
+use crate::error::Result;
+use crate::store::{BotStore, TypedTree};
+use serde::{Deserialize, Serialize};
+
+const SEP: char = '\u{1f}';
+/// Turns kept per session beyond what prompts use.
+const KEEP_EXTRA: usize = 20;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Turn {
+    /// `user` or `assistant`.
+    pub role: String,
+    pub text: String,
+}
+
+#[derive(Clone)]
+pub struct History {
+    store: BotStore,
+    turns: TypedTree<Turn>,
+}
+
+impl History {
+    pub fn open(store: BotStore) -> Result<Self> {
+        Ok(Self {
+            turns: store.tree("history")?,
+            store,
+        })
+    }
+
+    /// The last `n` turns of a session, oldest first.
+    pub fn recent(&self, session: &str, n: usize) -> Result<Vec<Turn>> {
+        let all = self.turns.scan_prefix(&format!("{session}{SEP}"))?;
+        let skip = all.len().saturating_sub(n);
+        Ok(all.into_iter().skip(skip).collect())
+    }
+
+    /// Appends turns and trims the session to a bounded length.
+    pub fn append(&self, session: &str, turns: &[Turn], keep: usize) -> Result<()> {
+        for turn in turns {
+            let key = format!("{session}{SEP}{:020}", self.store.next_id()?);
+            self.turns.insert(&key, turn)?;
+        }
+        let keys = self.turns.keys_with_prefix(&format!("{session}{SEP}"))?;
+        let excess = keys.len().saturating_sub(keep + KEEP_EXTRA);
+        for key in keys.into_iter().take(excess) {
+            self.turns.remove(&key)?;
+        }
+        Ok(())
+    }
+}
+
+/// The prompt: earlier turns, the goal when there is one, then the message.
+pub fn build_prompt(history: &[Turn], goal: Option<&str>, text: &str) -> String {
+    let mut prompt = String::new();
+    if let Some(goal) = goal {
+        prompt.push_str(&format!("Current goal of this conversation: {goal}\n\n"));
+    }
+    if !history.is_empty() {
+        prompt.push_str("Conversation so far:\n");
+        for turn in history {
+            prompt.push_str(&format!("{}: {}\n", turn.role, turn.text));
+        }
+        prompt.push_str("\nNew message:\n");
+    }
+    prompt.push_str(text);
+    prompt
+}

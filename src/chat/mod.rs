@@ -1,0 +1,234 @@
+//! The reply pipeline: an inbound message is de-duplicated, queued durably,
+//! answered by the bot's agent (one run at a time per conversation, in
+//! arrival order; conversations in parallel up to the bot's capacity), and
+//! the answer is sent back as a reply through the connector.
+
+mod history;
+mod inbox;
+
+pub use history::{build_prompt, History, Turn};
+pub use inbox::{session_key, Inbox, Pending};
+
+use crate::agent::AgentRunner;
+use crate::config::{ChatConfig, TriggerMode};
+use crate::connector::inbound::{InboundMessage, InboundSink};
+use crate::connector::{Destination, Messenger, Payload};
+use crate::error::Result;
+use crate::scope::Scope;
+use crate::store::BotStore;
+use async_trait::async_trait;
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex};
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+
+/// Answers a prompt for a conversation (the agent; a seam for tests and for
+/// richer run services).
+#[async_trait]
+pub trait Answerer: Send + Sync + 'static {
+    /// Returns the answer, or an error message and the run's id for the log.
+    async fn answer(&self, scope: &Scope, prompt: &str) -> std::result::Result<String, String>;
+}
+
+#[async_trait]
+impl Answerer for AgentRunner {
+    async fn answer(&self, scope: &Scope, prompt: &str) -> std::result::Result<String, String> {
+        self.ask(scope, prompt).await.map_err(|e| e.to_string())
+    }
+}
+
+#[derive(Clone)]
+pub struct ChatPipeline {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    bot_id: String,
+    config: ChatConfig,
+    inbox: Inbox,
+    history: History,
+    messenger: Arc<dyn Messenger>,
+    answerer: Arc<dyn Answerer>,
+    /// Conversations answered at once.
+    capacity: Arc<Semaphore>,
+    queues: Mutex<Queues>,
+    cancel: CancellationToken,
+}
+
+#[derive(Default)]
+struct Queues {
+    waiting: HashMap<String, VecDeque<Pending>>,
+    /// Sessions that have a worker.
+    active: HashSet<String>,
+}
+
+impl ChatPipeline {
+    pub fn new(
+        bot_id: &str,
+        config: ChatConfig,
+        store: &BotStore,
+        messenger: Arc<dyn Messenger>,
+        answerer: Arc<dyn Answerer>,
+        capacity: usize,
+    ) -> Result<Self> {
+        Ok(Self {
+            inner: Arc::new(Inner {
+                bot_id: bot_id.to_string(),
+                config,
+                inbox: Inbox::open(store.clone())?,
+                history: History::open(store.clone())?,
+                messenger,
+                answerer,
+                capacity: Arc::new(Semaphore::new(capacity.max(1))),
+                queues: Mutex::default(),
+                cancel: CancellationToken::new(),
+            }),
+        })
+    }
+
+    /// Picks up what was queued while the bot was down, in arrival order.
+    pub fn resume(&self) -> Result<usize> {
+        let pending = self.inner.inbox.unanswered()?;
+        let count = pending.len();
+        for item in pending {
+            self.dispatch(item);
+        }
+        Ok(count)
+    }
+
+    /// Stops answering; unanswered messages stay queued for the next start.
+    pub fn stop(&self) {
+        self.inner.cancel.cancel();
+    }
+
+    /// Queues a message; `false` when it is a redelivery.
+    pub async fn push(&self, message: InboundMessage) -> Result<bool> {
+        match self.inner.inbox.push(message).await? {
+            Some(item) => {
+                self.dispatch(item);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    }
+
+    fn dispatch(&self, item: Pending) {
+        let session = item.session_key.clone();
+        let start_worker = {
+            let mut q = self.inner.queues.lock().expect("queues");
+            q.waiting
+                .entry(session.clone())
+                .or_default()
+                .push_back(item);
+            q.active.insert(session.clone())
+        };
+        if start_worker {
+            let inner = self.inner.clone();
+            tokio::spawn(async move { inner.work(session).await });
+        }
+    }
+}
+
+#[async_trait]
+impl InboundSink for ChatPipeline {
+    async fn deliver(&self, message: InboundMessage) {
+        let id = message.message_id.clone();
+        if let Err(e) = self.push(message).await {
+            tracing::error!(bot = %self.inner.bot_id, message_id = %id, error = %e, "cannot queue an inbound message");
+        }
+    }
+}
+
+impl Inner {
+    /// One session's worker: answers its queue in order, then ends.
+    async fn work(self: Arc<Self>, session: String) {
+        loop {
+            let next = {
+                let mut q = self.queues.lock().expect("queues");
+                let item = q.waiting.get_mut(&session).and_then(VecDeque::pop_front);
+                if item.is_none() {
+                    q.waiting.remove(&session);
+                    q.active.remove(&session);
+                }
+                item
+            };
+            let Some(item) = next else { return };
+            if self.cancel.is_cancelled() {
+                continue; // stays in the durable inbox for the next start
+            }
+            let answered = tokio::select! {
+                _ = self.cancel.cancelled() => false,
+                _ = self.answer(&item) => true,
+            };
+            if answered {
+                if let Err(e) = self.inbox.done(item.seq).await {
+                    tracing::error!(bot = %self.bot_id, error = %e, "cannot mark a message answered");
+                }
+            }
+        }
+    }
+
+    async fn answer(&self, item: &Pending) {
+        let message = &item.message;
+        if message.chat_type == "group"
+            && !message.mentions_bot
+            && self.config.trigger_mode == TriggerMode::Mention
+        {
+            return;
+        }
+        let Ok(_permit) = self.capacity.acquire().await else {
+            return;
+        };
+        let run_id = format!("chat_{}", uuid::Uuid::new_v4().simple());
+        let scope = Scope {
+            receive_id_type: Some(message.receive_id_type.clone()),
+            receive_id: Some(message.receive_id.clone()),
+            source_message_id: Some(message.message_id.clone()),
+            actor_user_id: message.sender_user_id.clone(),
+            actor_open_id: message.sender_open_id.clone(),
+            chat_type: Some(message.chat_type.clone()),
+            session_key: Some(item.session_key.clone()),
+        };
+        let history = self
+            .history
+            .recent(&item.session_key, self.config.history_messages)
+            .unwrap_or_default();
+        let prompt = build_prompt(&history, None, &message.text);
+        let reply = match self.answerer.answer(&scope, &prompt).await {
+            Ok(answer) => {
+                let answer = answer.trim().to_string();
+                let turns = [
+                    Turn {
+                        role: "user".into(),
+                        text: message.text.clone(),
+                    },
+                    Turn {
+                        role: "assistant".into(),
+                        text: answer.clone(),
+                    },
+                ];
+                if let Err(e) =
+                    self.history
+                        .append(&item.session_key, &turns, self.config.history_messages)
+                {
+                    tracing::error!(bot = %self.bot_id, error = %e, "cannot keep history");
+                }
+                (!answer.is_empty() && answer != self.config.no_reply_token).then_some(answer)
+            }
+            Err(error) => {
+                tracing::error!(bot = %self.bot_id, run_id = %run_id, message_id = %message.message_id, error = %error, "agent run failed");
+                Some(self.config.failure_message.clone())
+            }
+        };
+        if let Some(text) = reply {
+            let to = Destination {
+                receive_id_type: message.receive_id_type.clone(),
+                receive_id: message.receive_id.clone(),
+                reply_to: Some(message.message_id.clone()),
+            };
+            if let Err(e) = self.messenger.send(&to, Payload::Text(text)).await {
+                tracing::error!(bot = %self.bot_id, run_id = %run_id, error = %e, "cannot send the reply");
+            }
+        }
+    }
+}

@@ -1,0 +1,262 @@
+//! The reply pipeline on the local connector: inbound messages are answered
+//! by the bot's agent, in order per conversation, in parallel across them.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+use std::path::PathBuf;
+
+struct Chat {
+    app: InProcess,
+    dir: TestDir,
+}
+
+impl Chat {
+    async fn start(extra: &str) -> Self {
+        let dir = TestDir::new();
+        let (base, admin) = (free_ports(1), free_ports(1));
+        let agent = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/agents/chat_agent.sh");
+        let log = dir.path().join("chat.log");
+        dir.write_config(&format!(
+            "{}[bots.alpha]\n{extra}\n[bots.alpha.agent]\ncommand = [\"sh\", \"{}\"]\nenv = {{ CHAT_LOG = \"{}\" }}\n",
+            supervisor_toml(admin, base),
+            agent.display(),
+            log.display()
+        ));
+        let app = InProcess::start(&dir).await;
+        app.wait_running(&["alpha"]).await;
+        Self { app, dir }
+    }
+
+    async fn say(&self, conversation: &str, body: Value) -> String {
+        let res = client()
+            .post(format!(
+                "{}/api/bots/alpha/conversations/{conversation}/messages",
+                self.app.admin_url
+            ))
+            .bearer_auth(self.app.supervisor.admin_token())
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 202);
+        res.json::<Value>().await.unwrap()["message_id"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    }
+
+    async fn messages(&self, conversation: &str) -> Vec<Value> {
+        let (status, body) = self
+            .app
+            .admin_get(&format!(
+                "/api/bots/alpha/conversations/{conversation}/messages?limit=200"
+            ))
+            .await;
+        assert_eq!(status, 200);
+        body.as_array().unwrap().clone()
+    }
+
+    /// The bot's replies in a conversation, once `n` have arrived.
+    async fn replies(&self, conversation: &str, n: usize) -> Vec<Value> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            let out: Vec<Value> = self
+                .messages(conversation)
+                .await
+                .into_iter()
+                .filter(|m| m["direction"] == "out")
+                .collect();
+            if out.len() >= n {
+                return out;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "timed out waiting for {n} replies in {conversation}"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("chat.log")).unwrap_or_default()
+    }
+
+    fn file(&self, suffix: &str) -> String {
+        std::fs::read_to_string(self.dir.path().join(format!("chat.log.{suffix}"))).unwrap()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_conversation_is_answered_in_order_and_never_concurrently() {
+    let chat = Chat::start("").await;
+    let mut ids = Vec::new();
+    for i in 1..=3 {
+        ids.push(
+            chat.say("oc_one", json!({"text": format!("slow {i}")}))
+                .await,
+        );
+    }
+    let replies = chat.replies("oc_one", 3).await;
+    let reply_to: Vec<&str> = replies
+        .iter()
+        .map(|r| r["reply_to"].as_str().unwrap())
+        .collect();
+    assert_eq!(reply_to, ids.iter().map(String::as_str).collect::<Vec<_>>());
+    let texts: Vec<&str> = replies
+        .iter()
+        .map(|r| r["text"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        texts,
+        ["answer: slow 1", "answer: slow 2", "answer: slow 3"]
+    );
+    let expected: Vec<String> = ids
+        .iter()
+        .flat_map(|id| [format!("start {id}"), format!("end {id}")])
+        .collect();
+    assert_eq!(
+        chat.log().lines().collect::<Vec<_>>(),
+        expected,
+        "runs overlapped"
+    );
+    chat.app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_conversations_are_answered_in_parallel() {
+    let chat = Chat::start("").await;
+    chat.say("c1", json!({"text": "wait-for-c2"})).await;
+    chat.say("c2", json!({"text": "wait-for-c1"})).await;
+    assert_eq!(chat.replies("c1", 1).await[0]["text"], "together");
+    assert_eq!(chat.replies("c2", 1).await[0]["text"], "together");
+    chat.app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_agent_gets_the_message_ids_history_and_a_failure_never_wedges_the_queue() {
+    let chat = Chat::start("").await;
+    let first = chat
+        .say(
+            "oc_env",
+            json!({"text": "hello there", "sender_open_id": "ou_alice"}),
+        )
+        .await;
+    chat.replies("oc_env", 1).await;
+    let env = chat.file(&format!("env.{first}"));
+    for expected in [
+        format!("ALICE_SOURCE_MESSAGE_ID={first}"),
+        "ALICE_RECEIVE_ID=oc_env".into(),
+        "ALICE_RECEIVE_ID_TYPE=chat_id".into(),
+        "ALICE_ACTOR_OPEN_ID=ou_alice".into(),
+        "ALICE_CHAT_TYPE=p2p".into(),
+        "ALICE_SESSION_KEY=open_id:ou_alice|scene:chat".into(),
+    ] {
+        assert!(
+            env.lines().any(|l| l == expected),
+            "missing {expected} in\n{env}"
+        );
+    }
+    assert!(env.contains("ALICE_RUNTIME_API_BASE_URL=http://127.0.0.1:"));
+    assert!(env.contains("ALICE_RUNTIME_API_TOKEN="));
+    assert!(env.contains("ALICE_RUNTIME_BIN=/"));
+
+    let failing = chat
+        .say(
+            "oc_env",
+            json!({"text": "fail now", "sender_open_id": "ou_alice"}),
+        )
+        .await;
+    let third = chat
+        .say(
+            "oc_env",
+            json!({"text": "still there?", "sender_open_id": "ou_alice"}),
+        )
+        .await;
+    let replies = chat.replies("oc_env", 3).await;
+    assert_eq!(replies[1]["reply_to"], failing.as_str());
+    assert_eq!(
+        replies[1]["text"],
+        "Sorry, I could not answer that. Please try again."
+    );
+    assert_eq!(replies[2]["reply_to"], third.as_str());
+    assert_eq!(replies[2]["text"], "answer: still there?");
+
+    // The history of the conversation reaches the prompt.
+    let prompt = chat.file(&format!("prompt.{third}"));
+    assert!(prompt.contains("user: hello there"), "{prompt}");
+    assert!(
+        prompt.contains("assistant: answer: hello there"),
+        "{prompt}"
+    );
+    chat.app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn groups_need_a_mention_and_no_reply_sends_nothing() {
+    let chat = Chat::start("").await;
+    chat.say("oc_group", json!({"text": "chatter", "chat_type": "group"}))
+        .await;
+    chat.say(
+        "oc_group",
+        json!({"text": "silent please", "chat_type": "group", "mentions_bot": true}),
+    )
+    .await;
+    let asked = chat
+        .say(
+            "oc_group",
+            json!({"text": "@bot hi", "chat_type": "group", "mentions_bot": true}),
+        )
+        .await;
+    let replies = chat.replies("oc_group", 1).await;
+    assert_eq!(replies.len(), 1, "{replies:?}");
+    assert_eq!(replies[0]["reply_to"], asked.as_str());
+    assert!(
+        !chat.log().contains("chatter"),
+        "the unmentioned message reached the agent"
+    );
+    assert_eq!(chat.log().matches("start").count(), 2);
+
+    let chat_all = Chat::start("[bots.alpha.chat]\ntrigger_mode = \"all\"\n").await;
+    chat_all
+        .say("oc_group", json!({"text": "chatter", "chat_type": "group"}))
+        .await;
+    assert_eq!(
+        chat_all.replies("oc_group", 1).await[0]["text"],
+        "answer: chatter"
+    );
+    chat.app.stop().await;
+    chat_all.app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_to_a_stopped_bot_are_answered_after_it_starts() {
+    let chat = Chat::start("").await;
+    let (status, _) = chat.app.admin_post("/api/bots/alpha/stop").await;
+    assert_eq!(status, 200);
+    let id = chat.say("oc_later", json!({"text": "are you there"})).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(chat
+        .messages("oc_later")
+        .await
+        .iter()
+        .all(|m| m["direction"] == "in"));
+    let (status, _) = chat.app.admin_post("/api/bots/alpha/start").await;
+    assert_eq!(status, 200);
+    let replies = chat.replies("oc_later", 1).await;
+    assert_eq!(replies[0]["reply_to"], id.as_str());
+
+    let res = client()
+        .post(format!(
+            "{}/api/bots/alpha/conversations/x/messages",
+            chat.app.admin_url
+        ))
+        .bearer_auth(chat.app.supervisor.admin_token())
+        .json(&json!({"text": "  "}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    chat.app.stop().await;
+}
