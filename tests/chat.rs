@@ -260,3 +260,63 @@ async fn messages_to_a_stopped_bot_are_answered_after_it_starts() {
     assert_eq!(res.status(), 400);
     chat.app.stop().await;
 }
+
+/// The shipped `bots.toml` (on test ports and a temporary data folder): a
+/// user types into `alice chat` and the example bot answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_shipped_example_bot_answers_through_alice_chat() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let dir = TestDir::new();
+    let (base, admin) = (free_ports(2), free_ports(1));
+    let shipped = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("bots.toml");
+    let env = [
+        (
+            "ALICE_SUPERVISOR__DATA_DIR",
+            dir.path().join("data").display().to_string(),
+        ),
+        ("ALICE_SUPERVISOR__ADMIN_ADDR", format!("127.0.0.1:{admin}")),
+        ("ALICE_SUPERVISOR__BASE_PORT", base.to_string()),
+    ];
+    let log = std::fs::File::create(dir.path().join("serve.log")).unwrap();
+    let mut serve = alice_command(&["serve", "--config", shipped.to_str().unwrap()])
+        .envs(env.clone())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    wait_healthy(&format!("http://127.0.0.1:{admin}/healthz")).await;
+    wait_healthy(&format!("http://127.0.0.1:{}/healthz", base + 1)).await;
+
+    let mut chat = alice_command(&["chat", "--config", shipped.to_str().unwrap(), "alpha"])
+        .envs(env)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    chat.stdin
+        .take()
+        .unwrap()
+        .write_all(b"hello alice\n/time\n")
+        .unwrap();
+    let out = tokio::task::spawn_blocking(move || chat.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    assert_eq!(lines[0], "alpha> You said: hello alice");
+    assert!(
+        lines[1].starts_with("alpha> It is ") && lines[1].ends_with(" UTC."),
+        "{stdout}"
+    );
+
+    send_signal(&serve, libc::SIGTERM);
+    assert_eq!(wait_exit(&mut serve, 20).code(), Some(0));
+}

@@ -162,6 +162,17 @@ impl Supervisor {
         Ok(stored)
     }
 
+    /// Ids of inbound messages the bot has not answered yet, oldest first.
+    pub async fn unanswered(&self, id: &str) -> Result<Vec<String>> {
+        self.status(id).await?;
+        let inbox = crate::chat::Inbox::open(self.inner.host.store.bot(id))?;
+        Ok(inbox
+            .unanswered()?
+            .into_iter()
+            .map(|p| p.message.message_id)
+            .collect())
+    }
+
     /// Re-reads the config file: starts new bots, stops removed ones,
     /// restarts changed ones and leaves the others untouched. A bad file
     /// changes nothing.

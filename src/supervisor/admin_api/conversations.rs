@@ -45,6 +45,15 @@ pub async fn messages(
         .json(items))
 }
 
+/// Inbound messages not answered yet (queued or being answered), oldest
+/// first: how `alice chat` knows a message will get no reply.
+#[utoipa::path(get, path = "/api/bots/{id}/inbox", tag = "conversations",
+    params(("id" = String, Path, description = "Bot id")),
+    responses((status = 200, body = [String]), (status = 404, body = ErrorBody)))]
+pub async fn inbox(sup: web::Data<Supervisor>, id: web::Path<String>) -> Result<HttpResponse> {
+    Ok(HttpResponse::Ok().json(sup.unanswered(&id).await?))
+}
+
 /// A user's message to a local conversation.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -115,6 +124,7 @@ impl Say {
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/api/bots/{id}/conversations").route(web::get().to(list)))
+        .service(resource("/api/bots/{id}/inbox").route(web::get().to(inbox)))
         .service(
             resource("/api/bots/{id}/conversations/{receive_id}/messages")
                 .route(web::get().to(messages))

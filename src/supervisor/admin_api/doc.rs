@@ -18,6 +18,7 @@ use utoipa::OpenApi;
         super::conversations::list,
         super::conversations::messages,
         super::conversations::say,
+        super::conversations::inbox,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
