@@ -9,6 +9,7 @@ pub mod connector;
 pub mod error;
 pub mod http;
 pub mod logging;
+pub mod messages;
 pub mod runtime_api;
 pub mod scope;
 pub mod store;

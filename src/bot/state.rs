@@ -3,7 +3,7 @@
 use crate::agent::AgentRunner;
 use crate::chat::ChatPipeline;
 use crate::config::{BotConfig, ConnectorKind};
-use crate::connector::{LocalConnector, Messenger};
+use crate::connector::{FeishuConnector, LocalConnector, Messenger};
 use crate::error::{Error, Result};
 use crate::http::{generate_token, tokens_equal, Authenticator, Principal};
 use crate::store::{BotStore, Store};
@@ -87,11 +87,7 @@ impl BotState {
                     let local = LocalConnector::open(store.clone(), folder.clone())?;
                     (Arc::new(local.clone()), Some(local))
                 }
-                ConnectorKind::Feishu => {
-                    return Err(Error::Internal(
-                        "the feishu connector is not available in this build".into(),
-                    ))
-                }
+                ConnectorKind::Feishu => (Arc::new(FeishuConnector::new(&config.connector)?), None),
             };
         let workspace = config
             .agent

@@ -21,6 +21,13 @@ impl AdminClient {
     }
 
     pub async fn get(&self, path: &str) -> Result<Value, String> {
+        self.send(self.http.get(self.url(path)))
+            .await
+            .map(|(v, _)| v)
+    }
+
+    /// A paged list and its `X-Total-Count`.
+    pub async fn get_page(&self, path: &str) -> Result<(Value, Option<usize>), String> {
         self.send(self.http.get(self.url(path))).await
     }
 
@@ -29,14 +36,14 @@ impl AdminClient {
         if let Some(body) = body {
             req = req.json(&body);
         }
-        self.send(req).await
+        self.send(req).await.map(|(v, _)| v)
     }
 
     fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
 
-    async fn send(&self, req: reqwest::RequestBuilder) -> Result<Value, String> {
+    async fn send(&self, req: reqwest::RequestBuilder) -> Result<(Value, Option<usize>), String> {
         let res = req.bearer_auth(&self.token).send().await.map_err(|e| {
             format!(
                 "cannot reach the supervisor at {}: {} (is `alice serve` running?)",
@@ -45,9 +52,14 @@ impl AdminClient {
             )
         })?;
         let status = res.status();
+        let total = res
+            .headers()
+            .get("x-total-count")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok());
         let body: Value = res.json().await.unwrap_or(Value::Null);
         if status.is_success() {
-            Ok(body)
+            Ok((body, total))
         } else {
             let reason = body
                 .get("error")

@@ -2,6 +2,7 @@
 
 mod admin_client;
 mod bots;
+mod chat;
 mod table;
 mod talk;
 
@@ -45,22 +46,10 @@ enum Command {
     /// Ask the running supervisor about its bots, or command one of them.
     #[command(after_help = bots::EXAMPLES)]
     Bots(bots::BotsArgs),
-    /// Talk to a bot on the local connector: a line in, the bot's reply out.
-    #[command(
-        after_help = "Examples:\n  alice chat alpha\n  alice chat alpha --conversation work\n  echo '/time' | alice chat alpha"
-    )]
-    Chat {
-        #[command(flatten)]
-        config: ConfigArg,
-        /// The bot to talk to.
-        bot: String,
-        /// The conversation (receive id) on the local connector.
-        #[arg(long, default_value = "console")]
-        conversation: String,
-        /// After input ends, keep printing what the bot sends for this many seconds.
-        #[arg(long, default_value_t = 0)]
-        linger: u64,
-    },
+    /// Talk to a bot on the local connector (a line in, the bot's reply
+    /// out), or read its conversations (`list`, `log`).
+    #[command(after_help = chat::EXAMPLES)]
+    Chat(chat::ChatArgs),
 }
 
 /// Exit code for a configuration error.
@@ -92,27 +81,7 @@ async fn run(cli: Cli) -> ExitCode {
             }
         }
         Command::Bots(args) => bots::run(args).await,
-        Command::Chat {
-            config,
-            bot,
-            conversation,
-            linger,
-        } => {
-            let config = match config::load(&config.config) {
-                Ok(c) => c,
-                Err(e) => return fail(&e.to_string(), EXIT_CONFIG),
-            };
-            let result = async {
-                let client = admin_client::AdminClient::from_config(&config)?;
-                let talk = talk::Talk::open(client, &bot, &conversation).await?;
-                talk.run(std::time::Duration::from_secs(linger)).await
-            }
-            .await;
-            match result {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => fail(&e, 1),
-            }
-        }
+        Command::Chat(args) => chat::run(args).await,
     }
 }
 

@@ -232,6 +232,10 @@ fn validate_bot(bot: &mut BotConfig, base_port: u16, allow_all: bool) -> Result<
         bot.agent.max_concurrent_runs,
         &key("agent.max_concurrent_runs"),
     )?;
+    positive(
+        bot.connector.request_timeout_secs as usize,
+        &key("connector.request_timeout_secs"),
+    )?;
     if bot.connector.kind == ConnectorKind::Feishu {
         for (field, value) in [
             ("app_id", &bot.connector.app_id),

@@ -188,6 +188,8 @@ pub struct ConnectorConfig {
     pub events: EventsTransport,
     pub verification_token: String,
     pub encrypt_key: String,
+    /// Each call to the platform must answer within this time (else 504).
+    pub request_timeout_secs: u64,
 }
 
 impl Default for ConnectorConfig {
@@ -200,6 +202,7 @@ impl Default for ConnectorConfig {
             events: EventsTransport::LongConnection,
             verification_token: String::new(),
             encrypt_key: String::new(),
+            request_timeout_secs: 30,
         }
     }
 }

@@ -1,10 +1,12 @@
 //! Where a bot's messages go: the `Messenger` trait and its implementations,
 //! chosen per bot by `connector.kind`.
 
+pub mod feishu;
 pub mod inbound;
 pub mod local;
 mod names;
 
+pub use feishu::FeishuConnector;
 pub use local::{LocalConnector, StoredMessage};
 pub use names::sanitize_filename;
 
@@ -28,8 +30,10 @@ pub enum Payload {
     File { name: String, bytes: Vec<u8> },
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Sent {
+    /// The platform's id of the sent message (`om_…`).
+    #[schema(example = "om_xxxxxxxxxxxxx")]
     pub message_id: String,
 }
 

@@ -4,6 +4,8 @@
 mod extract;
 pub mod health;
 mod info;
+mod messages;
+mod multipart;
 mod openapi;
 
 pub use health::Health;
@@ -35,5 +37,6 @@ pub fn app(
         health::configure(cfg);
         openapi::configure(cfg);
         info::configure(cfg);
+        messages::configure(cfg);
     })
 }

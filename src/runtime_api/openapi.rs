@@ -11,6 +11,8 @@ use utoipa::OpenApi;
     paths(
         super::health::healthz,
         super::info::bot_info,
+        super::messages::send_image,
+        super::messages::send_file,
         openapi_json,
     ),
     modifiers(&BearerAuth),

@@ -2,6 +2,8 @@
 //! real `alice` binary as a child process, and an in-process supervisor.
 #![allow(dead_code)]
 
+pub mod fake_feishu;
+
 use alice::supervisor::{AdminServer, Supervisor};
 use serde_json::Value;
 use std::net::TcpListener;

@@ -1,0 +1,148 @@
+//! Sending an image or a file to a conversation: check the upload, then hand
+//! it to the bot's connector; a caption follows as a text message.
+//! Nothing here knows about HTTP: the Runtime API reads the form and calls in.
+
+mod sniff;
+
+pub use sniff::image_format;
+
+use crate::connector::{sanitize_filename, Destination, Messenger, Payload, Sent};
+use crate::error::{Error, Result};
+use crate::scope::Scope;
+
+/// One part of a `multipart/form-data` body, read into memory (bounded by
+/// the bot's body limit).
+#[derive(Debug, Clone)]
+pub struct FormPart {
+    pub name: String,
+    /// The uploaded file's name, as the client sent it (untrusted).
+    pub filename: Option<String>,
+    pub bytes: Vec<u8>,
+}
+
+#[derive(Debug, Default)]
+pub struct Form {
+    parts: Vec<FormPart>,
+}
+
+impl Form {
+    pub fn push(&mut self, part: FormPart) {
+        self.parts.push(part);
+    }
+
+    fn one(&self, name: &str) -> Result<Option<&FormPart>> {
+        let mut found = self.parts.iter().filter(|p| p.name == name);
+        match (found.next(), found.next()) {
+            (Some(_), Some(_)) => Err(Error::bad_request(format!(
+                "the `{name}` part appears more than once"
+            ))),
+            (one, _) => Ok(one),
+        }
+    }
+
+    /// A required, non-empty upload.
+    fn upload(&self, name: &str) -> Result<&FormPart> {
+        match self.one(name)? {
+            None => Err(Error::bad_request(format!(
+                "the multipart body has no `{name}` part"
+            ))),
+            Some(p) if p.bytes.is_empty() => {
+                Err(Error::bad_request(format!("the `{name}` part is empty")))
+            }
+            Some(p) => Ok(p),
+        }
+    }
+
+    /// An optional text field; blank counts as absent.
+    fn text(&self, name: &str) -> Result<Option<String>> {
+        let Some(part) = self.one(name)? else {
+            return Ok(None);
+        };
+        let text = std::str::from_utf8(&part.bytes)
+            .map_err(|_| Error::bad_request(format!("the `{name}` field is not UTF-8 text")))?;
+        Ok(Some(text.to_string()).filter(|t| !t.trim().is_empty()))
+    }
+}
+
+/// Where a message for this scope goes: 400 without a receive id; with a
+/// source message id the message replies to it.
+pub fn destination(scope: &Scope) -> Result<Destination> {
+    let receive_id = scope.receive_id.clone().ok_or_else(|| {
+        Error::bad_request(
+            "no conversation: the X-Alice-Receive-Id header (ALICE_RECEIVE_ID) is missing",
+        )
+    })?;
+    Ok(Destination {
+        receive_id_type: scope.receive_id_type().to_string(),
+        receive_id,
+        reply_to: scope.source_message_id.clone(),
+    })
+}
+
+/// `image` (required, a real image) and `caption` (optional).
+pub async fn send_image(messenger: &dyn Messenger, to: &Destination, form: Form) -> Result<Sent> {
+    let part = form.upload("image")?;
+    let ext = image_format(&part.bytes).ok_or_else(|| {
+        Error::bad_request(
+            "the `image` part is not an image (expected PNG, JPEG, GIF, WebP, BMP, TIFF or ICO)",
+        )
+    })?;
+    let caption = form.text("caption")?;
+    let name = display_name(part.filename.as_deref(), &format!("image.{ext}"));
+    let payload = Payload::Image {
+        name,
+        bytes: part.bytes.clone(),
+    };
+    deliver(messenger, to, payload, caption).await
+}
+
+/// `file` (required, non-empty), `filename` (display name, default the
+/// uploaded name) and `caption` (optional).
+pub async fn send_file(messenger: &dyn Messenger, to: &Destination, form: Form) -> Result<Sent> {
+    let part = form.upload("file")?;
+    let caption = form.text("caption")?;
+    let given = form.text("filename")?;
+    let name = display_name(given.as_deref().or(part.filename.as_deref()), "file");
+    let payload = Payload::File {
+        name,
+        bytes: part.bytes.clone(),
+    };
+    deliver(messenger, to, payload, caption).await
+}
+
+/// Upload names are untrusted everywhere they go (disk, the platform).
+fn display_name(given: Option<&str>, fallback: &str) -> String {
+    match given.map(str::trim).filter(|n| !n.is_empty()) {
+        Some(name) => sanitize_filename(name),
+        None => fallback.to_string(),
+    }
+}
+
+async fn deliver(
+    messenger: &dyn Messenger,
+    to: &Destination,
+    payload: Payload,
+    caption: Option<String>,
+) -> Result<Sent> {
+    let sent = messenger.send(to, payload).await?;
+    if let Some(caption) = caption {
+        // The upload is already in the conversation: say so if the caption fails.
+        messenger
+            .send(to, Payload::Text(caption))
+            .await
+            .map_err(|e| match Error::from(e) {
+                Error::BadGateway(m) => Error::BadGateway(caption_lost(&sent, &m)),
+                Error::GatewayTimeout(m) => Error::GatewayTimeout(caption_lost(&sent, &m)),
+                Error::BadRequest(m) => Error::BadRequest(caption_lost(&sent, &m)),
+                other => other,
+            })?;
+    }
+    Ok(sent)
+}
+
+fn caption_lost(sent: &Sent, reason: &str) -> String {
+    format!(
+        "{} was sent but its caption was not: {reason}",
+        sent.message_id
+    )
+}

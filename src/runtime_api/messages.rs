@@ -1,0 +1,97 @@
+//! `POST /api/v1/messages/image` and `/file`: send an upload to the
+//! conversation of the `X-Alice-*` headers (no plain-text route, by design).
+
+use super::multipart::read_form;
+use crate::bot::{BotState, Permission};
+use crate::connector::Sent;
+use crate::error::{ErrorBody, Result};
+use crate::http::resource;
+use crate::messages;
+use crate::scope::Scope;
+use actix_web::{web, HttpRequest, HttpResponse};
+use utoipa::ToSchema;
+
+/// The multipart fields of an image message.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ImageUpload {
+    /// PNG, JPEG, GIF, WebP, BMP, TIFF or ICO (checked by content).
+    #[schema(value_type = String, format = Binary)]
+    image: Vec<u8>,
+    /// Sent after the image as a text message.
+    caption: Option<String>,
+}
+
+/// The multipart fields of a file message.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct FileUpload {
+    /// Any non-empty file.
+    #[schema(value_type = String, format = Binary)]
+    file: Vec<u8>,
+    /// Display name; default the uploaded file's name.
+    filename: Option<String>,
+    /// Sent after the file as a text message.
+    caption: Option<String>,
+}
+
+/// Sends an image to the current conversation (a reply when
+/// `X-Alice-Source-Message-Id` is set).
+#[utoipa::path(post, path = "/api/v1/messages/image", tag = "messages",
+    params(
+        ("X-Alice-Receive-Id" = String, Header, description = "The conversation (required)"),
+        ("X-Alice-Receive-Id-Type" = Option<String>, Header, description = "chat_id (default), open_id, user_id, union_id, email"),
+        ("X-Alice-Source-Message-Id" = Option<String>, Header, description = "Reply to this message")),
+    request_body(content = ImageUpload, content_type = "multipart/form-data"),
+    responses(
+        (status = 200, description = "Sent", body = Sent),
+        (status = 400, description = "Missing, empty or non-image part; not multipart; no receive id", body = ErrorBody),
+        (status = 403, description = "permissions.runtime_message is disabled", body = ErrorBody),
+        (status = 413, description = "The body exceeds limits.body_bytes", body = ErrorBody),
+        (status = 502, description = "The platform refused (its code and message)", body = ErrorBody),
+        (status = 504, description = "The platform did not answer in time", body = ErrorBody)))]
+pub async fn send_image(
+    state: web::Data<BotState>,
+    scope: Scope,
+    req: HttpRequest,
+    body: web::Payload,
+) -> Result<HttpResponse> {
+    state.require(Permission::Message)?;
+    let to = messages::destination(&scope)?;
+    let form = read_form(&req, body, state.config().limits.body_bytes).await?;
+    let sent = messages::send_image(state.messenger().as_ref(), &to, form).await?;
+    Ok(HttpResponse::Ok().json(sent))
+}
+
+/// Sends a file to the current conversation (a reply when
+/// `X-Alice-Source-Message-Id` is set).
+#[utoipa::path(post, path = "/api/v1/messages/file", tag = "messages",
+    params(
+        ("X-Alice-Receive-Id" = String, Header, description = "The conversation (required)"),
+        ("X-Alice-Receive-Id-Type" = Option<String>, Header, description = "chat_id (default), open_id, user_id, union_id, email"),
+        ("X-Alice-Source-Message-Id" = Option<String>, Header, description = "Reply to this message")),
+    request_body(content = FileUpload, content_type = "multipart/form-data"),
+    responses(
+        (status = 200, description = "Sent", body = Sent),
+        (status = 400, description = "Missing or empty part; not multipart; no receive id", body = ErrorBody),
+        (status = 403, description = "permissions.runtime_message is disabled", body = ErrorBody),
+        (status = 413, description = "The body exceeds limits.body_bytes", body = ErrorBody),
+        (status = 502, description = "The platform refused (its code and message)", body = ErrorBody),
+        (status = 504, description = "The platform did not answer in time", body = ErrorBody)))]
+pub async fn send_file(
+    state: web::Data<BotState>,
+    scope: Scope,
+    req: HttpRequest,
+    body: web::Payload,
+) -> Result<HttpResponse> {
+    state.require(Permission::Message)?;
+    let to = messages::destination(&scope)?;
+    let form = read_form(&req, body, state.config().limits.body_bytes).await?;
+    let sent = messages::send_file(state.messenger().as_ref(), &to, form).await?;
+    Ok(HttpResponse::Ok().json(sent))
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/api/v1/messages/image").route(web::post().to(send_image)))
+        .service(resource("/api/v1/messages/file").route(web::post().to(send_file)));
+}
