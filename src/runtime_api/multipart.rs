@@ -43,10 +43,13 @@ pub async fn read_form(req: &HttpRequest, body: web::Payload, limit: usize) -> R
     while let Some(field) = multipart.next().await {
         let mut field = field.map_err(|e| rejected(e, limit))?;
         let name = field.name().unwrap_or_default().to_string();
-        let filename = field
-            .content_disposition()
-            .and_then(|cd| cd.get_filename())
-            .map(str::to_owned);
+        // `filename`, or RFC 5987's `filename*` (non-ASCII names).
+        let filename = field.content_disposition().and_then(|cd| {
+            cd.get_filename().map(str::to_owned).or_else(|| {
+                cd.get_filename_ext()
+                    .map(|ext| String::from_utf8_lossy(&ext.value).into_owned())
+            })
+        });
         let mut bytes = Vec::new();
         while let Some(chunk) = field.next().await {
             bytes.extend_from_slice(&chunk.map_err(|e| rejected(e, limit))?);
