@@ -2,19 +2,24 @@
 //! store, token) and its own actix server. Everything a bot owns is started
 //! in [`Bot::start`] and stopped in [`Bot::stop`].
 
+mod events;
 mod server;
 mod state;
 
+pub use events::{default_sink, inbound_sink, SinkFactory};
 pub use server::StartError;
 pub use state::{BotState, Host, Permission};
 
 use crate::config::BotConfig;
+use crate::connector::feishu_events::LongConnection;
 use server::RunningServer;
 use std::sync::Arc;
 
 pub struct Bot {
     state: BotState,
     server: RunningServer,
+    /// The Feishu long connection, for bots that receive events that way.
+    events: Option<LongConnection>,
 }
 
 impl Bot {
@@ -30,15 +35,30 @@ impl Bot {
             }
             Err(e) => tracing::error!(bot = %state.id(), error = %e, "cannot read the inbox"),
         }
-        Ok(Self { state, server })
+        let events = match events::start(&state, host) {
+            Ok(events) => events,
+            Err(e) => {
+                server.stop().await;
+                return Err(StartError::State(e.to_string()));
+            }
+        };
+        Ok(Self {
+            state,
+            server,
+            events,
+        })
     }
 
     pub fn state(&self) -> &BotState {
         &self.state
     }
 
-    /// Graceful: the server drains within the bot's own timeout.
+    /// Graceful: inbound events stop first, then the server drains within
+    /// the bot's own timeout.
     pub async fn stop(self) {
+        if let Some(events) = self.events {
+            events.stop().await;
+        }
         self.server.stop().await;
         self.state.chat().stop();
     }

@@ -3,12 +3,13 @@
 use crate::agent::AgentRunner;
 use crate::chat::ChatPipeline;
 use crate::config::{BotConfig, ConnectorKind};
+use crate::connector::feishu_events::FeishuInbound;
 use crate::connector::{FeishuConnector, LocalConnector, Messenger};
 use crate::error::{Error, Result};
 use crate::http::{generate_token, tokens_equal, Authenticator, Principal};
 use crate::store::{BotStore, Store};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// What the supervisor lends to every bot.
 #[derive(Clone)]
@@ -17,6 +18,8 @@ pub struct Host {
     pub data_dir: PathBuf,
     /// The `alice` binary skills call (`ALICE_RUNTIME_BIN`).
     pub runtime_bin: PathBuf,
+    /// Where bots deliver inbound messages; `None`: [`super::default_sink`].
+    pub inbound_sink: Option<super::SinkFactory>,
 }
 
 impl Host {
@@ -25,6 +28,7 @@ impl Host {
             store,
             data_dir,
             runtime_bin: std::env::current_exe().unwrap_or_else(|_| PathBuf::from("alice")),
+            inbound_sink: None,
         }
     }
 
@@ -54,6 +58,9 @@ struct Inner {
     local: Option<LocalConnector>,
     agent: AgentRunner,
     chat: ChatPipeline,
+    /// Set by `Bot::start` once the sink exists; the webhook listener finds
+    /// the bot's receiver here.
+    feishu_inbound: OnceLock<FeishuInbound>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,6 +126,7 @@ impl BotState {
                 local,
                 agent,
                 chat,
+                feishu_inbound: OnceLock::new(),
             }),
         })
     }
@@ -161,6 +169,15 @@ impl BotState {
     /// The reply pipeline that answers inbound messages.
     pub fn chat(&self) -> &ChatPipeline {
         &self.inner.chat
+    }
+
+    /// The Feishu event receiver, once the bot started (Feishu bots only).
+    pub fn feishu_inbound(&self) -> Option<&FeishuInbound> {
+        self.inner.feishu_inbound.get()
+    }
+
+    pub(super) fn set_feishu_inbound(&self, inbound: FeishuInbound) {
+        let _ = self.inner.feishu_inbound.set(inbound);
     }
 
     /// 403 unless `permissions.<permission>` is on for this bot.

@@ -2,6 +2,7 @@
 //! chosen per bot by `connector.kind`.
 
 pub mod feishu;
+pub mod feishu_events;
 pub mod inbound;
 pub mod local;
 mod names;

@@ -75,3 +75,26 @@ pub fn app(
 pub fn resource(path: &str) -> actix_web::Resource {
     web::resource(path).default_service(web::to(wrong_method))
 }
+
+/// As [`app`] without the bearer guard, for listeners whose callers prove
+/// themselves otherwise (platform signatures on the events listener).
+pub fn open_app(
+    label: &str,
+    body_limit: usize,
+    routes: impl FnOnce(&mut web::ServiceConfig),
+) -> App<
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    App::new()
+        .app_data(web::Data::new(ServerLabel(label.to_string())))
+        .configure(extractor_configs(body_limit))
+        .configure(routes)
+        .default_service(web::to(no_route))
+        .wrap(from_fn(observe))
+}

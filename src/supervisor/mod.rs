@@ -3,11 +3,13 @@
 
 pub mod admin_api;
 mod admin_token;
+mod events_api;
 mod serve;
 mod unit;
 
 pub use admin_api::{AdminDoc, AdminServer};
 pub use admin_token::{admin_token, read_admin_token};
+pub use events_api::{EventsDoc, EventsServer};
 pub use serve::serve;
 pub use unit::{RunState, UnitStatus};
 
@@ -51,6 +53,16 @@ impl Supervisor {
         config: Config,
         runtime_bin: std::path::PathBuf,
     ) -> std::io::Result<Self> {
+        Self::start_with(config, runtime_bin, None).await
+    }
+
+    /// As [`Supervisor::start_with_bin`], with the sink every bot's inbound
+    /// messages go to (tests record them; `None`: [`crate::bot::default_sink`]).
+    pub async fn start_with(
+        config: Config,
+        runtime_bin: std::path::PathBuf,
+        inbound_sink: Option<crate::bot::SinkFactory>,
+    ) -> std::io::Result<Self> {
         let data_dir = config.supervisor.data_dir.clone();
         let store = Store::open(&data_dir).map_err(|e| {
             std::io::Error::other(format!(
@@ -61,6 +73,7 @@ impl Supervisor {
         let admin_token = admin_token(&config.supervisor)?;
         let mut host = Host::new(store, data_dir);
         host.runtime_bin = runtime_bin;
+        host.inbound_sink = inbound_sink;
         let units = config
             .bots
             .iter()

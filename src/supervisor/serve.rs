@@ -1,12 +1,13 @@
 //! `alice serve`: start everything, then wait for signals. SIGHUP reloads;
 //! SIGTERM or SIGINT stop every bot gracefully, flush, and return.
 
-use super::{AdminServer, Supervisor};
+use super::{AdminServer, EventsServer, Supervisor};
 use crate::config::Config;
 use tokio::signal::unix::{signal, SignalKind};
 
 pub async fn serve(config: Config) -> std::io::Result<()> {
     let admin_addr = config.supervisor.admin_addr;
+    let events_addr = config.supervisor.events_addr;
     let rpm = config.supervisor.requests_per_minute;
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
@@ -21,6 +22,18 @@ pub async fn serve(config: Config) -> std::io::Result<()> {
         }
     };
     tracing::info!(addr = %admin.addr, "admin API listening");
+    let events = match events_addr.map(|addr| EventsServer::start(supervisor.clone(), addr)) {
+        None => None,
+        Some(Ok(events)) => {
+            tracing::info!(addr = %events.addr, "events listener listening");
+            Some(events)
+        }
+        Some(Err(e)) => {
+            admin.stop().await;
+            supervisor.shutdown().await;
+            return Err(e);
+        }
+    };
 
     loop {
         tokio::select! {
@@ -34,7 +47,11 @@ pub async fn serve(config: Config) -> std::io::Result<()> {
             }
         }
     }
-    // Refuse new admin work first, then drain the bots, then flush.
+    // Refuse new admin work and callbacks first, then drain the bots, then
+    // flush.
+    if let Some(events) = events {
+        events.stop().await;
+    }
     admin.stop().await;
     supervisor.shutdown().await;
     tracing::info!("stopped");

@@ -1,0 +1,56 @@
+//! A bot's inbound side: where its messages go ([`inbound_sink`]) and, for
+//! Feishu, the receiver both transports use plus the long connection the
+//! bot owns.
+
+use super::{BotState, Host};
+use crate::config::{ConnectorKind, EventsTransport};
+use crate::connector::feishu_events::{FeishuInbound, LongConnection};
+use crate::connector::inbound::InboundSink;
+use crate::error::{Error, Result};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Makes a bot's sink once its state exists (tests record deliveries).
+pub type SinkFactory = Arc<dyn Fn(&BotState) -> Arc<dyn InboundSink> + Send + Sync>;
+
+/// The sink a bot's inbound messages go to: the host's factory if it has
+/// one, else [`default_sink`].
+pub fn inbound_sink(state: &BotState, host: &Host) -> Arc<dyn InboundSink> {
+    match &host.inbound_sink {
+        Some(make) => make(state),
+        None => default_sink(state),
+    }
+}
+
+/// The bot's reply pipeline (de-duplicates again, queues durably, answers).
+pub fn default_sink(state: &BotState) -> Arc<dyn InboundSink> {
+    Arc::new(state.chat().clone())
+}
+
+/// Sets up a Feishu bot's receiver and, with `events = "long_connection"`,
+/// opens the connection. Nothing for other connectors.
+pub fn start(state: &BotState, host: &Host) -> Result<Option<LongConnection>> {
+    let connector = &state.config().connector;
+    if connector.kind != ConnectorKind::Feishu {
+        return Ok(None);
+    }
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .map_err(Error::internal)?;
+    let inbound = FeishuInbound::new(
+        state.id(),
+        connector,
+        state.store(),
+        http.clone(),
+        inbound_sink(state, host),
+    )?;
+    state.set_feishu_inbound(inbound.clone());
+    Ok(match connector.events {
+        EventsTransport::LongConnection => {
+            Some(LongConnection::start(state.id(), connector, http, inbound))
+        }
+        // The supervisor's events listener finds the receiver in the state.
+        EventsTransport::Webhook => None,
+    })
+}

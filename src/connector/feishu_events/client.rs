@@ -1,0 +1,257 @@
+//! The event long connection (Go SDK `ws/client.go`): endpoint call,
+//! WebSocket, pings, acknowledgements, reassembly, reconnects with jitter.
+//! One task per bot, owned by the bot and stopped with it.
+
+use super::dispatch::FeishuInbound;
+use super::endpoint::{self, ClientConfig, EndpointError};
+use super::frame::{self, Frame, Reassembler};
+use crate::config::ConnectorConfig;
+use futures_util::{SinkExt, StreamExt};
+use prost::Message as _;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::{self, Message};
+use tokio_util::sync::CancellationToken;
+
+type Socket =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// A running long connection; dropping it does not stop it, [`stop`] does.
+///
+/// [`stop`]: LongConnection::stop
+pub struct LongConnection {
+    cancel: CancellationToken,
+    task: tokio::task::JoinHandle<()>,
+}
+
+struct Settings {
+    bot_id: String,
+    base_url: String,
+    app_id: String,
+    app_secret: String,
+    http: reqwest::Client,
+}
+
+/// An event waiting for the handler, with the way back to its connection.
+struct Work {
+    frame: Frame,
+    payload: Vec<u8>,
+    received: Instant,
+    acks: mpsc::UnboundedSender<Frame>,
+}
+
+impl LongConnection {
+    pub fn start(
+        bot_id: &str,
+        connector: &ConnectorConfig,
+        http: reqwest::Client,
+        inbound: FeishuInbound,
+    ) -> Self {
+        let settings = Settings {
+            bot_id: bot_id.to_string(),
+            base_url: connector.base_url.clone(),
+            app_id: connector.app_id.clone(),
+            app_secret: connector.app_secret.clone(),
+            http,
+        };
+        let cancel = CancellationToken::new();
+        let task = tokio::spawn(run(settings, inbound, cancel.clone()));
+        Self { cancel, task }
+    }
+
+    /// Closes the connection and waits until the events already received
+    /// were handed to the sink.
+    pub async fn stop(self) {
+        self.cancel.cancel();
+        if let Err(e) = self.task.await {
+            tracing::error!(error = %e, "the Feishu long connection task panicked");
+        }
+    }
+}
+
+async fn run(settings: Settings, inbound: FeishuInbound, cancel: CancellationToken) {
+    // Events are handled one at a time in arrival order, apart from the
+    // socket loop so that pings and reads never wait on a delivery.
+    let (work_tx, work_rx) = mpsc::channel::<Work>(256);
+    let worker = tokio::spawn(handle_events(settings.bot_id.clone(), inbound, work_rx));
+    let bot = settings.bot_id.as_str();
+    let mut config = ClientConfig::default();
+    let mut delay = Duration::ZERO;
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => break,
+            _ = tokio::time::sleep(delay) => {}
+        }
+        match open(&settings).await {
+            Ok((socket, endpoint)) => {
+                tracing::info!(bot, "Feishu long connection open");
+                config = endpoint.config;
+                let ended =
+                    session(socket, endpoint.service_id, &mut config, &work_tx, &cancel).await;
+                if cancel.is_cancelled() {
+                    break;
+                }
+                delay = config.jitter();
+                tracing::warn!(bot, reason = %ended, reconnect_in_ms = delay.as_millis() as u64, "Feishu long connection dropped");
+            }
+            Err(e) => {
+                delay = config.retry_every();
+                match e {
+                    OpenError::Endpoint(EndpointError::Refused { .. }) | OpenError::Refused(_) => {
+                        tracing::error!(bot, error = %e, retry_in_s = delay.as_secs(), "Feishu refused the long connection; check app_id, app_secret and the app's event settings")
+                    }
+                    _ => {
+                        tracing::warn!(bot, error = %e, retry_in_s = delay.as_secs(), "cannot open the Feishu long connection")
+                    }
+                }
+            }
+        }
+    }
+    drop(work_tx);
+    let _ = worker.await;
+    tracing::info!(bot, "Feishu long connection closed");
+}
+
+#[derive(Debug, thiserror::Error)]
+enum OpenError {
+    #[error(transparent)]
+    Endpoint(#[from] EndpointError),
+    /// The server refused the handshake and said why in its headers.
+    #[error("handshake refused: {0}")]
+    Refused(String),
+    #[error("cannot connect: {0}")]
+    Connect(String),
+}
+
+async fn open(settings: &Settings) -> Result<(Socket, endpoint::Endpoint), OpenError> {
+    let endpoint = endpoint::fetch(
+        &settings.http,
+        &settings.base_url,
+        &settings.app_id,
+        &settings.app_secret,
+    )
+    .await?;
+    match tokio_tungstenite::connect_async(endpoint.url.as_str()).await {
+        Ok((socket, _)) => Ok((socket, endpoint)),
+        Err(tungstenite::Error::Http(res)) => Err(OpenError::Refused(handshake_reason(&res))),
+        // The URL holds credentials: errors that might echo it stay vague.
+        Err(tungstenite::Error::Url(_)) => Err(OpenError::Connect(
+            "the endpoint gave an unusable URL".into(),
+        )),
+        Err(e) => Err(OpenError::Connect(e.to_string())),
+    }
+}
+
+/// `Handshake-Status` 514 is an auth failure (with `Handshake-Autherrcode`
+/// 1000040350: too many connections), 403 a ban.
+fn handshake_reason(res: &tungstenite::http::Response<Option<Vec<u8>>>) -> String {
+    let header = |name: &str| {
+        res.headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string()
+    };
+    format!(
+        "HTTP {}, status {}, code {}: {}",
+        res.status().as_u16(),
+        header("Handshake-Status"),
+        header("Handshake-Autherrcode"),
+        header("Handshake-Msg")
+    )
+}
+
+/// Serves one connection until it drops or the bot stops; says why it ended.
+async fn session(
+    socket: Socket,
+    service_id: i32,
+    config: &mut ClientConfig,
+    work: &mpsc::Sender<Work>,
+    cancel: &CancellationToken,
+) -> String {
+    let (mut write, mut read) = socket.split();
+    let (ack_tx, mut ack_rx) = mpsc::unbounded_channel::<Frame>();
+    let mut parts = Reassembler::default();
+    let mut ping = tokio::time::interval(config.ping_every());
+    loop {
+        let outgoing = tokio::select! {
+            _ = cancel.cancelled() => {
+                let _ = write.send(Message::Close(None)).await;
+                return "stopped".into();
+            }
+            _ = ping.tick() => Frame::ping(service_id),
+            Some(ack) = ack_rx.recv() => ack,
+            incoming = read.next() => {
+                let bytes = match incoming {
+                    None => return "closed by the server".into(),
+                    Some(Err(e)) => return e.to_string(),
+                    Some(Ok(Message::Binary(bytes))) => bytes,
+                    Some(Ok(Message::Close(_))) => return "closed by the server".into(),
+                    // tungstenite answers WebSocket pings itself.
+                    Some(Ok(_)) => continue,
+                };
+                let frame = match Frame::decode(bytes.as_ref()) {
+                    Ok(frame) => frame,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "undecodable frame dropped");
+                        continue;
+                    }
+                };
+                if frame.method == frame::METHOD_CONTROL {
+                    if let Some(new) = pong_config(&frame) {
+                        if new.ping_every() != config.ping_every() {
+                            let every = new.ping_every();
+                            ping = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
+                        }
+                        *config = new;
+                    }
+                    continue;
+                }
+                if frame.header(frame::HEADER_TYPE) != Some(frame::TYPE_EVENT) {
+                    // Card callbacks are not used; the SDK leaves them unanswered too.
+                    continue;
+                }
+                let Some(payload) = parts.add(&frame) else { continue };
+                let item = Work { frame, payload, received: Instant::now(), acks: ack_tx.clone() };
+                if work.send(item).await.is_err() {
+                    return "the event handler ended".into();
+                }
+                continue;
+            }
+        };
+        if let Err(e) = write
+            .send(Message::Binary(outgoing.encode_to_vec().into()))
+            .await
+        {
+            return e.to_string();
+        }
+    }
+}
+
+/// A `pong` may carry new client settings as its payload.
+fn pong_config(frame: &Frame) -> Option<ClientConfig> {
+    if frame.header(frame::HEADER_TYPE) != Some(frame::TYPE_PONG) || frame.payload().is_empty() {
+        return None;
+    }
+    serde_json::from_slice(frame.payload())
+        .inspect_err(|e| tracing::warn!(error = %e, "unreadable client settings in a pong"))
+        .ok()
+}
+
+/// Hands events to the sink in order and sends each acknowledgement back on
+/// the connection it came from (if that one is gone, Feishu redelivers and
+/// the de-duplication drops the copy).
+async fn handle_events(bot: String, inbound: FeishuInbound, mut work: mpsc::Receiver<Work>) {
+    while let Some(item) = work.recv().await {
+        let code = match inbound.handle(&item.payload).await {
+            Ok(_) => 200,
+            Err(e) => {
+                tracing::warn!(bot = %bot, trace_id = item.frame.header(frame::HEADER_TRACE_ID).unwrap_or(""), error = %e, "event not handled; Feishu will redeliver it");
+                500
+            }
+        };
+        let _ = item
+            .acks
+            .send(item.frame.into_ack(code, item.received.elapsed()));
+    }
+}

@@ -1,0 +1,120 @@
+//! What both transports do with an event: keep `im.message.receive_v1`,
+//! drop redeliveries, turn it into an [`InboundMessage`] and hand it to the
+//! bot's sink.
+
+use super::dedup::SeenMessages;
+use super::event::{self, Event, ReceivedMessage};
+use super::identity::BotIdentity;
+use crate::config::ConnectorConfig;
+use crate::connector::inbound::InboundSink;
+use crate::error::Result;
+use crate::store::BotStore;
+use std::sync::Arc;
+
+/// One bot's receiver of Feishu events. Cloning is cheap.
+#[derive(Clone)]
+pub struct FeishuInbound {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    bot_id: String,
+    seen: SeenMessages,
+    identity: BotIdentity,
+    sink: Arc<dyn InboundSink>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Delivered,
+    /// Seen before: a redelivery.
+    Duplicate,
+    /// Not a message event; nothing to do.
+    Ignored,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HandleError {
+    #[error(transparent)]
+    Event(#[from] event::EventError),
+    #[error(transparent)]
+    Storage(#[from] crate::error::Error),
+}
+
+impl FeishuInbound {
+    pub fn new(
+        bot_id: &str,
+        connector: &ConnectorConfig,
+        store: &BotStore,
+        http: reqwest::Client,
+        sink: Arc<dyn InboundSink>,
+    ) -> Result<Self> {
+        Ok(Self {
+            inner: Arc::new(Inner {
+                bot_id: bot_id.to_string(),
+                seen: SeenMessages::open(store)?,
+                identity: BotIdentity::new(http, connector),
+                sink,
+            }),
+        })
+    }
+
+    /// The long connection's path: everything, then the caller acknowledges.
+    /// The mark is on disk before this returns, so an acknowledged message is
+    /// never delivered twice.
+    pub async fn handle(&self, payload: &[u8]) -> Result<Outcome, HandleError> {
+        let event = event::parse(payload)?;
+        let is_message = event.message.is_some();
+        let outcome = match self.claim(event).await? {
+            Some(message) => {
+                self.deliver(message).await;
+                Outcome::Delivered
+            }
+            None if is_message => Outcome::Duplicate,
+            None => Outcome::Ignored,
+        };
+        self.inner.seen.durable().await?;
+        Ok(outcome)
+    }
+
+    /// The webhook's path: the de-duplication now, the delivery in the
+    /// background, so Feishu gets its answer at once.
+    pub async fn accept(&self, event: Event) -> Result<Outcome> {
+        let is_message = event.message.is_some();
+        match self.claim(event).await? {
+            Some(message) => {
+                let this = self.clone();
+                tokio::spawn(async move {
+                    this.deliver(message).await;
+                    if let Err(e) = this.inner.seen.durable().await {
+                        tracing::warn!(bot = %this.inner.bot_id, error = %e, "flushing seen message ids failed");
+                    }
+                });
+                Ok(Outcome::Delivered)
+            }
+            None if is_message => Ok(Outcome::Duplicate),
+            None => Ok(Outcome::Ignored),
+        }
+    }
+
+    /// The message of a message event seen for the first time.
+    async fn claim(&self, event: Event) -> Result<Option<ReceivedMessage>> {
+        let Some(message) = event.message else {
+            tracing::debug!(bot = %self.inner.bot_id, event_type = %event.event_type, "event ignored");
+            return Ok(None);
+        };
+        if self.inner.seen.first_time(message.message_id()).await? {
+            Ok(Some(message))
+        } else {
+            tracing::info!(bot = %self.inner.bot_id, message_id = %message.message_id(), "redelivered message dropped");
+            Ok(None)
+        }
+    }
+
+    async fn deliver(&self, message: ReceivedMessage) {
+        let bot_open_id = self.inner.identity.open_id().await;
+        let message = message.into_inbound(bot_open_id.as_deref());
+        tracing::info!(bot = %self.inner.bot_id, message_id = %message.message_id, chat_type = %message.chat_type, "message received");
+        self.inner.sink.deliver(message).await;
+    }
+}

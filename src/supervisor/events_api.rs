@@ -1,0 +1,145 @@
+//! The events listener (`supervisor.events_addr`, off unless set): platform
+//! callbacks for every bot, `POST /webhooks/feishu/{bot_id}`. No bearer
+//! token: Feishu proves itself with the signature and Verification Token.
+
+use super::Supervisor;
+use crate::config::{ConnectorKind, EventsTransport};
+use crate::connector::feishu_events::webhook::{self, Callback, WebhookError};
+use crate::error::{Error, ErrorBody, Result};
+use crate::http::{self, resource};
+use actix_web::dev::ServerHandle;
+use actix_web::{web, HttpRequest, HttpResponse, HttpServer};
+use std::net::{SocketAddr, TcpListener};
+use tokio::task::JoinHandle;
+use utoipa::OpenApi;
+
+/// Feishu's events are small; this bounds what an unsigned caller can send.
+const BODY_LIMIT: usize = 1024 * 1024;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "alice events listener",
+        description = "Platform callbacks (Feishu webhooks) for the bots of one alice process. Authenticated by the platform's signature and Verification Token, not by a bearer token."
+    ),
+    paths(feishu, health, openapi_json)
+)]
+pub struct EventsDoc;
+
+pub struct EventsServer {
+    pub addr: SocketAddr,
+    handle: ServerHandle,
+    task: JoinHandle<std::io::Result<()>>,
+}
+
+impl EventsServer {
+    pub fn start(supervisor: Supervisor, addr: SocketAddr) -> std::io::Result<Self> {
+        let listener = TcpListener::bind(addr).map_err(|e| {
+            std::io::Error::new(
+                e.kind(),
+                format!("cannot listen on {addr} (supervisor.events_addr): {e}"),
+            )
+        })?;
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let data = web::Data::new(supervisor);
+        let server = HttpServer::new(move || {
+            let data = data.clone();
+            http::open_app("events", BODY_LIMIT, move |cfg| {
+                cfg.app_data(data).configure(configure);
+            })
+        })
+        .workers(1)
+        .disable_signals()
+        .shutdown_timeout(5)
+        .listen(listener)?
+        .run();
+        let handle = server.handle();
+        let task = tokio::spawn(server);
+        Ok(Self { addr, handle, task })
+    }
+
+    pub async fn stop(self) {
+        self.handle.stop(true).await;
+        let _ = self.task.await;
+    }
+}
+
+fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/webhooks/feishu/{bot_id}").route(web::post().to(feishu)))
+        .service(resource("/healthz").route(web::get().to(health)))
+        .service(resource("/openapi.json").route(web::get().to(openapi_json)));
+}
+
+/// A Feishu event callback for one bot: answers the `url_verification`
+/// handshake, checks `X-Lark-Signature` and the Verification Token, decrypts
+/// `encrypt` bodies, and acknowledges `im.message.receive_v1` at once (the
+/// bot handles it after). A redelivered message is acknowledged and dropped.
+#[utoipa::path(post, path = "/webhooks/feishu/{bot_id}", tag = "events",
+    params(("bot_id" = String, Path, description = "Bot id"),
+        ("X-Lark-Signature" = Option<String>, Header, description = "hex SHA-256 of timestamp + nonce + encrypt key + body; required when the bot has an encrypt_key"),
+        ("X-Lark-Request-Timestamp" = Option<String>, Header),
+        ("X-Lark-Request-Nonce" = Option<String>, Header)),
+    request_body(content = Object, description = "Feishu's callback: `{\"encrypt\": …}`, `url_verification`, or a schema 2.0 event"),
+    responses(
+        (status = 200, description = "`{\"challenge\": …}` for the handshake, `{\"msg\": \"success\"}` for an event"),
+        (status = 400, body = ErrorBody), (status = 401, description = "Bad signature or token; nothing processed", body = ErrorBody),
+        (status = 404, description = "No such bot", body = ErrorBody),
+        (status = 409, description = "The bot does not take Feishu events by webhook", body = ErrorBody),
+        (status = 503, description = "The bot is not running; Feishu retries later", body = ErrorBody)))]
+pub async fn feishu(
+    sup: web::Data<Supervisor>,
+    bot_id: web::Path<String>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse> {
+    let status = sup.status(&bot_id).await?;
+    let connector = &status.config.connector;
+    if connector.kind != ConnectorKind::Feishu || connector.events != EventsTransport::Webhook {
+        return Err(Error::Conflict(format!(
+            "bot `{bot_id}` does not take Feishu events by webhook (connector.kind = \"feishu\", connector.events = \"webhook\")"
+        )));
+    }
+    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let callback = webhook::open(
+        connector,
+        &webhook::Request {
+            timestamp: header(webhook::TIMESTAMP_HEADER).unwrap_or(""),
+            nonce: header(webhook::NONCE_HEADER).unwrap_or(""),
+            signature: header(webhook::SIGNATURE_HEADER),
+            body: &body,
+        },
+    )
+    .map_err(|e| match e {
+        WebhookError::Unauthorized(msg) => Error::Unauthorized(msg),
+        WebhookError::BadRequest(msg) => Error::BadRequest(msg),
+    })?;
+    match callback {
+        Callback::Challenge(challenge) => {
+            Ok(HttpResponse::Ok().json(serde_json::json!({ "challenge": challenge })))
+        }
+        Callback::Event(event) => {
+            let inbound = status
+                .bot
+                .as_ref()
+                .and_then(|bot| bot.feishu_inbound())
+                .ok_or_else(|| Error::Unavailable(format!("bot `{bot_id}` is not running")))?;
+            inbound.accept(*event).await?;
+            Ok(HttpResponse::Ok().json(serde_json::json!({ "msg": "success" })))
+        }
+    }
+}
+
+/// Liveness probe (for the reverse proxy in front).
+#[utoipa::path(get, path = "/healthz", tag = "meta",
+    responses((status = 200, description = "The listener is running", body = crate::runtime_api::Health)))]
+pub async fn health() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
+}
+
+/// This document.
+#[utoipa::path(get, path = "/openapi.json", tag = "meta",
+    responses((status = 200, description = "The OpenAPI 3.1 document")))]
+pub async fn openapi_json() -> HttpResponse {
+    HttpResponse::Ok().json(EventsDoc::openapi())
+}
