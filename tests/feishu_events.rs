@@ -1,0 +1,464 @@
+//! Feishu inbound events: the long connection against a fake Feishu, and the
+//! webhook listener, each ending in a recording sink.
+
+mod common;
+#[path = "common/fake_feishu_ws.rs"]
+mod fake_feishu_ws;
+
+use alice::connector::feishu_events::frame::{self, Frame};
+use alice::connector::feishu_events::webhook;
+use alice::connector::inbound::{InboundMessage, InboundSink};
+use alice::supervisor::{EventsServer, Supervisor};
+use common::*;
+use fake_feishu_ws::*;
+use serde_json::{json, Value};
+use std::sync::{Arc, Mutex};
+
+/// Every message any bot delivered, with the bot's id.
+#[derive(Clone, Default)]
+struct Recorder(Arc<Mutex<Vec<(String, InboundMessage)>>>);
+
+struct BotSink {
+    bot: String,
+    recorder: Recorder,
+}
+
+#[async_trait::async_trait]
+impl InboundSink for BotSink {
+    async fn deliver(&self, message: InboundMessage) {
+        self.recorder
+            .0
+            .lock()
+            .unwrap()
+            .push((self.bot.clone(), message));
+    }
+}
+
+impl Recorder {
+    fn all(&self) -> Vec<(String, InboundMessage)> {
+        self.0.lock().unwrap().clone()
+    }
+
+    fn with_id(&self, message_id: &str) -> Vec<InboundMessage> {
+        self.all()
+            .into_iter()
+            .filter(|(_, m)| m.message_id == message_id)
+            .map(|(_, m)| m)
+            .collect()
+    }
+
+    async fn wait_for(&self, message_id: &str) -> InboundMessage {
+        eventually(&format!("{message_id} delivered"), || async {
+            !self.with_id(message_id).is_empty()
+        })
+        .await;
+        self.with_id(message_id).remove(0)
+    }
+}
+
+struct Setup {
+    _dir: TestDir,
+    supervisor: Supervisor,
+    recorder: Recorder,
+    fake: FakeFeishu,
+}
+
+/// One Feishu bot `fs` (plus the local bot `plain`) whose events arrive by
+/// `events`, against a fresh fake Feishu.
+async fn setup(events: &str, extra: &str) -> Setup {
+    let fake = FakeFeishu::start().await;
+    let dir = TestDir::new();
+    let base = free_ports(2);
+    dir.write_config(&format!(
+        "{}[bots.fs]\n[bots.fs.connector]\nkind = \"feishu\"\napp_id = \"{APP_ID}\"\napp_secret = \"{APP_SECRET}\"\nbase_url = \"{}\"\nevents = \"{events}\"\n{extra}\n[bots.plain]\n",
+        supervisor_toml(free_ports(1), base),
+        fake.base_url
+    ));
+    let recorder = Recorder::default();
+    let sink_recorder = recorder.clone();
+    let supervisor = Supervisor::start_with(
+        dir.load(),
+        env!("CARGO_BIN_EXE_alice").into(),
+        Some(Arc::new(move |state: &alice::bot::BotState| {
+            Arc::new(BotSink {
+                bot: state.id().to_string(),
+                recorder: sink_recorder.clone(),
+            }) as Arc<dyn InboundSink>
+        })),
+    )
+    .await
+    .expect("supervisor starts");
+    for id in ["fs", "plain"] {
+        eventually(&format!("{id} running"), || async {
+            supervisor.status(id).await.unwrap().bot.is_some()
+        })
+        .await;
+    }
+    Setup {
+        _dir: dir,
+        supervisor,
+        recorder,
+        fake,
+    }
+}
+
+fn ack_of<'a>(acks: &'a [Frame], frame_id: &str) -> Vec<&'a Frame> {
+    acks.iter()
+        .filter(|f| f.header(frame::HEADER_MESSAGE_ID) == Some(frame_id))
+        .collect()
+}
+
+async fn wait_acks(fake: &FakeFeishu, frame_id: &str, n: usize) {
+    eventually(&format!("{n} acks of {frame_id}"), || async {
+        ack_of(&fake.acks(), frame_id).len() >= n
+    })
+    .await;
+}
+
+async fn wait_connections(fake: &FakeFeishu, n: usize) {
+    eventually(&format!("{n} connections"), || async {
+        fake.connections() >= n
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn long_connection_delivers_an_event_and_acknowledges_it() {
+    let s = setup("long_connection", "").await;
+    wait_connections(&s.fake, 1).await;
+    let (body, locale) = s.fake.endpoint_calls()[0].clone();
+    assert_eq!(body, json!({"AppID": APP_ID, "AppSecret": APP_SECRET}));
+    assert_eq!(locale, "zh");
+
+    let event = message_event("om_1", "oc_group", "hello bot", true);
+    s.fake.send(event_frame("f1", event.to_string().as_bytes()));
+    let got = s.recorder.wait_for("om_1").await;
+    assert_eq!(
+        got,
+        InboundMessage {
+            message_id: "om_1".into(),
+            receive_id_type: "chat_id".into(),
+            receive_id: "oc_group".into(),
+            chat_type: "group".into(),
+            sender_open_id: Some("ou_alice".into()),
+            sender_user_id: Some("u_alice".into()),
+            text: "hello bot".into(),
+            mentions_bot: true,
+        }
+    );
+    assert_eq!(s.recorder.all()[0].0, "fs");
+
+    wait_acks(&s.fake, "f1", 1).await;
+    let acks = s.fake.acks();
+    let ack = ack_of(&acks, "f1")[0];
+    let payload: Value = serde_json::from_slice(ack.payload()).unwrap();
+    assert_eq!(payload["code"], 200);
+    assert!(ack
+        .header(frame::HEADER_BIZ_RT)
+        .is_some_and(|v| v.parse::<u64>().is_ok()));
+    assert_eq!(ack.header(frame::HEADER_TRACE_ID), Some("trace-1"));
+    assert_eq!(ack.service, SERVICE_ID);
+
+    // A p2p message that mentions nobody.
+    let event = message_event("om_2", "oc_p2p", "just text", false);
+    s.fake.send(event_frame("f2", event.to_string().as_bytes()));
+    let got = s.recorder.wait_for("om_2").await;
+    assert_eq!(
+        (got.chat_type.as_str(), got.mentions_bot, got.text.as_str()),
+        ("p2p", false, "just text")
+    );
+    s.supervisor.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn long_connection_reconnects_after_a_drop_and_events_keep_flowing() {
+    let s = setup("long_connection", "").await;
+    wait_connections(&s.fake, 1).await;
+    s.fake.send(event_frame(
+        "f1",
+        message_event("om_a", "oc_1", "one", false)
+            .to_string()
+            .as_bytes(),
+    ));
+    s.recorder.wait_for("om_a").await;
+
+    s.fake.drop_connection();
+    wait_connections(&s.fake, 2).await;
+    assert!(
+        s.fake.endpoint_calls().len() >= 2,
+        "the endpoint is asked again"
+    );
+    s.fake.send(event_frame(
+        "f2",
+        message_event("om_b", "oc_1", "two", false)
+            .to_string()
+            .as_bytes(),
+    ));
+    assert_eq!(s.recorder.wait_for("om_b").await.text, "two");
+    wait_acks(&s.fake, "f2", 1).await;
+    s.supervisor.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn split_frames_are_reassembled_before_delivery() {
+    let s = setup("long_connection", "").await;
+    wait_connections(&s.fake, 1).await;
+    let long_text = "x".repeat(3000);
+    let event = message_event("om_big", "oc_1", &long_text, false).to_string();
+    let mut parts = split_frames("f_big", event.as_bytes(), 3);
+    // Out of order, as nothing promises otherwise.
+    parts.swap(0, 2);
+    for part in parts {
+        s.fake.send(part);
+    }
+    assert_eq!(s.recorder.wait_for("om_big").await.text, long_text);
+    wait_acks(&s.fake, "f_big", 1).await;
+    assert_eq!(s.recorder.with_id("om_big").len(), 1);
+    s.supervisor.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pings_carry_the_service_id_and_repeat() {
+    let s = setup("long_connection", "").await;
+    wait_connections(&s.fake, 1).await;
+    eventually("two pings on the first connection", || async {
+        s.fake.pings().iter().filter(|(conn, _)| *conn == 1).count() >= 2
+    })
+    .await;
+    for (_, ping) in s.fake.pings() {
+        assert_eq!(
+            (ping.service, ping.method),
+            (SERVICE_ID, frame::METHOD_CONTROL)
+        );
+    }
+    s.supervisor.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn long_connection_redelivery_is_delivered_once_even_after_a_restart() {
+    let s = setup("long_connection", "").await;
+    wait_connections(&s.fake, 1).await;
+    let event = message_event("om_r", "oc_1", "once", false).to_string();
+    s.fake.send(event_frame("f1", event.as_bytes()));
+    s.fake.send(event_frame("f2", event.as_bytes()));
+    // Both are acknowledged (a redelivery too, or Feishu would keep trying).
+    wait_acks(&s.fake, "f2", 1).await;
+    assert_eq!(s.recorder.with_id("om_r").len(), 1);
+
+    s.supervisor.restart_bot("fs").await.expect("restart");
+    wait_connections(&s.fake, 2).await;
+    s.fake.send(event_frame("f3", event.as_bytes()));
+    s.fake.send(event_frame(
+        "f4",
+        message_event("om_next", "oc_1", "next", false)
+            .to_string()
+            .as_bytes(),
+    ));
+    s.recorder.wait_for("om_next").await;
+    wait_acks(&s.fake, "f3", 1).await;
+    assert_eq!(
+        s.recorder.with_id("om_r").len(),
+        1,
+        "{:?}",
+        s.recorder.all()
+    );
+    s.supervisor.shutdown().await;
+}
+
+// ---- webhook ----
+
+const ENCRYPT_KEY: &str = "encrypt-key";
+const VERIFICATION_TOKEN: &str = "v-token";
+
+fn webhook_keys() -> String {
+    format!("verification_token = \"{VERIFICATION_TOKEN}\"\nencrypt_key = \"{ENCRYPT_KEY}\"\n")
+}
+
+struct Listener {
+    url: String,
+    server: EventsServer,
+}
+
+async fn listener(s: &Setup) -> Listener {
+    let server = EventsServer::start(s.supervisor.clone(), "127.0.0.1:0".parse().unwrap())
+        .expect("events listener starts");
+    Listener {
+        url: format!("http://{}", server.addr),
+        server,
+    }
+}
+
+/// Posts `plain` encrypted and signed as Feishu does; `signature` overrides
+/// the right one.
+async fn post_signed(url: &str, plain: &Value, signature: Option<&str>) -> (u16, Value) {
+    let body =
+        json!({"encrypt": webhook::encrypt(plain.to_string().as_bytes(), ENCRYPT_KEY, [9; 16])})
+            .to_string();
+    let (timestamp, nonce) = ("1700000000", "nonce-1");
+    let right = webhook::signature(timestamp, nonce, ENCRYPT_KEY, body.as_bytes());
+    let res = client()
+        .post(url)
+        .header("content-type", "application/json")
+        .header(webhook::TIMESTAMP_HEADER, timestamp)
+        .header(webhook::NONCE_HEADER, nonce)
+        .header(webhook::SIGNATURE_HEADER, signature.unwrap_or(&right))
+        .body(body)
+        .send()
+        .await
+        .expect("post");
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+async fn post_plain(url: &str, body: &Value) -> (u16, Value) {
+    let res = client().post(url).json(body).send().await.expect("post");
+    let status = res.status().as_u16();
+    (status, res.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_answers_the_url_verification_handshake() {
+    let s = setup("webhook", &webhook_keys()).await;
+    let l = listener(&s).await;
+    let url = format!("{}/webhooks/feishu/fs", l.url);
+    let challenge =
+        json!({"challenge": "ch-1", "token": VERIFICATION_TOKEN, "type": "url_verification"});
+
+    // Encrypted (the bot has an Encrypt Key), and unsigned as the SDK allows.
+    let sealed = json!({"encrypt": webhook::encrypt(challenge.to_string().as_bytes(), ENCRYPT_KEY, [1; 16])});
+    assert_eq!(
+        post_plain(&url, &sealed).await,
+        (200, json!({"challenge": "ch-1"}))
+    );
+    // Signed too.
+    assert_eq!(
+        post_signed(&url, &challenge, None).await,
+        (200, json!({"challenge": "ch-1"}))
+    );
+
+    let wrong = json!({"challenge": "ch-2", "token": "not-it", "type": "url_verification"});
+    let sealed =
+        json!({"encrypt": webhook::encrypt(wrong.to_string().as_bytes(), ENCRYPT_KEY, [1; 16])});
+    let (status, body) = post_plain(&url, &sealed).await;
+    assert_eq!(status, 401);
+    assert!(
+        body["error"].as_str().is_some_and(|e| e.contains("token")),
+        "{body}"
+    );
+    l.server.stop().await;
+    s.supervisor.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_delivers_a_signed_encrypted_event() {
+    let s = setup("webhook", &webhook_keys()).await;
+    let l = listener(&s).await;
+    let url = format!("{}/webhooks/feishu/fs", l.url);
+    let event = message_event("om_w", "oc_team", "hi there", true);
+    assert_eq!(
+        post_signed(&url, &event, None).await,
+        (200, json!({"msg": "success"}))
+    );
+    let got = s.recorder.wait_for("om_w").await;
+    assert_eq!(
+        (got.receive_id.as_str(), got.text.as_str(), got.mentions_bot),
+        ("oc_team", "hi there", true)
+    );
+    assert_eq!(got.sender_open_id.as_deref(), Some("ou_alice"));
+
+    // Other events are acknowledged and ignored.
+    let other = json!({"schema": "2.0", "header": {"event_type": "im.chat.updated_v1", "token": VERIFICATION_TOKEN}, "event": {}});
+    assert_eq!(post_signed(&url, &other, None).await.0, 200);
+    l.server.stop().await;
+    s.supervisor.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_refuses_a_bad_signature_and_processes_nothing() {
+    let s = setup("webhook", &webhook_keys()).await;
+    let l = listener(&s).await;
+    let url = format!("{}/webhooks/feishu/fs", l.url);
+    let event = message_event("om_sig", "oc_1", "forged?", false);
+    let (status, body) = post_signed(&url, &event, Some(&"0".repeat(64))).await;
+    assert_eq!(status, 401);
+    assert!(
+        body["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("Signature")),
+        "{body}"
+    );
+
+    // An unsigned event is refused too when the bot has an Encrypt Key.
+    let sealed =
+        json!({"encrypt": webhook::encrypt(event.to_string().as_bytes(), ENCRYPT_KEY, [2; 16])});
+    assert_eq!(post_plain(&url, &sealed).await.0, 401);
+
+    // Nothing was processed: not even marked as seen, so the genuine one
+    // is still delivered (once).
+    assert_eq!(post_signed(&url, &event, None).await.0, 200);
+    s.recorder.wait_for("om_sig").await;
+    assert_eq!(s.recorder.with_id("om_sig").len(), 1);
+    l.server.stop().await;
+    s.supervisor.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_redelivery_is_delivered_once_even_after_a_restart() {
+    let s = setup("webhook", &webhook_keys()).await;
+    let l = listener(&s).await;
+    let url = format!("{}/webhooks/feishu/fs", l.url);
+    let event = message_event("om_dup", "oc_1", "once", false);
+    assert_eq!(post_signed(&url, &event, None).await.0, 200);
+    assert_eq!(post_signed(&url, &event, None).await.0, 200);
+    s.recorder.wait_for("om_dup").await;
+
+    s.supervisor.restart_bot("fs").await.expect("restart");
+    assert_eq!(post_signed(&url, &event, None).await.0, 200);
+    // A later message arrives after whatever the copies could have caused.
+    let next = message_event("om_after", "oc_1", "after", false);
+    assert_eq!(post_signed(&url, &next, None).await.0, 200);
+    s.recorder.wait_for("om_after").await;
+    assert_eq!(
+        s.recorder.with_id("om_dup").len(),
+        1,
+        "{:?}",
+        s.recorder.all()
+    );
+
+    // A stopped bot answers 503 so that Feishu retries later.
+    s.supervisor.stop_bot("fs").await.expect("stop");
+    let later = message_event("om_later", "oc_1", "later", false);
+    assert_eq!(post_signed(&url, &later, None).await.0, 503);
+    l.server.stop().await;
+    s.supervisor.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_unknown_bots_and_other_transports_are_refused() {
+    let s = setup("long_connection", "").await;
+    let l = listener(&s).await;
+    let event = message_event("om_x", "oc_1", "x", false);
+    let (status, body) = post_plain(&format!("{}/webhooks/feishu/nobody", l.url), &event).await;
+    assert_eq!(status, 404);
+    assert!(body["error"].is_string());
+    // A Feishu bot on the long connection, and a local bot.
+    for id in ["fs", "plain"] {
+        let (status, body) = post_plain(&format!("{}/webhooks/feishu/{id}", l.url), &event).await;
+        assert_eq!(status, 409, "{id}: {body}");
+    }
+    // The listener describes itself.
+    let doc: Value = client()
+        .get(format!("{}/openapi.json", l.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        doc["paths"]["/webhooks/feishu/{bot_id}"]["post"].is_object(),
+        "{doc}"
+    );
+    l.server.stop().await;
+    s.supervisor.shutdown().await;
+}
