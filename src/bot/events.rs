@@ -51,6 +51,11 @@ pub fn start(state: &BotState, host: &Host) -> Result<Option<LongConnection>> {
             Some(LongConnection::start(state.id(), connector, http, inbound))
         }
         // The supervisor's events listener finds the receiver in the state.
-        EventsTransport::Webhook => None,
+        EventsTransport::Webhook => {
+            if connector.encrypt_key.is_empty() && connector.verification_token.is_empty() {
+                tracing::warn!(bot = %state.id(), "webhook events without encrypt_key or verification_token: anyone who knows the URL can post messages");
+            }
+            None
+        }
     })
 }

@@ -1,0 +1,118 @@
+//! The harness of the Feishu events tests: a supervisor whose bots deliver
+//! into a recording sink, against a fresh fake Feishu.
+#![allow(dead_code)]
+
+use super::common::{eventually, free_ports, supervisor_toml, TestDir};
+use super::fake_feishu_ws::*;
+use alice::connector::feishu_events::frame::{self, Frame};
+use alice::connector::inbound::{InboundMessage, InboundSink};
+use alice::supervisor::Supervisor;
+use std::sync::{Arc, Mutex};
+
+/// Every message any bot delivered, with the bot's id.
+#[derive(Clone, Default)]
+pub struct Recorder(Arc<Mutex<Vec<(String, InboundMessage)>>>);
+
+struct BotSink {
+    bot: String,
+    recorder: Recorder,
+}
+
+#[async_trait::async_trait]
+impl InboundSink for BotSink {
+    async fn deliver(&self, message: InboundMessage) {
+        self.recorder
+            .0
+            .lock()
+            .unwrap()
+            .push((self.bot.clone(), message));
+    }
+}
+
+impl Recorder {
+    pub fn all(&self) -> Vec<(String, InboundMessage)> {
+        self.0.lock().unwrap().clone()
+    }
+
+    pub fn with_id(&self, message_id: &str) -> Vec<InboundMessage> {
+        self.all()
+            .into_iter()
+            .filter(|(_, m)| m.message_id == message_id)
+            .map(|(_, m)| m)
+            .collect()
+    }
+
+    pub async fn wait_for(&self, message_id: &str) -> InboundMessage {
+        eventually(&format!("{message_id} delivered"), || async {
+            !self.with_id(message_id).is_empty()
+        })
+        .await;
+        self.with_id(message_id).remove(0)
+    }
+}
+
+pub struct Setup {
+    _dir: TestDir,
+    pub supervisor: Supervisor,
+    pub recorder: Recorder,
+    pub fake: FakeFeishu,
+}
+
+/// One Feishu bot `fs` (plus the local bot `plain`) whose events arrive by
+/// `events`, against a fresh fake Feishu.
+pub async fn setup(events: &str, extra: &str) -> Setup {
+    let fake = FakeFeishu::start().await;
+    let dir = TestDir::new();
+    let base = free_ports(2);
+    dir.write_config(&format!(
+        "{}[bots.fs]\n[bots.fs.connector]\nkind = \"feishu\"\napp_id = \"{APP_ID}\"\napp_secret = \"{APP_SECRET}\"\nbase_url = \"{}\"\nevents = \"{events}\"\n{extra}\n[bots.plain]\n",
+        supervisor_toml(free_ports(1), base),
+        fake.base_url
+    ));
+    let recorder = Recorder::default();
+    let sink_recorder = recorder.clone();
+    let supervisor = Supervisor::start_with(
+        dir.load(),
+        env!("CARGO_BIN_EXE_alice").into(),
+        Some(Arc::new(move |state: &alice::bot::BotState| {
+            Arc::new(BotSink {
+                bot: state.id().to_string(),
+                recorder: sink_recorder.clone(),
+            }) as Arc<dyn InboundSink>
+        })),
+    )
+    .await
+    .expect("supervisor starts");
+    for id in ["fs", "plain"] {
+        eventually(&format!("{id} running"), || async {
+            supervisor.status(id).await.unwrap().bot.is_some()
+        })
+        .await;
+    }
+    Setup {
+        _dir: dir,
+        supervisor,
+        recorder,
+        fake,
+    }
+}
+
+pub fn ack_of<'a>(acks: &'a [Frame], frame_id: &str) -> Vec<&'a Frame> {
+    acks.iter()
+        .filter(|f| f.header(frame::HEADER_MESSAGE_ID) == Some(frame_id))
+        .collect()
+}
+
+pub async fn wait_acks(fake: &FakeFeishu, frame_id: &str, n: usize) {
+    eventually(&format!("{n} acks of {frame_id}"), || async {
+        ack_of(&fake.acks(), frame_id).len() >= n
+    })
+    .await;
+}
+
+pub async fn wait_connections(fake: &FakeFeishu, n: usize) {
+    eventually(&format!("{n} connections"), || async {
+        fake.connections() >= n
+    })
+    .await;
+}
