@@ -59,6 +59,9 @@ impl Bot {
         if let Some(events) = self.events {
             events.stop().await;
         }
+        if let Some(inbound) = self.state.feishu_inbound() {
+            inbound.drain().await;
+        }
         self.server.stop().await;
         self.state.chat().stop();
     }

@@ -16,6 +16,9 @@ use tokio_util::sync::CancellationToken;
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
+/// The WebSocket handshake must finish within this time.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// A running long connection; dropping it does not stop it, [`stop`] does.
 ///
 /// [`stop`]: LongConnection::stop
@@ -82,7 +85,11 @@ async fn run(settings: Settings, inbound: FeishuInbound, cancel: CancellationTok
             _ = cancel.cancelled() => break,
             _ = tokio::time::sleep(delay) => {}
         }
-        match open(&settings).await {
+        let opened = tokio::select! {
+            _ = cancel.cancelled() => break,
+            opened = open(&settings) => opened,
+        };
+        match opened {
             Ok((socket, endpoint)) => {
                 tracing::info!(bot, "Feishu long connection open");
                 config = endpoint.config;
@@ -131,7 +138,11 @@ async fn open(settings: &Settings) -> Result<(Socket, endpoint::Endpoint), OpenE
         &settings.app_secret,
     )
     .await?;
-    match tokio_tungstenite::connect_async(endpoint.url.as_str()).await {
+    let connect = tokio_tungstenite::connect_async(endpoint.url.as_str());
+    let connected = tokio::time::timeout(CONNECT_TIMEOUT, connect)
+        .await
+        .map_err(|_| OpenError::Connect("no answer in time".into()))?;
+    match connected {
         Ok((socket, _)) => Ok((socket, endpoint)),
         Err(tungstenite::Error::Http(res)) => Err(OpenError::Refused(handshake_reason(&res))),
         // The URL holds credentials: errors that might echo it stay vague.

@@ -10,6 +10,7 @@ use crate::connector::inbound::InboundSink;
 use crate::error::Result;
 use crate::store::BotStore;
 use std::sync::Arc;
+use tokio_util::task::TaskTracker;
 
 /// One bot's receiver of Feishu events. Cloning is cheap.
 #[derive(Clone)]
@@ -22,6 +23,8 @@ struct Inner {
     seen: SeenMessages,
     identity: BotIdentity,
     sink: Arc<dyn InboundSink>,
+    /// Webhook deliveries still under way; [`FeishuInbound::drain`] waits.
+    tasks: TaskTracker,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,6 +58,7 @@ impl FeishuInbound {
                 seen: SeenMessages::open(store)?,
                 identity: BotIdentity::new(http, connector),
                 sink,
+                tasks: TaskTracker::new(),
             }),
         })
     }
@@ -84,7 +88,7 @@ impl FeishuInbound {
         match self.claim(event).await? {
             Some(message) => {
                 let this = self.clone();
-                tokio::spawn(async move {
+                self.inner.tasks.spawn(async move {
                     this.deliver(message).await;
                     if let Err(e) = this.inner.seen.durable().await {
                         tracing::warn!(bot = %this.inner.bot_id, error = %e, "flushing seen message ids failed");
@@ -95,6 +99,12 @@ impl FeishuInbound {
             None if is_message => Ok(Outcome::Duplicate),
             None => Ok(Outcome::Ignored),
         }
+    }
+
+    /// Waits for the deliveries the webhook started (at the bot's stop).
+    pub async fn drain(&self) {
+        self.inner.tasks.close();
+        self.inner.tasks.wait().await;
     }
 
     /// The message of a message event seen for the first time.
