@@ -6,8 +6,9 @@ use super::dispatch::FeishuInbound;
 use super::endpoint::{self, ClientConfig, EndpointError};
 use super::frame::{self, Frame, Reassembler};
 use crate::config::ConnectorConfig;
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use prost::Message as _;
+use std::panic::AssertUnwindSafe;
 use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::{self, Message};
@@ -115,7 +116,9 @@ async fn run(settings: Settings, inbound: FeishuInbound, cancel: CancellationTok
         }
     }
     drop(work_tx);
-    let _ = worker.await;
+    if let Err(e) = worker.await {
+        tracing::error!(bot, error = %e, "the Feishu event handler ended abnormally");
+    }
     tracing::info!(bot, "Feishu long connection closed");
 }
 
@@ -254,10 +257,17 @@ fn pong_config(frame: &Frame) -> Option<ClientConfig> {
 /// the de-duplication drops the copy).
 async fn handle_events(bot: String, inbound: FeishuInbound, mut work: mpsc::Receiver<Work>) {
     while let Some(item) = work.recv().await {
-        let code = match inbound.handle(&item.payload).await {
-            Ok(_) => 200,
-            Err(e) => {
-                tracing::warn!(bot = %bot, trace_id = item.frame.header(frame::HEADER_TRACE_ID).unwrap_or(""), error = %e, "event not handled; Feishu will redeliver it");
+        let trace_id = item.frame.header(frame::HEADER_TRACE_ID).unwrap_or("");
+        // A panic (in the sink, say) costs this event, not the connection.
+        let handled = AssertUnwindSafe(inbound.handle(&item.payload)).catch_unwind();
+        let code = match handled.await {
+            Ok(Ok(_)) => 200,
+            Ok(Err(e)) => {
+                tracing::warn!(bot = %bot, trace_id, error = %e, "event not handled; Feishu will redeliver it");
+                500
+            }
+            Err(_) => {
+                tracing::error!(bot = %bot, trace_id, "handling an event panicked");
                 500
             }
         };

@@ -9,6 +9,8 @@ use crate::config::ConnectorConfig;
 use crate::connector::inbound::InboundSink;
 use crate::error::Result;
 use crate::store::BotStore;
+use futures_util::FutureExt;
+use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use tokio_util::task::TaskTracker;
 
@@ -89,7 +91,10 @@ impl FeishuInbound {
             Some(message) => {
                 let this = self.clone();
                 self.inner.tasks.spawn(async move {
-                    this.deliver(message).await;
+                    let delivered = AssertUnwindSafe(this.deliver(message)).catch_unwind();
+                    if delivered.await.is_err() {
+                        tracing::error!(bot = %this.inner.bot_id, "delivering a message panicked");
+                    }
                     if let Err(e) = this.inner.seen.durable().await {
                         tracing::warn!(bot = %this.inner.bot_id, error = %e, "flushing seen message ids failed");
                     }
