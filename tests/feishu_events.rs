@@ -64,6 +64,31 @@ async fn long_connection_delivers_an_event_and_acknowledges_it() {
     s.supervisor.shutdown().await;
 }
 
+/// Answers `pong <source message id>`.
+const PONG_AGENT: &str = "[bots.fs.agent]\ncommand = [\"sh\", \"-c\", \"cat > /dev/null; echo \\\"pong $ALICE_SOURCE_MESSAGE_ID\\\"\"]\n";
+
+async fn wait_reply_text(fake: &FakeFeishu, to: &str) -> String {
+    eventually(&format!("a reply to {to}"), || async {
+        fake.replies().iter().any(|(id, _)| id == to)
+    })
+    .await;
+    let (_, body) = fake.replies().into_iter().find(|(id, _)| id == to).unwrap();
+    assert_eq!(body["msg_type"], "text");
+    let content: Value = serde_json::from_str(body["content"].as_str().unwrap()).unwrap();
+    content["text"].as_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn long_connection_event_is_answered_as_a_reply_through_the_pipeline() {
+    let s = setup_with_pipeline("long_connection", PONG_AGENT).await;
+    wait_connections(&s.fake, 1).await;
+    let event = message_event("om_ping", "oc_group", "ping", true);
+    s.fake.send(event_frame("f1", event.to_string().as_bytes()));
+    wait_acks(&s.fake, "f1", 1).await;
+    assert_eq!(wait_reply_text(&s.fake, "om_ping").await, "pong om_ping");
+    s.supervisor.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn long_connection_reconnects_after_a_drop_and_events_keep_flowing() {
     let s = setup("long_connection", "").await;
@@ -263,6 +288,31 @@ async fn webhook_delivers_a_signed_encrypted_event() {
     // Other events are acknowledged and ignored.
     let other = json!({"schema": "2.0", "header": {"event_type": "im.chat.updated_v1", "token": VERIFICATION_TOKEN}, "event": {}});
     assert_eq!(post_signed(&url, &other, None).await.0, 200);
+    l.server.stop().await;
+    s.supervisor.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_event_is_answered_as_a_reply_through_the_pipeline() {
+    let extra = format!("{}{PONG_AGENT}", webhook_keys());
+    let s = setup_with_pipeline("webhook", &extra).await;
+    let l = listener(&s).await;
+    let url = format!("{}/webhooks/feishu/fs", l.url);
+    let event = message_event("om_hook", "oc_p2p", "hello", false);
+    assert_eq!(post_signed(&url, &event, None).await.0, 200);
+    assert_eq!(post_signed(&url, &event, None).await.0, 200);
+    assert_eq!(wait_reply_text(&s.fake, "om_hook").await, "pong om_hook");
+    // A later message is answered after it; the copy never was.
+    let next = message_event("om_hook2", "oc_p2p", "again", false);
+    assert_eq!(post_signed(&url, &next, None).await.0, 200);
+    wait_reply_text(&s.fake, "om_hook2").await;
+    let to_first = s
+        .fake
+        .replies()
+        .iter()
+        .filter(|(id, _)| id == "om_hook")
+        .count();
+    assert_eq!(to_first, 1);
     l.server.stop().await;
     s.supervisor.shutdown().await;
 }

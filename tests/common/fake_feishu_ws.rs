@@ -26,6 +26,8 @@ struct State {
     connections: usize,
     /// Frames the client sent, tagged with the connection number (1, 2, …).
     received: Vec<(usize, Frame)>,
+    /// Replies the bot sent: (message replied to, request body).
+    replies: Vec<(String, Value)>,
     /// Pushes frames to the current connection; `None` drops it.
     current: Option<mpsc::UnboundedSender<Option<Frame>>>,
 }
@@ -58,6 +60,10 @@ impl FakeFeishu {
                     web::post().to(tenant_token),
                 )
                 .route("/open-apis/bot/v3/info", web::get().to(bot_info))
+                .route(
+                    "/open-apis/im/v1/messages/{id}/reply",
+                    web::post().to(reply),
+                )
         })
         .workers(1)
         .disable_signals()
@@ -88,6 +94,11 @@ impl FakeFeishu {
         if let Some(tx) = self.state.lock().unwrap().current.take() {
             let _ = tx.send(None);
         }
+    }
+
+    /// Replies the bot sent: (message replied to, request body).
+    pub fn replies(&self) -> Vec<(String, Value)> {
+        self.state.lock().unwrap().replies.clone()
     }
 
     /// Data frames the client sent back (acknowledgements).
@@ -165,6 +176,26 @@ async fn bot_info(req: HttpRequest) -> HttpResponse {
     } else {
         HttpResponse::Ok().json(json!({"code": 99991663, "msg": "invalid token"}))
     }
+}
+
+async fn reply(
+    data: web::Data<(Arc<Mutex<State>>, String)>,
+    req: HttpRequest,
+    id: web::Path<String>,
+    body: web::Json<Value>,
+) -> HttpResponse {
+    let auth = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok());
+    if auth != Some(&format!("Bearer {TENANT_TOKEN}")) {
+        return HttpResponse::Ok().json(json!({"code": 99991663, "msg": "invalid token"}));
+    }
+    let mut state = data.0.lock().unwrap();
+    state.replies.push((id.into_inner(), body.into_inner()));
+    let n = state.replies.len();
+    HttpResponse::Ok()
+        .json(json!({"code": 0, "msg": "ok", "data": {"message_id": format!("om_reply_{n}")}}))
 }
 
 async fn accept_loop(listener: TcpListener, state: Arc<Mutex<State>>) {

@@ -59,8 +59,17 @@ pub struct Setup {
 }
 
 /// One Feishu bot `fs` (plus the local bot `plain`) whose events arrive by
-/// `events`, against a fresh fake Feishu.
+/// `events`, against a fresh fake Feishu; deliveries are recorded.
 pub async fn setup(events: &str, extra: &str) -> Setup {
+    start(events, extra, true).await
+}
+
+/// As [`setup`], but messages go to the bots' real reply pipeline.
+pub async fn setup_with_pipeline(events: &str, extra: &str) -> Setup {
+    start(events, extra, false).await
+}
+
+async fn start(events: &str, extra: &str, record: bool) -> Setup {
     let fake = FakeFeishu::start().await;
     let dir = TestDir::new();
     let base = free_ports(2);
@@ -71,15 +80,16 @@ pub async fn setup(events: &str, extra: &str) -> Setup {
     ));
     let recorder = Recorder::default();
     let sink_recorder = recorder.clone();
+    let sink: alice::bot::SinkFactory = Arc::new(move |state: &alice::bot::BotState| {
+        Arc::new(BotSink {
+            bot: state.id().to_string(),
+            recorder: sink_recorder.clone(),
+        }) as Arc<dyn InboundSink>
+    });
     let supervisor = Supervisor::start_with(
         dir.load(),
         env!("CARGO_BIN_EXE_alice").into(),
-        Some(Arc::new(move |state: &alice::bot::BotState| {
-            Arc::new(BotSink {
-                bot: state.id().to_string(),
-                recorder: sink_recorder.clone(),
-            }) as Arc<dyn InboundSink>
-        })),
+        record.then_some(sink),
     )
     .await
     .expect("supervisor starts");
