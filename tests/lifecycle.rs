@@ -33,6 +33,8 @@ fn each_bad_config_is_one_clear_line_and_exit_2() {
         ("[bots.a]\ntimezone = \"Mars/Olympus\"", "bots.a.timezone"),
         ("[bots.a]\nruntime_http_tokn = \"x\"", "runtime_http_tokn"),
         ("[supervisor]\nadmin_addr = \"not an address\"", "supervisor.admin_addr"),
+        ("[supervisor]\nevents_addr = \"0.0.0.0:8443\"", "supervisor.events_addr"),
+        ("[bots.a.connector]\nkind = \"feishu\"", "bots.a.connector.app_id"),
     ];
     for (text, key) in cases {
         let (code, stderr) = serve_exit(text);

@@ -144,14 +144,19 @@ type Invalid = (String, String);
 
 fn validate(mut config: Config) -> Result<Config, Invalid> {
     let sup = &config.supervisor;
-    if !sup.admin_addr.ip().is_loopback() && !sup.allow_non_loopback {
-        return Err((
-            "supervisor.admin_addr".into(),
-            format!(
-                "{} is not a loopback address; set supervisor.allow_non_loopback = true to allow it",
-                sup.admin_addr
-            ),
-        ));
+    let listeners = [
+        ("admin_addr", Some(sup.admin_addr)),
+        ("events_addr", sup.events_addr),
+    ];
+    for (key, addr) in listeners {
+        if let Some(addr) = addr.filter(|a| !a.ip().is_loopback() && !sup.allow_non_loopback) {
+            return Err((
+                format!("supervisor.{key}"),
+                format!(
+                    "{addr} is not a loopback address; set supervisor.allow_non_loopback = true to allow it (put a TLS reverse proxy in front)"
+                ),
+            ));
+        }
     }
     positive(sup.max_concurrent_runs, "supervisor.max_concurrent_runs")?;
     positive(
