@@ -27,6 +27,10 @@ impl Bot {
         let state = BotState::open(config, host)
             .await
             .map_err(|e| StartError::State(e.to_string()))?;
+        state
+            .prepare()
+            .await
+            .map_err(|e| StartError::State(e.to_string()))?;
         let server = server::start_server(state.clone())?;
         match state.chat().resume() {
             Ok(0) => {}
@@ -54,7 +58,8 @@ impl Bot {
     }
 
     /// Graceful: inbound events stop first, then the server drains within
-    /// the bot's own timeout.
+    /// the bot's own timeout; live agent runs are cancelled (their records
+    /// say so).
     pub async fn stop(self) {
         if let Some(events) = self.events {
             events.stop().await;
@@ -62,8 +67,9 @@ impl Bot {
         if let Some(inbound) = self.state.feishu_inbound() {
             inbound.drain().await;
         }
-        self.server.stop().await;
         self.state.chat().stop();
+        let agent = self.state.agent().clone();
+        tokio::join!(self.server.stop(), agent.stop());
     }
 
     /// Resolves if the bot's server ends without being asked to.
