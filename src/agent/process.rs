@@ -240,9 +240,7 @@ pub async fn run_command(
     on_line: impl FnMut(&str),
 ) -> Result<CommandOutput, AgentError> {
     let timeout = spec.timeout;
-    let output = spawn(spec)?
-        .wait(on_line, &CancellationToken::new())
-        .await;
+    let output = spawn(spec)?.wait(on_line, &CancellationToken::new()).await;
     match output.ending {
         Ending::TimedOut => Err(AgentError::Timeout(timeout)),
         _ => Ok(output),

@@ -80,7 +80,10 @@ async fn wait_done(done: &mut watch::Receiver<Option<RunRecord>>) -> RunRecord {
     record.clone().expect("checked by wait_for")
 }
 
-struct Slots(#[allow(dead_code)] OwnedSemaphorePermit, #[allow(dead_code)] OwnedSemaphorePermit);
+struct Slots(
+    #[allow(dead_code)] OwnedSemaphorePermit,
+    #[allow(dead_code)] OwnedSemaphorePermit,
+);
 
 impl AgentRunner {
     /// Starts a run for an API caller: the prompt limit applies and a full
@@ -169,7 +172,9 @@ impl AgentRunner {
         let mut env = self.environment(&scope, &token);
         env.push((
             "ALICE_GOAL".into(),
-            goal.as_ref().map(|g| g.description.clone()).unwrap_or_default(),
+            goal.as_ref()
+                .map(|g| g.description.clone())
+                .unwrap_or_default(),
         ));
         env.push(("ALICE_RUN_ID".into(), task_id.clone()));
         let stdin = match &goal {
@@ -214,14 +219,18 @@ impl AgentRunner {
                 record.status = RunStatus::Failed;
                 record.error = Some(err.to_string());
                 record.finished_at = Some(Utc::now());
-                self.inner.runs.push_event(&task_id, &finished_event(1, &record))?;
+                self.inner
+                    .runs
+                    .push_event(&task_id, &finished_event(1, &record))?;
                 self.inner.runs.put(&record)?;
                 self.inner.runs.durable().await?;
                 return Err(Error::Spawn(err.to_string()));
             }
         };
         let data = json!({"taskId": task_id, "agent": record.agent, "pid": started.pid});
-        self.inner.runs.push_event(&task_id, &event(1, "started", data))?;
+        self.inner
+            .runs
+            .push_event(&task_id, &event(1, "started", data))?;
         self.inner.runs.put(&record)?;
         self.inner.runs.durable().await?;
         tracing::info!(bot = %self.inner.bot_id, task = %task_id, agent = %record.agent, "agent run started");
@@ -285,20 +294,27 @@ impl AgentRunner {
                 record.stderr = output.stderr;
                 let (status, error) = match output.ending {
                     Ending::Exited(Some(0)) => (RunStatus::Succeeded, None),
-                    Ending::Exited(Some(code)) => {
-                        (RunStatus::Failed, Some(format!("the agent exited with code {code}")))
-                    }
-                    Ending::Exited(None) => {
-                        (RunStatus::Failed, Some("the agent was killed by a signal".into()))
-                    }
+                    Ending::Exited(Some(code)) => (
+                        RunStatus::Failed,
+                        Some(format!("the agent exited with code {code}")),
+                    ),
+                    Ending::Exited(None) => (
+                        RunStatus::Failed,
+                        Some("the agent was killed by a signal".into()),
+                    ),
                     Ending::TimedOut => (
                         RunStatus::Timeout,
-                        Some(format!("the watchdog stopped the run after {} ms", record.timeout_ms)),
+                        Some(format!(
+                            "the watchdog stopped the run after {} ms",
+                            record.timeout_ms
+                        )),
                     ),
                     Ending::Cancelled if self.inner.stopping.is_cancelled() => {
                         (RunStatus::Cancelled, Some("the bot stopped".into()))
                     }
-                    Ending::Cancelled => (RunStatus::Cancelled, Some("cancelled on request".into())),
+                    Ending::Cancelled => {
+                        (RunStatus::Cancelled, Some("cancelled on request".into()))
+                    }
                 };
                 record.status = status;
                 record.error = error;

@@ -252,6 +252,9 @@ impl Authenticator for BotAuthenticator {
         }
         // A live run's token: limited to its conversation, gone with the run.
         let grant = self.0.agent().grant(token)?;
-        Some(Principal::scoped(format!("run:{}", grant.task_id), grant.scope))
+        Some(Principal::scoped(
+            format!("run:{}", grant.task_id),
+            grant.scope,
+        ))
     }
 }

@@ -33,7 +33,11 @@ pub fn resume_after(req: &HttpRequest, after: Option<u64>) -> u64 {
 
 fn frame(out: &mut String, event: &RunEvent) {
     let data = serde_json::to_string(event).unwrap_or_default();
-    let _ = write!(out, "id: {}\nevent: {}\ndata: {data}\n\n", event.seq, event.event);
+    let _ = write!(
+        out,
+        "id: {}\nevent: {}\ndata: {data}\n\n",
+        event.seq, event.event
+    );
 }
 
 /// Streams the feed until the run has finished and everything was sent.

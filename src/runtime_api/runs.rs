@@ -124,7 +124,10 @@ pub async fn list(
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse> {
     let status = parse_status(query.status.as_deref())?;
-    let limit = query.limit.unwrap_or(50).min(state.config().limits.list_max);
+    let limit = query
+        .limit
+        .unwrap_or(50)
+        .min(state.config().limits.list_max);
     let runs = state
         .agent()
         .list(status, token_session(&req).as_deref(), limit)?;

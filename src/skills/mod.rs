@@ -57,11 +57,7 @@ pub struct SkillInfo {
 /// (where Claude Code looks for project skills). A file is (re)written when
 /// it is missing or still exactly what alice wrote last time; a file the
 /// user changed is left alone. `written` remembers what alice wrote.
-pub fn install(
-    workspace: &Path,
-    skills_dir: &Path,
-    written: &TypedTree<String>,
-) -> Result<usize> {
+pub fn install(workspace: &Path, skills_dir: &Path, written: &TypedTree<String>) -> Result<usize> {
     let mut count = 0;
     for root in [skills_dir.to_path_buf(), workspace.join(".claude/skills")] {
         for (rel, content) in BUNDLED {

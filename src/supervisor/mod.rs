@@ -11,8 +11,8 @@ mod unit;
 pub use admin_api::{AdminDoc, AdminServer};
 pub use admin_token::{admin_token, read_admin_token};
 pub use events_api::{EventsDoc, EventsServer};
-pub use serve::serve;
 pub use runs::RunOwner;
+pub use serve::serve;
 pub use unit::{RunState, UnitStatus};
 
 use crate::bot::Host;

@@ -43,14 +43,17 @@ impl Supervisor {
     /// The run service of a running bot: 404 unknown, 409 not running.
     pub async fn runner(&self, bot_id: &str) -> Result<AgentRunner> {
         let status = self.status(bot_id).await?;
-        status
-            .bot
-            .map(|bot| bot.agent().clone())
-            .ok_or_else(|| Error::Conflict(format!("bot `{bot_id}` is not running; start it first")))
+        status.bot.map(|bot| bot.agent().clone()).ok_or_else(|| {
+            Error::Conflict(format!("bot `{bot_id}` is not running; start it first"))
+        })
     }
 
     async fn bot_ids(&self) -> Vec<String> {
-        self.list().await.into_iter().map(|s| s.config.id.clone()).collect()
+        self.list()
+            .await
+            .into_iter()
+            .map(|s| s.config.id.clone())
+            .collect()
     }
 
     async fn owner_of(&self, bot_id: &str) -> Result<RunOwner> {
@@ -96,7 +99,7 @@ impl Supervisor {
         for id in ids {
             runs.extend(self.owner_of(&id).await?.store.list(status, None, limit)?);
         }
-        runs.sort_by(|a, b| b.started_at.cmp(&a.started_at));
+        runs.sort_by_key(|r| std::cmp::Reverse(r.started_at));
         runs.truncate(limit);
         Ok(runs)
     }

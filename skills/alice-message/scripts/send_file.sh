@@ -9,7 +9,7 @@ fi
 path=$1
 caption=${2:-}
 name=${3:-}
-set -- runtime message file "$path"
+set --
 if [ -n "$caption" ]; then set -- "$@" --caption "$caption"; fi
 if [ -n "$name" ]; then set -- "$@" --filename "$name"; fi
-exec "$ALICE_RUNTIME_BIN" "$@"
+exec "$ALICE_RUNTIME_BIN" runtime message file "$path" "$@"
