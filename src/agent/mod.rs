@@ -3,6 +3,7 @@
 //! stdout. Every start is an agent *run*: recorded, numbered events, a scoped
 //! token, a watchdog and a place within the bot's and the host's capacity.
 
+mod control;
 mod feed;
 mod process;
 pub mod record;
@@ -194,9 +195,14 @@ impl AgentRunner {
         Ok(handle.finished().await)
     }
 
+    /// Cancels every live run without waiting (a bot that went away).
+    pub fn cancel_all(&self) {
+        self.inner.stopping.cancel();
+    }
+
     /// Stops every live run (as `cancelled`) and waits for their records.
     pub async fn stop(&self) {
-        self.inner.stopping.cancel();
+        self.cancel_all();
         self.inner.tracker.close();
         if tokio::time::timeout(Duration::from_secs(10), self.inner.tracker.wait())
             .await

@@ -1,8 +1,8 @@
 //! Starting, following and cancelling agent runs.
 
 use super::process::{self, Ending, RunSpec, Started};
-use super::record::{event, finished_event, EventsPage, RunRecord, RunStatus};
-use super::{AgentRunner, EventFeed, DEFAULT_TIMEOUT, MAX_PROMPT_CHARS, MAX_TIMEOUT};
+use super::record::{event, finished_event, RunRecord, RunStatus};
+use super::{AgentRunner, DEFAULT_TIMEOUT, MAX_PROMPT_CHARS, MAX_TIMEOUT};
 use crate::error::{Error, Result};
 use crate::goal::Goal;
 use crate::http::generate_token;
@@ -55,9 +55,9 @@ impl RunRequest {
 }
 
 pub(super) struct Live {
-    cancel: CancellationToken,
-    progress: watch::Receiver<u64>,
-    done: watch::Receiver<Option<RunRecord>>,
+    pub(super) cancel: CancellationToken,
+    pub(super) progress: watch::Receiver<u64>,
+    pub(super) done: watch::Receiver<Option<RunRecord>>,
 }
 
 /// A started run; [`RunHandle::finished`] waits for its record.
@@ -72,7 +72,7 @@ impl RunHandle {
     }
 }
 
-async fn wait_done(done: &mut watch::Receiver<Option<RunRecord>>) -> RunRecord {
+pub(super) async fn wait_done(done: &mut watch::Receiver<Option<RunRecord>>) -> RunRecord {
     let record = done
         .wait_for(Option::is_some)
         .await
@@ -148,6 +148,12 @@ impl AgentRunner {
     }
 
     async fn launch(&self, request: RunRequest, slots: Slots) -> Result<RunHandle> {
+        if self.inner.stopping.is_cancelled() {
+            return Err(Error::Conflict(format!(
+                "bot `{}` is stopping",
+                self.inner.bot_id
+            )));
+        }
         let (agent, argv) = self.program(&request)?;
         let timeout = match request.timeout_ms {
             None => DEFAULT_TIMEOUT,
@@ -343,69 +349,6 @@ impl AgentRunner {
             tracing::debug!(bot = %self.inner.bot_id, removed, "old run records pruned");
         }
         runs.durable().await
-    }
-
-    /// A run as a caller limited to `session` (a run token) may see it.
-    pub fn get(&self, task_id: &str, session: Option<&str>) -> Result<RunRecord> {
-        let record = self.inner.runs.require(task_id)?;
-        match session {
-            Some(own) if record.scope.session_key().as_deref() != Some(own) => {
-                Err(Error::not_found(format!("no run `{task_id}`")))
-            }
-            _ => Ok(record),
-        }
-    }
-
-    pub fn list(
-        &self,
-        status: Option<RunStatus>,
-        session: Option<&str>,
-        limit: usize,
-    ) -> Result<Vec<RunRecord>> {
-        self.inner.runs.list(status, session, limit)
-    }
-
-    pub fn events(&self, task_id: &str, after: u64, session: Option<&str>) -> Result<EventsPage> {
-        self.get(task_id, session)?;
-        self.inner.runs.page(task_id, after)
-    }
-
-    /// Follows a run's events from `after` (live when the run is).
-    pub fn feed(&self, task_id: &str, after: u64, session: Option<&str>) -> Result<EventFeed> {
-        self.get(task_id, session)?;
-        let progress = self.inner.live.get(task_id).map(|l| l.progress.clone());
-        Ok(EventFeed::new(
-            self.inner.runs.clone(),
-            task_id.to_string(),
-            after,
-            progress,
-        ))
-    }
-
-    /// Cancels a live run and answers with its final record; 409 when it
-    /// has already finished.
-    pub async fn cancel(&self, task_id: &str, session: Option<&str>) -> Result<RunRecord> {
-        let record = self.get(task_id, session)?;
-        let live = self
-            .inner
-            .live
-            .get(task_id)
-            .map(|l| (l.cancel.clone(), l.done.clone()));
-        match live {
-            Some((cancel, mut done)) => {
-                cancel.cancel();
-                Ok(wait_done(&mut done).await)
-            }
-            None if record.status == RunStatus::Running => {
-                // Between its last event and its record: let it settle.
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                self.get(task_id, session)
-            }
-            None => Err(Error::Conflict(format!(
-                "run `{task_id}` has already finished ({})",
-                record.status.name()
-            ))),
-        }
     }
 }
 

@@ -99,7 +99,7 @@ async fn async_and_wait_modes_polling_listing_and_cancel() {
 async fn bad_requests_unknown_bots_and_spawn_failures() {
     let bots = [
         BotSpec::new("alpha", "lines.sh"),
-        BotSpec::new("idle", "lines.sh"),
+        BotSpec::new("idle", "gate.sh"),
     ];
     let h = Harness::start(&bots, "").await;
     let long = "x".repeat(16_001);
@@ -126,9 +126,31 @@ async fn bad_requests_unknown_bots_and_spawn_failures() {
     let (status, _) = h.app.admin_get("/api/headless?status=sleeping").await;
     assert_eq!(status, 400);
 
-    // A stopped bot takes no runs.
-    h.app.admin_post("/api/bots/idle/stop").await;
+    // Stopping a bot cancels its live runs; it takes no new ones, and its
+    // records and events stay readable.
+    let (status, held) = h.headless("idle", json!({"prompt": "hold"})).await;
+    assert_eq!(status, 202);
+    let held = held["taskId"].as_str().unwrap();
+    h.run_token("idle", held).await;
+    let (status, _) = h.app.admin_post("/api/bots/idle/stop").await;
+    assert_eq!(status, 200);
+    let (status, record) = h.app.admin_get(&format!("/api/headless/{held}")).await;
+    assert_eq!(status, 200);
+    assert_eq!(record["status"], "cancelled", "{record}");
+    assert_eq!(record["error"], "the bot stopped");
     let (status, _) = h.headless("idle", json!({"prompt": "x"})).await;
+    assert_eq!(status, 409);
+    let res = client()
+        .get(format!("{}/api/headless/{held}/events", h.app.admin_url))
+        .bearer_auth(h.app.supervisor.admin_token())
+        .header("Accept", "text/event-stream")
+        .send()
+        .await
+        .unwrap();
+    let body = res.text().await.unwrap();
+    assert!(body.contains("event: finished"), "the stream ends: {body}");
+    let cancel = format!("/api/headless/{held}/cancel");
+    let (status, _) = h.admin_send(Method::POST, &cancel, None).await;
     assert_eq!(status, 409);
     h.stop().await;
 
@@ -189,7 +211,49 @@ async fn the_bots_own_runs_route_uses_the_callers_conversation() {
     // The supervisor sees the same run.
     let (status, _) = h.app.admin_get(&format!("/api/headless/{task}")).await;
     assert_eq!(status, 200);
+
+    // Both documents describe the new routes.
+    let doc = json_of(&format!("{}/openapi.json", h.url("alpha"))).await;
+    for (path, method) in [
+        ("/api/v1/goal", "get"),
+        ("/api/v1/goal", "post"),
+        ("/api/v1/goal", "delete"),
+        ("/api/v1/goal/pause", "post"),
+        ("/api/v1/goal/resume", "post"),
+        ("/api/v1/goal/complete", "post"),
+        ("/api/v1/runs", "post"),
+        ("/api/v1/runs", "get"),
+        ("/api/v1/runs/{task_id}", "get"),
+        ("/api/v1/runs/{task_id}/events", "get"),
+        ("/api/v1/runs/{task_id}/cancel", "post"),
+        ("/api/v1/skills", "get"),
+    ] {
+        let op = doc["paths"][path].get(method);
+        assert!(op.is_some(), "bot document lacks {method} {path}");
+    }
+    let doc = json_of(&format!("{}/openapi.json", h.app.admin_url)).await;
+    for (path, method) in [
+        ("/api/workspaces/{bot_id}/headless", "post"),
+        ("/api/headless", "get"),
+        ("/api/headless/{task_id}", "get"),
+        ("/api/headless/{task_id}/events", "get"),
+        ("/api/headless/{task_id}/cancel", "post"),
+    ] {
+        let op = doc["paths"][path].get(method);
+        assert!(op.is_some(), "admin document lacks {method} {path}");
+    }
     h.stop().await;
+}
+
+async fn json_of(url: &str) -> Value {
+    client()
+        .get(url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
