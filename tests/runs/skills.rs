@@ -69,7 +69,6 @@ async fn bundled_skills_are_installed_listed_and_user_edits_survive_restarts() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs issue 6 messages endpoint"]
 async fn an_agent_sends_an_image_with_the_bundled_skill_and_it_arrives() {
     let h = Harness::start(&[BotSpec::new("alpha", "skill_image.sh")], "").await;
     let scope = json!({"receive_id_type": "chat_id", "receive_id": "oc_pics"});
@@ -99,6 +98,14 @@ async fn an_agent_sends_an_image_with_the_bundled_skill_and_it_arrives() {
     assert_eq!(images.len(), 1, "{messages}");
     assert_eq!(images[0]["file_name"], "pic.png");
     assert_eq!(images[0]["direction"], "out");
+    let files: Vec<&Value> = messages
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["msg_type"] == "file")
+        .collect();
+    assert_eq!(files.len(), 1, "{messages}");
+    assert_eq!(files[0]["file_name"], "Q3 report.txt");
     h.stop().await;
 }
 
