@@ -80,10 +80,11 @@ pub(super) async fn wait_done(done: &mut watch::Receiver<Option<RunRecord>>) -> 
     record.clone().expect("checked by wait_for")
 }
 
-struct Slots(
-    #[allow(dead_code)] OwnedSemaphorePermit,
-    #[allow(dead_code)] OwnedSemaphorePermit,
-);
+/// A place in the bot's and the host's capacity, released on drop.
+struct Slots {
+    _bot: OwnedSemaphorePermit,
+    _host: OwnedSemaphorePermit,
+}
 
 impl AgentRunner {
     /// Starts a run for an API caller: the prompt limit applies and a full
@@ -107,7 +108,14 @@ impl AgentRunner {
         let bot = bot.map_err(|_| full(&format!("bot `{}`", self.inner.bot_id)))?;
         let host = self.inner.host_slots.clone().try_acquire_owned();
         let host = host.map_err(|_| full("this host"))?;
-        self.launch(request, Slots(bot, host)).await
+        self.launch(
+            request,
+            Slots {
+                _bot: bot,
+                _host: host,
+            },
+        )
+        .await
     }
 
     /// Starts a run for the bot itself (chat, automation): waits for
@@ -117,8 +125,11 @@ impl AgentRunner {
         let closed = |_| Error::Unavailable("the bot is stopping".into());
         let bot = self.inner.bot_slots.clone().acquire_owned().await;
         let host = self.inner.host_slots.clone().acquire_owned().await;
-        self.launch(request, Slots(bot.map_err(closed)?, host.map_err(closed)?))
-            .await
+        let slots = Slots {
+            _bot: bot.map_err(closed)?,
+            _host: host.map_err(closed)?,
+        };
+        self.launch(request, slots).await
     }
 
     /// (name, argv) of the program a request runs.

@@ -45,19 +45,24 @@ enum Message {
     Image {
         /// The image file.
         file: Option<PathBuf>,
+        /// The file, as an option.
         #[arg(long = "path", conflicts_with = "file")]
         path: Option<PathBuf>,
+        /// Text sent with it.
         #[arg(long)]
         caption: Option<String>,
     },
     /// Upload and send a file.
     File {
+        /// The file.
         file: Option<PathBuf>,
+        /// The file, as an option.
         #[arg(long = "path", conflicts_with = "file")]
         path: Option<PathBuf>,
         /// The name shown in the chat (default: the file's own name).
         #[arg(long)]
         filename: Option<String>,
+        /// Text sent with it.
         #[arg(long)]
         caption: Option<String>,
     },
