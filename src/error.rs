@@ -34,6 +34,10 @@ pub enum Error {
     GatewayTimeout(String),
     #[error("{0}")]
     Unavailable(String),
+    /// A subprocess could not be started: 500 with the reason (a missing
+    /// program is the operator's to fix, and holds no secret).
+    #[error("{0}")]
+    Spawn(String),
     /// Details are logged, never sent: the client sees a generic reason.
     #[error("internal error: {0}")]
     Internal(String),
@@ -92,7 +96,7 @@ impl ResponseError for Error {
             Error::BadGateway(_) => StatusCode::BAD_GATEWAY,
             Error::GatewayTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
             Error::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
-            Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+            Error::Spawn(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 

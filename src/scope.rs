@@ -15,7 +15,9 @@ pub const FIELDS: [(&str, &str); 7] = [
     ("ALICE_SESSION_KEY", "x-alice-session-key"),
 ];
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// A conversation; every field is optional.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct Scope {
     pub receive_id_type: Option<String>,
     pub receive_id: Option<String>,
@@ -56,6 +58,11 @@ impl Scope {
             receive_id: Some(receive_id.to_string()),
             ..Self::default()
         }
+    }
+
+    /// True when the caller named no conversation at all.
+    pub fn is_unspecified(&self) -> bool {
+        self.receive_id.is_none() && self.session_key.is_none()
     }
 
     /// The receive id type, `chat_id` when unspecified.

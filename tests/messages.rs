@@ -395,14 +395,18 @@ async fn uploaded_names_never_escape_the_bot_folder() {
             assert!(path.file_name().unwrap().len() <= 160, "{}", path.display());
             uploads += 1;
         } else {
-            // Only the database and tokens live elsewhere.
+            // Only the database, tokens and the workspace (bundled skills,
+            // written at start) live elsewhere.
             let rel = path
                 .strip_prefix(dir.path())
                 .unwrap()
                 .to_string_lossy()
                 .to_string();
             assert!(
-                rel.starts_with("data/db") || rel.ends_with(".token") || rel == "bots.toml",
+                rel.starts_with("data/db")
+                    || rel.ends_with(".token")
+                    || rel == "bots.toml"
+                    || rel.starts_with("data/alpha/workspace/"),
                 "{rel}"
             );
         }

@@ -1,18 +1,37 @@
 //! A bot's agent: the configured command, started as a subprocess in the
 //! bot's workspace with the skill environment, prompt on stdin, answer on
-//! stdout.
+//! stdout. Every start is an agent *run*: recorded, numbered events, a scoped
+//! token, a watchdog and a place within the bot's and the host's capacity.
 
+mod control;
+mod feed;
 mod process;
+pub mod record;
+mod runs;
 
-pub use process::{run_command, CommandOutput, RunSpec};
+pub use feed::{EventFeed, FeedItem};
+pub use process::{run_command, spawn, CommandOutput, Ending, RunSpec, Started};
+pub use record::{EventsPage, RunEvent, RunRecord, RunStatus, RunStore};
+pub use runs::{Grant, RunHandle, RunRequest};
 
 use crate::config::AgentConfig;
+use crate::goal::Goals;
 use crate::scope::{runtime_env, Scope};
-use std::path::PathBuf;
+use crate::store::BotStore;
+use dashmap::DashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 
 /// Default watchdog for an agent run.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
+/// The longest watchdog a caller may ask for.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(30 * 60);
+/// Longest prompt accepted by the run endpoints (seed 002).
+pub const MAX_PROMPT_CHARS: usize = 16_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AgentError {
@@ -24,75 +43,189 @@ pub enum AgentError {
     Timeout(Duration),
     #[error("the agent exited with {code:?}: {stderr}")]
     Failed { code: Option<i32>, stderr: String },
+    #[error("the agent run was cancelled")]
+    Cancelled,
+    /// The run could not be started for another reason (storage, an
+    /// unknown skill).
+    #[error("{0}")]
+    Unavailable(String),
 }
 
-/// Everything needed to start this bot's agent.
+/// What a bot gives its runner.
+pub struct AgentSetup {
+    pub bot_id: String,
+    pub config: AgentConfig,
+    pub workspace: PathBuf,
+    pub skills_dir: PathBuf,
+    /// This bot's own Runtime API (`ALICE_RUNTIME_API_BASE_URL`).
+    pub base_url: String,
+    /// The `alice` binary (`ALICE_RUNTIME_BIN`).
+    pub bin: PathBuf,
+    pub store: BotStore,
+    pub goals: Goals,
+    /// Shared by every bot of the supervisor.
+    pub host_slots: Arc<Semaphore>,
+}
+
+/// The run service of one bot. Cloning is cheap.
 #[derive(Clone)]
 pub struct AgentRunner {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    bot_id: String,
     config: AgentConfig,
     workspace: PathBuf,
+    skills_dir: PathBuf,
     base_url: String,
-    token: String,
     bin: PathBuf,
+    runs: RunStore,
+    goals: Goals,
+    /// Live run tokens → what they may act on. Removed when the run ends.
+    grants: DashMap<String, Grant>,
+    live: DashMap<String, runs::Live>,
+    bot_slots: Arc<Semaphore>,
+    host_slots: Arc<Semaphore>,
+    tracker: TaskTracker,
+    /// Cancelled when the bot stops; every run's token is a child.
+    stopping: CancellationToken,
 }
 
 impl AgentRunner {
-    pub fn new(
-        config: AgentConfig,
-        workspace: PathBuf,
-        base_url: String,
-        token: String,
-        bin: PathBuf,
-    ) -> Self {
-        Self {
-            config,
-            workspace,
-            base_url,
-            token,
-            bin,
-        }
+    pub fn new(setup: AgentSetup) -> crate::error::Result<Self> {
+        let runs = RunStore::open(&setup.store)?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                bot_slots: Arc::new(Semaphore::new(setup.config.max_concurrent_runs)),
+                bot_id: setup.bot_id,
+                config: setup.config,
+                workspace: setup.workspace,
+                skills_dir: setup.skills_dir,
+                base_url: setup.base_url,
+                bin: setup.bin,
+                runs,
+                goals: setup.goals,
+                grants: DashMap::new(),
+                live: DashMap::new(),
+                host_slots: setup.host_slots,
+                tracker: TaskTracker::new(),
+                stopping: CancellationToken::new(),
+            }),
+        })
     }
 
-    pub fn workspace(&self) -> &std::path::Path {
-        &self.workspace
+    pub fn workspace(&self) -> &Path {
+        &self.inner.workspace
+    }
+
+    pub fn skills_dir(&self) -> &Path {
+        &self.inner.skills_dir
+    }
+
+    pub fn store(&self) -> &RunStore {
+        &self.inner.runs
     }
 
     /// The ten `ALICE_*` variables for `scope`, plus `agent.env`.
     pub fn environment(&self, scope: &Scope, token: &str) -> Vec<(String, String)> {
-        let mut env = runtime_env(&self.base_url, token, &self.bin);
+        let mut env = runtime_env(&self.inner.base_url, token, &self.inner.bin);
         env.extend(scope.env());
-        env.extend(self.config.env.iter().map(|(k, v)| (k.clone(), v.clone())));
+        env.extend(
+            self.inner
+                .config
+                .env
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone())),
+        );
         env
     }
 
-    pub fn spec(
-        &self,
-        argv: Vec<String>,
-        scope: &Scope,
-        stdin: String,
-        timeout: Duration,
-    ) -> RunSpec {
-        RunSpec {
-            argv,
-            cwd: self.workspace.clone(),
-            env: self.environment(scope, &self.token),
-            stdin,
-            timeout,
-        }
+    /// What a live run token may act on (`None`: not a live run's token).
+    pub fn grant(&self, token: &str) -> Option<Grant> {
+        self.inner.grants.get(token).map(|g| g.clone())
     }
 
-    /// Runs the agent once on `prompt` and returns its trimmed answer.
+    /// Runs the agent once on `prompt` (waiting for capacity if needed) and
+    /// returns its trimmed answer. Used by chat and `run_llm` tasks.
     pub async fn ask(&self, scope: &Scope, prompt: &str) -> Result<String, AgentError> {
-        if self.config.command.is_empty() {
+        if self.inner.config.command.is_empty() {
             return Err(AgentError::NotConfigured);
         }
-        let spec = self.spec(
-            self.config.command.clone(),
-            scope,
-            prompt.to_string(),
-            DEFAULT_TIMEOUT,
-        );
-        let output = run_command(spec, |_| {}).await?;
-        output.into_answer()
+        let request = RunRequest::new(prompt, scope.clone(), "ask");
+        let record = self.run_queued(request).await?;
+        answer(record)
+    }
+
+    /// Runs a skill's entry script with the scope's environment; `input`
+    /// goes to stdin. Used by `run_workflow` tasks.
+    pub async fn run_skill(
+        &self,
+        scope: &Scope,
+        name: &str,
+        input: &str,
+    ) -> Result<String, AgentError> {
+        let entry = crate::skills::entry(&self.inner.skills_dir, name)
+            .map_err(|e| AgentError::Unavailable(e.to_string()))?;
+        let argv = if entry.extension().is_some_and(|e| e == "sh") {
+            vec!["sh".to_string(), entry.display().to_string()]
+        } else {
+            vec![entry.display().to_string()]
+        };
+        let mut request = RunRequest::new(input, scope.clone(), "workflow");
+        request.program = Some((format!("skill:{name}"), argv));
+        let record = self.run_queued(request).await?;
+        answer(record)
+    }
+
+    async fn run_queued(&self, request: RunRequest) -> Result<RunRecord, AgentError> {
+        let handle = self.start_queued(request).await.map_err(|e| match e {
+            crate::error::Error::Spawn(reason) => AgentError::Spawn {
+                program: self
+                    .inner
+                    .config
+                    .command
+                    .first()
+                    .cloned()
+                    .unwrap_or_default(),
+                reason,
+            },
+            other => AgentError::Unavailable(other.to_string()),
+        })?;
+        Ok(handle.finished().await)
+    }
+
+    /// Cancels every live run without waiting (a bot that went away).
+    pub fn cancel_all(&self) {
+        self.inner.stopping.cancel();
+    }
+
+    /// Stops every live run (as `cancelled`) and waits for their records.
+    pub async fn stop(&self) {
+        self.cancel_all();
+        self.inner.tracker.close();
+        if tokio::time::timeout(Duration::from_secs(10), self.inner.tracker.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(bot = %self.inner.bot_id, "agent runs did not end in time");
+        }
+    }
+}
+
+fn answer(record: RunRecord) -> Result<String, AgentError> {
+    match record.status {
+        RunStatus::Succeeded => Ok(record.output.trim().to_string()),
+        RunStatus::Timeout => Err(AgentError::Timeout(Duration::from_millis(
+            record.timeout_ms,
+        ))),
+        RunStatus::Cancelled => Err(AgentError::Cancelled),
+        _ => Err(AgentError::Failed {
+            code: record.exit_code,
+            stderr: process::tail(
+                &format!("{}\n{}", record.error.unwrap_or_default(), record.stderr),
+                500,
+            ),
+        }),
     }
 }

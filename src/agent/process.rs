@@ -1,17 +1,22 @@
 //! Child processes: their own process group, killed (group and all) on
-//! timeout or drop, output kept within bounds.
+//! timeout, cancel or drop, output kept within bounds.
 
 use super::AgentError;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-use tokio::process::Command;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdout, Command};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
-/// Output kept per stream (the tail beyond is dropped).
-const MAX_OUTPUT: usize = 256 * 1024;
-/// Between SIGTERM and SIGKILL of a timed-out group.
+/// Output kept per stream (the tail: the end of a run matters most).
+const MAX_OUTPUT: usize = 64 * 1024;
+/// Between SIGTERM and SIGKILL of a timed-out or cancelled group.
 const KILL_GRACE: Duration = Duration::from_secs(2);
+/// How long to keep reading pipes once the group is dead (a process that
+/// escaped the group may hold them open forever).
+const DRAIN: Duration = Duration::from_secs(1);
 
 pub struct RunSpec {
     pub argv: Vec<String>,
@@ -21,9 +26,20 @@ pub struct RunSpec {
     pub timeout: Duration,
 }
 
+/// How a started command ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ending {
+    /// The leader exited: its code, `None` when a signal ended it.
+    Exited(Option<i32>),
+    TimedOut,
+    Cancelled,
+}
+
 #[derive(Debug, Clone)]
 pub struct CommandOutput {
+    pub ending: Ending,
     pub exit_code: Option<i32>,
+    /// The last [`MAX_OUTPUT`] bytes of each stream.
     pub stdout: String,
     pub stderr: String,
 }
@@ -41,7 +57,8 @@ impl CommandOutput {
     }
 }
 
-fn tail(s: &str, max: usize) -> String {
+/// The last `max` bytes of `s` (on a char boundary), trimmed.
+pub fn tail(s: &str, max: usize) -> String {
     let s = s.trim();
     if s.len() <= max {
         return s.to_string();
@@ -51,6 +68,14 @@ fn tail(s: &str, max: usize) -> String {
         start += 1;
     }
     s[start..].to_string()
+}
+
+/// Appends to a buffer that keeps only its last [`MAX_OUTPUT`] bytes.
+fn push_tail(buf: &mut String, text: &str) {
+    buf.push_str(text);
+    if buf.len() > 2 * MAX_OUTPUT {
+        *buf = tail(buf, MAX_OUTPUT);
+    }
 }
 
 /// Kills the whole process group when dropped (a cancelled run, a panic).
@@ -73,18 +98,28 @@ impl Drop for GroupGuard {
     }
 }
 
-/// Runs `spec`; `on_line` sees every stdout line as it arrives.
-pub async fn run_command(
-    spec: RunSpec,
-    mut on_line: impl FnMut(&str),
-) -> Result<CommandOutput, AgentError> {
+/// A command that has started; [`Started::wait`] runs it to its end.
+pub struct Started {
+    child: Child,
+    guard: GroupGuard,
+    stdout: Lines<BufReader<ChildStdout>>,
+    stderr: JoinHandle<String>,
+    writer: JoinHandle<()>,
+    timeout: Duration,
+    pub pid: Option<u32>,
+}
+
+/// Starts `spec` in its own process group; the prompt goes to stdin.
+pub fn spawn(spec: RunSpec) -> Result<Started, AgentError> {
     let program = spec.argv.first().cloned().unwrap_or_default();
-    std::fs::create_dir_all(&spec.cwd).map_err(|e| AgentError::Spawn {
+    let failed = |reason: String| AgentError::Spawn {
         program: program.clone(),
-        reason: format!("workspace {}: {e}", spec.cwd.display()),
-    })?;
+        reason,
+    };
+    std::fs::create_dir_all(&spec.cwd)
+        .map_err(|e| failed(format!("workspace {}: {e}", spec.cwd.display())))?;
     let mut cmd = Command::new(&program);
-    cmd.args(&spec.argv[1..])
+    cmd.args(spec.argv.get(1..).unwrap_or_default())
         .current_dir(&spec.cwd)
         .envs(spec.env.iter().map(|(k, v)| (k, v)))
         .stdin(Stdio::piped())
@@ -92,11 +127,9 @@ pub async fn run_command(
         .stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(true);
-    let mut child = cmd.spawn().map_err(|e| AgentError::Spawn {
-        program: program.clone(),
-        reason: e.to_string(),
-    })?;
-    let mut guard = GroupGuard(child.id().map(|id| id as i32));
+    let mut child = cmd.spawn().map_err(|e| failed(e.to_string()))?;
+    let pid = child.id();
+    let guard = GroupGuard(pid.map(|id| id as i32));
 
     let mut stdin = child.stdin.take().expect("piped stdin");
     let input = spec.stdin;
@@ -106,52 +139,110 @@ pub async fn run_command(
         let _ = stdin.shutdown().await;
     });
     let mut stderr = child.stderr.take().expect("piped stderr");
-    let err_reader = tokio::spawn(async move {
-        let mut buf = Vec::new();
-        let _ = (&mut stderr)
-            .take(MAX_OUTPUT as u64)
-            .read_to_end(&mut buf)
-            .await;
-        // Drain the rest so the child never blocks on a full pipe.
-        let _ = tokio::io::copy(&mut stderr, &mut tokio::io::sink()).await;
-        String::from_utf8_lossy(&buf).into_owned()
-    });
-    let stdout = child.stdout.take().expect("piped stdout");
-
-    let work = async {
-        let mut lines = BufReader::new(stdout).lines();
-        let mut out = String::new();
-        while let Ok(Some(line)) = lines.next_line().await {
-            on_line(&line);
-            if out.len() < MAX_OUTPUT {
-                out.push_str(&line);
-                out.push('\n');
+    let stderr = tokio::spawn(async move {
+        let mut kept = String::new();
+        let mut chunk = vec![0u8; 8192];
+        while let Ok(n) = stderr.read(&mut chunk).await {
+            if n == 0 {
+                break;
             }
+            push_tail(&mut kept, &String::from_utf8_lossy(&chunk[..n]));
         }
-        let status = child.wait().await;
-        (out, status)
-    };
-    let (stdout, status) = match tokio::time::timeout(spec.timeout, work).await {
-        Ok(done) => done,
-        Err(_) => {
-            guard.signal(libc::SIGTERM);
-            tokio::time::sleep(KILL_GRACE).await;
-            guard.signal(libc::SIGKILL);
-            return Err(AgentError::Timeout(spec.timeout));
-        }
-    };
-    // The leader is gone; stray grandchildren of the group go with it.
-    guard.signal(libc::SIGKILL);
-    guard.0 = None;
-    let _ = writer.await;
-    let stderr = err_reader.await.unwrap_or_default();
-    let status = status.map_err(|e| AgentError::Spawn {
-        program,
-        reason: e.to_string(),
-    })?;
-    Ok(CommandOutput {
-        exit_code: status.code(),
+        tail(&kept, MAX_OUTPUT)
+    });
+    let stdout = BufReader::new(child.stdout.take().expect("piped stdout")).lines();
+    Ok(Started {
+        child,
+        guard,
         stdout,
         stderr,
+        writer,
+        timeout: spec.timeout,
+        pid,
     })
+}
+
+impl Started {
+    /// Runs to the end; `on_line` sees every stdout line as it arrives. On
+    /// timeout or cancel the group gets SIGTERM, then SIGKILL.
+    pub async fn wait(
+        mut self,
+        mut on_line: impl FnMut(&str),
+        cancel: &CancellationToken,
+    ) -> CommandOutput {
+        let mut out = String::new();
+        let mut take = |line: &str, out: &mut String| {
+            on_line(line);
+            push_tail(out, line);
+            out.push('\n');
+        };
+        let deadline = tokio::time::sleep(self.timeout);
+        tokio::pin!(deadline);
+        let mut exited: Option<Option<i32>> = None;
+        let mut stdout_open = true;
+        let ending = loop {
+            if let (Some(code), false) = (exited, stdout_open) {
+                break Ending::Exited(code);
+            }
+            tokio::select! {
+                line = self.stdout.next_line(), if stdout_open => match line {
+                    Ok(Some(line)) => take(&line, &mut out),
+                    _ => stdout_open = false,
+                },
+                status = self.child.wait(), if exited.is_none() => {
+                    exited = Some(status.ok().and_then(|s| s.code()));
+                    // The leader is gone; stray members of its group go
+                    // with it, so that the pipes close.
+                    self.guard.signal(libc::SIGKILL);
+                }
+                _ = &mut deadline => break Ending::TimedOut,
+                _ = cancel.cancelled() => break Ending::Cancelled,
+            }
+        };
+        if !matches!(ending, Ending::Exited(_)) {
+            self.guard.signal(libc::SIGTERM);
+            if tokio::time::timeout(KILL_GRACE, self.child.wait())
+                .await
+                .is_err()
+            {
+                tracing::warn!(pid = ?self.pid, "agent ignored SIGTERM; killing its group");
+            }
+            self.guard.signal(libc::SIGKILL);
+            let _ = tokio::time::timeout(DRAIN, async {
+                while let Ok(Some(line)) = self.stdout.next_line().await {
+                    take(&line, &mut out);
+                }
+            })
+            .await;
+        }
+        self.guard.0 = None;
+        let _ = tokio::time::timeout(DRAIN, &mut self.writer).await;
+        let stderr = tokio::time::timeout(DRAIN, &mut self.stderr)
+            .await
+            .ok()
+            .and_then(Result::ok)
+            .unwrap_or_default();
+        CommandOutput {
+            ending,
+            exit_code: match ending {
+                Ending::Exited(code) => code,
+                _ => None,
+            },
+            stdout: tail(&out, MAX_OUTPUT),
+            stderr,
+        }
+    }
+}
+
+/// Runs `spec` to its end (spawn and wait); a timeout is an error.
+pub async fn run_command(
+    spec: RunSpec,
+    on_line: impl FnMut(&str),
+) -> Result<CommandOutput, AgentError> {
+    let timeout = spec.timeout;
+    let output = spawn(spec)?.wait(on_line, &CancellationToken::new()).await;
+    match output.ending {
+        Ending::TimedOut => Err(AgentError::Timeout(timeout)),
+        _ => Ok(output),
+    }
 }

@@ -17,7 +17,8 @@ use std::sync::Arc;
 
 pub struct Bot {
     state: BotState,
-    server: RunningServer,
+    /// Taken by [`Bot::stop`].
+    server: Option<RunningServer>,
     /// The Feishu long connection, for bots that receive events that way.
     events: Option<LongConnection>,
 }
@@ -25,6 +26,10 @@ pub struct Bot {
 impl Bot {
     pub async fn start(config: Arc<BotConfig>, host: &Host) -> Result<Self, StartError> {
         let state = BotState::open(config, host)
+            .await
+            .map_err(|e| StartError::State(e.to_string()))?;
+        state
+            .prepare()
             .await
             .map_err(|e| StartError::State(e.to_string()))?;
         let server = server::start_server(state.clone())?;
@@ -44,7 +49,7 @@ impl Bot {
         };
         Ok(Self {
             state,
-            server,
+            server: Some(server),
             events,
         })
     }
@@ -54,20 +59,36 @@ impl Bot {
     }
 
     /// Graceful: inbound events stop first, then the server drains within
-    /// the bot's own timeout.
-    pub async fn stop(self) {
-        if let Some(events) = self.events {
+    /// the bot's own timeout; live agent runs are cancelled (their records
+    /// say so).
+    pub async fn stop(mut self) {
+        if let Some(events) = self.events.take() {
             events.stop().await;
         }
         if let Some(inbound) = self.state.feishu_inbound() {
             inbound.drain().await;
         }
-        self.server.stop().await;
         self.state.chat().stop();
+        let agent = self.state.agent().clone();
+        match self.server.take() {
+            Some(server) => tokio::join!(server.stop(), agent.stop()),
+            None => ((), agent.stop().await),
+        };
     }
 
     /// Resolves if the bot's server ends without being asked to.
     pub async fn exited(&mut self) -> String {
-        self.server.exited().await
+        match self.server.as_mut() {
+            Some(server) => server.exited().await,
+            None => std::future::pending().await,
+        }
+    }
+}
+
+impl Drop for Bot {
+    /// A bot dropped without [`Bot::stop`] (its server died) takes its runs
+    /// with it: their tokens would not work on the next server anyway.
+    fn drop(&mut self) {
+        self.state.agent().cancel_all();
     }
 }

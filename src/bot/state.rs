@@ -1,11 +1,12 @@
 //! The state every handler of one bot receives. Cloning is cheap.
 
-use crate::agent::AgentRunner;
+use crate::agent::{AgentRunner, AgentSetup, RunStore};
 use crate::chat::ChatPipeline;
 use crate::config::{BotConfig, ConnectorKind};
 use crate::connector::feishu_events::FeishuInbound;
 use crate::connector::{FeishuConnector, LocalConnector, Messenger};
 use crate::error::{Error, Result};
+use crate::goal::Goals;
 use crate::http::{generate_token, tokens_equal, Authenticator, Principal};
 use crate::store::{BotStore, Store};
 use std::path::{Path, PathBuf};
@@ -20,6 +21,8 @@ pub struct Host {
     pub runtime_bin: PathBuf,
     /// Where bots deliver inbound messages; `None`: [`super::default_sink`].
     pub inbound_sink: Option<super::SinkFactory>,
+    /// Agent runs in flight across every bot (`supervisor.max_concurrent_runs`).
+    pub run_slots: Arc<tokio::sync::Semaphore>,
 }
 
 impl Host {
@@ -29,7 +32,13 @@ impl Host {
             data_dir,
             runtime_bin: std::env::current_exe().unwrap_or_else(|_| PathBuf::from("alice")),
             inbound_sink: None,
+            run_slots: Arc::new(tokio::sync::Semaphore::new(16)),
         }
+    }
+
+    /// A bot's run records, whether the bot runs or not.
+    pub fn run_store(&self, id: &str) -> Result<RunStore> {
+        RunStore::open(&self.store.bot(id))
     }
 
     /// `<data_dir>/<id>`: everything a bot writes to disk lives below.
@@ -56,6 +65,7 @@ struct Inner {
     token: String,
     messenger: Arc<dyn Messenger>,
     local: Option<LocalConnector>,
+    goals: Goals,
     agent: AgentRunner,
     chat: ChatPipeline,
     /// Set by `Bot::start` once the sink exists; the webhook listener finds
@@ -101,13 +111,22 @@ impl BotState {
             .workspace
             .clone()
             .unwrap_or_else(|| folder.join("workspace"));
-        let agent = AgentRunner::new(
-            config.agent.clone(),
+        let goals = Goals::open(&store)?;
+        let agent = AgentRunner::new(AgentSetup {
+            bot_id: config.id.clone(),
+            config: config.agent.clone(),
+            skills_dir: config
+                .agent
+                .skills_dir
+                .clone()
+                .unwrap_or_else(|| workspace.join("skills")),
             workspace,
-            format!("http://{}", config.listen_addr()),
-            token.clone(),
-            host.runtime_bin.clone(),
-        );
+            base_url: format!("http://{}", config.listen_addr()),
+            bin: host.runtime_bin.clone(),
+            store: store.clone(),
+            goals: goals.clone(),
+            host_slots: host.run_slots.clone(),
+        })?;
         let chat = ChatPipeline::new(
             &config.id,
             config.chat.clone(),
@@ -124,6 +143,7 @@ impl BotState {
                 token,
                 messenger,
                 local,
+                goals,
                 agent,
                 chat,
                 feishu_inbound: OnceLock::new(),
@@ -180,6 +200,26 @@ impl BotState {
         let _ = self.inner.feishu_inbound.set(inbound);
     }
 
+    pub fn goals(&self) -> &Goals {
+        &self.inner.goals
+    }
+
+    /// Fails runs a crash left `running` and writes the bundled skills into
+    /// the workspace; run once at start.
+    pub async fn prepare(&self) -> Result<()> {
+        let failed = self.agent().store().recover().await?;
+        if failed > 0 {
+            tracing::warn!(bot = %self.id(), runs = failed, "runs left running by a previous process marked failed");
+        }
+        let meta = self.store().tree::<String>(META)?;
+        let (workspace, skills) = (self.agent().workspace(), self.agent().skills_dir());
+        let written = crate::skills::install(workspace, skills, &meta)?;
+        if written > 0 {
+            self.store().durable().await?;
+        }
+        Ok(())
+    }
+
     /// 403 unless `permissions.<permission>` is on for this bot.
     pub fn require(&self, permission: Permission) -> Result<()> {
         let p = &self.config().permissions;
@@ -207,6 +247,14 @@ struct BotAuthenticator(BotState);
 
 impl Authenticator for BotAuthenticator {
     fn authenticate(&self, token: &str) -> Option<Principal> {
-        tokens_equal(token, self.0.token()).then(|| Principal::full("main"))
+        if tokens_equal(token, self.0.token()) {
+            return Some(Principal::full("main"));
+        }
+        // A live run's token: limited to its conversation, gone with the run.
+        let grant = self.0.agent().grant(token)?;
+        Some(Principal::scoped(
+            format!("run:{}", grant.task_id),
+            grant.scope,
+        ))
     }
 }

@@ -39,6 +39,14 @@ impl AdminClient {
         self.send(req).await.map(|(v, _)| v)
     }
 
+    /// A request with the admin token, for callers that read the body
+    /// themselves (event streams).
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, self.url(path))
+            .bearer_auth(&self.token)
+    }
+
     fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
@@ -70,7 +78,7 @@ impl AdminClient {
     }
 }
 
-fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {
     let mut cause = err;
     while let Some(next) = cause.source() {
         cause = next;

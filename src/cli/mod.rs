@@ -3,6 +3,9 @@
 mod admin_client;
 mod bots;
 mod chat;
+mod run;
+mod runtime;
+mod runtime_client;
 mod table;
 mod talk;
 
@@ -50,6 +53,12 @@ enum Command {
     /// out), or read its conversations (`list`, `log`).
     #[command(after_help = chat::EXAMPLES)]
     Chat(chat::ChatArgs),
+    /// Talk to the bot of the current agent run (reads the ALICE_* environment; prints JSON).
+    #[command(after_help = runtime::EXAMPLES)]
+    Runtime(runtime::RuntimeArgs),
+    /// Start an agent run on a bot through the supervisor and stream its output.
+    #[command(after_help = run::EXAMPLES)]
+    Run(run::RunArgs),
 }
 
 /// Exit code for a configuration error.
@@ -82,6 +91,8 @@ async fn run(cli: Cli) -> ExitCode {
         }
         Command::Bots(args) => bots::run(args).await,
         Command::Chat(args) => chat::run(args).await,
+        Command::Runtime(args) => runtime::run(args).await,
+        Command::Run(args) => run::run(args).await,
     }
 }
 

@@ -84,6 +84,11 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
                 *arg = base.join(&*arg).display().to_string();
             }
         }
+        for dir in [&mut bot.agent.workspace, &mut bot.agent.skills_dir] {
+            if let Some(path) = dir.as_mut().filter(|p| p.is_relative()) {
+                *path = base.join(&*path);
+            }
+        }
         bots.push(bot);
     }
 
@@ -241,6 +246,7 @@ fn validate_bot(bot: &mut BotConfig, base_port: u16, allow_all: bool) -> Result<
         bot.connector.request_timeout_secs as usize,
         &key("connector.request_timeout_secs"),
     )?;
+    positive(bot.agent.keep_runs, &key("agent.keep_runs"))?;
     if bot.connector.kind == ConnectorKind::Feishu {
         for (field, value) in [
             ("app_id", &bot.connector.app_id),

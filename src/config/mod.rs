@@ -224,6 +224,10 @@ pub struct AgentConfig {
     pub max_concurrent_runs: usize,
     /// Default: `<data_dir>/<id>/workspace`.
     pub workspace: Option<PathBuf>,
+    /// One folder per skill. Default: `<workspace>/skills`.
+    pub skills_dir: Option<PathBuf>,
+    /// Finished run records kept per bot (older ones are pruned).
+    pub keep_runs: usize,
 }
 
 impl Default for AgentConfig {
@@ -234,6 +238,8 @@ impl Default for AgentConfig {
             env: Default::default(),
             max_concurrent_runs: 4,
             workspace: None,
+            skills_dir: None,
+            keep_runs: 200,
         }
     }
 }

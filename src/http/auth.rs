@@ -23,6 +23,9 @@ pub struct Principal {
     pub bucket: String,
     /// A token limited to one conversation (agent runs); `None` acts anywhere.
     pub session_key: Option<String>,
+    /// The whole conversation of a limited token: the scope of a request
+    /// that names none.
+    pub scope: Option<crate::scope::Scope>,
 }
 
 impl Principal {
@@ -30,6 +33,16 @@ impl Principal {
         Self {
             bucket: bucket.into(),
             session_key: None,
+            scope: None,
+        }
+    }
+
+    /// A token limited to `scope` (which must have a session key).
+    pub fn scoped(bucket: impl Into<String>, scope: crate::scope::Scope) -> Self {
+        Self {
+            bucket: bucket.into(),
+            session_key: scope.session_key(),
+            scope: Some(scope),
         }
     }
 }

@@ -14,26 +14,54 @@ impl FromRequest for Scope {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let headers = req.headers();
-        let scope = Scope::from_lookup(|i| {
+        let asked = Scope::from_lookup(|i| {
             headers
                 .get(FIELDS[i].1)
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_owned)
         });
-        // A token handed to one conversation acts only on that conversation.
-        let allowed = match req.extensions().get::<Principal>() {
-            Some(Principal {
-                session_key: Some(own),
-                ..
-            }) => scope.session_key().as_deref() == Some(own.as_str()),
-            _ => true,
-        };
-        ready(if allowed {
-            Ok(scope)
-        } else {
-            Err(Error::Forbidden(
-                "this token is limited to its own conversation".into(),
-            ))
-        })
+        ready(within_token(req.extensions().get::<Principal>(), asked))
+    }
+}
+
+/// A token handed to one conversation acts only on that conversation; when
+/// the request names none (a skill that sends no headers), it acts on the
+/// token's own.
+fn within_token(principal: Option<&Principal>, asked: Scope) -> Result<Scope, Error> {
+    let Some(own) = principal.and_then(|p| p.session_key.as_deref()) else {
+        return Ok(asked);
+    };
+    if asked.is_unspecified() {
+        return Ok(principal
+            .and_then(|p| p.scope.clone())
+            .unwrap_or_else(|| Scope {
+                session_key: Some(own.to_string()),
+                ..Scope::default()
+            }));
+    }
+    if asked.session_key().as_deref() == Some(own) {
+        Ok(asked)
+    } else {
+        Err(Error::Forbidden(
+            "this token is limited to its own conversation".into(),
+        ))
+    }
+}
+
+/// The session key a caller is limited to (`None`: the bot's main token).
+pub fn token_session(req: &HttpRequest) -> Option<String> {
+    req.extensions()
+        .get::<Principal>()
+        .and_then(|p| p.session_key.clone())
+}
+
+/// 403 unless the caller may act on `target` (a conversation named in a
+/// body, such as an automation task's `scope_id`, rather than in headers).
+pub fn require_within_token(req: &HttpRequest, target: &Scope) -> Result<(), Error> {
+    match token_session(req) {
+        Some(own) if target.session_key().as_deref() != Some(own.as_str()) => Err(
+            Error::Forbidden("this token is limited to its own conversation".into()),
+        ),
+        _ => Ok(()),
     }
 }

@@ -1,12 +1,15 @@
 //! A bot's Runtime API: one file per resource, each with its `configure`;
 //! this file is the one place that lists them.
 
-mod extract;
+pub mod extract;
+mod goal;
 pub mod health;
 mod info;
 mod messages;
 mod multipart;
 mod openapi;
+pub mod runs;
+mod skills;
 
 pub use health::Health;
 pub use openapi::ApiDoc;
@@ -38,5 +41,8 @@ pub fn app(
         openapi::configure(cfg);
         info::configure(cfg);
         messages::configure(cfg);
+        goal::configure(cfg);
+        runs::configure(cfg);
+        skills::configure(cfg);
     })
 }

@@ -4,12 +4,14 @@
 pub mod admin_api;
 mod admin_token;
 mod events_api;
+mod runs;
 mod serve;
 mod unit;
 
 pub use admin_api::{AdminDoc, AdminServer};
 pub use admin_token::{admin_token, read_admin_token};
 pub use events_api::{EventsDoc, EventsServer};
+pub use runs::RunOwner;
 pub use serve::serve;
 pub use unit::{RunState, UnitStatus};
 
@@ -74,6 +76,9 @@ impl Supervisor {
         let mut host = Host::new(store, data_dir);
         host.runtime_bin = runtime_bin;
         host.inbound_sink = inbound_sink;
+        host.run_slots = Arc::new(tokio::sync::Semaphore::new(
+            config.supervisor.max_concurrent_runs,
+        ));
         let units = config
             .bots
             .iter()

@@ -3,6 +3,7 @@
 mod bots;
 mod conversations;
 mod doc;
+mod headless;
 
 pub use doc::AdminDoc;
 
@@ -54,6 +55,7 @@ impl AdminServer {
                 doc::configure(cfg);
                 bots::configure(cfg);
                 conversations::configure(cfg);
+                headless::configure(cfg);
             })
         })
         .workers(2)

@@ -1,0 +1,68 @@
+//! Reading, following and cancelling a bot's runs. A caller limited to one
+//! conversation (a run token) sees only that conversation's runs.
+
+use super::record::{EventsPage, RunRecord, RunStatus};
+use super::runs::wait_done;
+use super::{AgentRunner, EventFeed};
+use crate::error::{Error, Result};
+
+impl AgentRunner {
+    /// A run as a caller limited to `session` (a run token) may see it.
+    pub fn get(&self, task_id: &str, session: Option<&str>) -> Result<RunRecord> {
+        let record = self.inner.runs.require(task_id)?;
+        match session {
+            Some(own) if record.scope.session_key().as_deref() != Some(own) => {
+                Err(Error::not_found(format!("no run `{task_id}`")))
+            }
+            _ => Ok(record),
+        }
+    }
+
+    pub fn list(
+        &self,
+        status: Option<RunStatus>,
+        session: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<RunRecord>> {
+        self.inner.runs.list(status, session, limit)
+    }
+
+    pub fn events(&self, task_id: &str, after: u64, session: Option<&str>) -> Result<EventsPage> {
+        self.get(task_id, session)?;
+        self.inner.runs.page(task_id, after)
+    }
+
+    /// Follows a run's events from `after` (live when the run is).
+    pub fn feed(&self, task_id: &str, after: u64, session: Option<&str>) -> Result<EventFeed> {
+        self.get(task_id, session)?;
+        let progress = self.inner.live.get(task_id).map(|l| l.progress.clone());
+        Ok(EventFeed::new(
+            self.inner.runs.clone(),
+            task_id.to_string(),
+            after,
+            progress,
+        ))
+    }
+
+    /// Cancels a live run and answers with its final record; 409 when it
+    /// has already finished.
+    pub async fn cancel(&self, task_id: &str, session: Option<&str>) -> Result<RunRecord> {
+        let record = self.get(task_id, session)?;
+        let live = self
+            .inner
+            .live
+            .get(task_id)
+            .map(|l| (l.cancel.clone(), l.done.clone()));
+        match live {
+            Some((cancel, mut done)) => {
+                cancel.cancel();
+                Ok(wait_done(&mut done).await)
+            }
+            // A run leaves `live` only after its final record is stored.
+            None => Err(Error::Conflict(format!(
+                "run `{task_id}` has already finished ({})",
+                record.status.name()
+            ))),
+        }
+    }
+}

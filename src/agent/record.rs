@@ -1,0 +1,263 @@
+//! Run records and their numbered events, in the bot's own trees.
+//!
+//! `<id>/runs`: `<taskId>` → [`RunRecord`]; task ids are time-ordered
+//! (UUID v7), so key order is start order.
+//! `<id>/run_events`: `<taskId>\u{1f}<seq:010>` → [`RunEvent`].
+
+use crate::error::{Error, Result};
+use crate::scope::Scope;
+use crate::store::{BotStore, TypedTree};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+const SEP: char = '\u{1f}';
+/// Events returned by one JSON page.
+pub const EVENTS_PAGE: usize = 500;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    Running,
+    Succeeded,
+    Failed,
+    Timeout,
+    Cancelled,
+}
+
+impl RunStatus {
+    pub fn name(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Succeeded => "succeeded",
+            RunStatus::Failed => "failed",
+            RunStatus::Timeout => "timeout",
+            RunStatus::Cancelled => "cancelled",
+        }
+    }
+
+    pub fn parse(text: &str) -> Result<Self> {
+        serde_json::from_value(Value::String(text.to_string())).map_err(|_| {
+            Error::bad_request(format!(
+                "unknown status `{text}` (running, succeeded, failed, timeout, cancelled)"
+            ))
+        })
+    }
+}
+
+/// One agent run as stored and as the API shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RunRecord {
+    #[serde(rename = "taskId")]
+    #[schema(example = "headless_0192f0c4a1b27c3d8e9f0a1b2c3d4e5f")]
+    pub task_id: String,
+    /// The bot (workspace) the run belongs to.
+    pub bot: String,
+    pub prompt: String,
+    /// The agent's name: the command's program, or `skill:<name>`.
+    pub agent: String,
+    pub status: RunStatus,
+    pub exit_code: Option<i32>,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// The tail of stdout.
+    pub output: String,
+    /// The tail of stderr.
+    pub stderr: String,
+    pub error: Option<String>,
+    pub timeout_ms: u64,
+    /// The conversation the run acts for.
+    pub scope: Scope,
+    /// The goal the run was told, if any.
+    pub goal_id: Option<String>,
+    /// `headless` (admin API), `runtime` (`/api/v1/runs`), `chat`/automation
+    /// (`ask`) or `workflow`.
+    pub origin: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RunEvent {
+    pub seq: u64,
+    /// `started`, `stdout` or `finished`.
+    #[schema(example = "stdout")]
+    pub event: String,
+    pub at: DateTime<Utc>,
+    #[schema(value_type = Object)]
+    pub data: Value,
+}
+
+/// `GET …/events` as JSON.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct EventsPage {
+    /// The run's newest sequence number (0 before the first event).
+    pub last_seq: u64,
+    pub events: Vec<RunEvent>,
+}
+
+/// The trees of one bot's runs; readable whether the bot runs or not.
+#[derive(Clone)]
+pub struct RunStore {
+    bot: String,
+    store: BotStore,
+    runs: TypedTree<RunRecord>,
+    events: TypedTree<RunEvent>,
+}
+
+impl RunStore {
+    pub fn open(store: &BotStore) -> Result<Self> {
+        Ok(Self {
+            bot: store.bot_id().to_string(),
+            store: store.clone(),
+            runs: store.tree("runs")?,
+            events: store.tree("run_events")?,
+        })
+    }
+
+    pub fn bot(&self) -> &str {
+        &self.bot
+    }
+
+    pub fn get(&self, task_id: &str) -> Result<Option<RunRecord>> {
+        self.runs.get(task_id)
+    }
+
+    pub fn require(&self, task_id: &str) -> Result<RunRecord> {
+        self.get(task_id)?
+            .ok_or_else(|| Error::not_found(format!("no run `{task_id}`")))
+    }
+
+    pub fn put(&self, record: &RunRecord) -> Result<()> {
+        self.runs.insert(&record.task_id, record)
+    }
+
+    pub fn push_event(&self, task_id: &str, event: &RunEvent) -> Result<()> {
+        self.events
+            .insert(&format!("{task_id}{SEP}{:010}", event.seq), event)
+    }
+
+    pub async fn durable(&self) -> Result<()> {
+        self.store.durable().await
+    }
+
+    /// Most recent first, optionally of one status and one session.
+    pub fn list(
+        &self,
+        status: Option<RunStatus>,
+        session_key: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<RunRecord>> {
+        let mut out = Vec::new();
+        for item in self.runs.raw().iter().rev() {
+            if out.len() >= limit {
+                break;
+            }
+            let (_, bytes) = item?;
+            let record: RunRecord = serde_json::from_slice(&bytes)?;
+            if status.is_some_and(|s| s != record.status) {
+                continue;
+            }
+            if session_key.is_some_and(|k| record.scope.session_key().as_deref() != Some(k)) {
+                continue;
+            }
+            out.push(record);
+        }
+        Ok(out)
+    }
+
+    /// Events with `seq > after`, at most [`EVENTS_PAGE`].
+    pub fn events_after(&self, task_id: &str, after: u64) -> Result<Vec<RunEvent>> {
+        let start = format!("{task_id}{SEP}{:010}", after.saturating_add(1));
+        let end = format!("{task_id}{}", char::from_u32(SEP as u32 + 1).expect("char"));
+        self.events
+            .raw()
+            .range(start.as_bytes()..end.as_bytes())
+            .values()
+            .take(EVENTS_PAGE)
+            .map(|v| Ok(serde_json::from_slice(&v?)?))
+            .collect()
+    }
+
+    pub fn last_seq(&self, task_id: &str) -> Result<u64> {
+        let prefix = format!("{task_id}{SEP}");
+        match self.events.raw().scan_prefix(prefix.as_bytes()).next_back() {
+            Some(item) => {
+                let event: RunEvent = serde_json::from_slice(&item?.1)?;
+                Ok(event.seq)
+            }
+            None => Ok(0),
+        }
+    }
+
+    pub fn page(&self, task_id: &str, after: u64) -> Result<EventsPage> {
+        self.require(task_id)?;
+        Ok(EventsPage {
+            last_seq: self.last_seq(task_id)?,
+            events: self.events_after(task_id, after)?,
+        })
+    }
+
+    /// Runs left `running` by a crash (or a kill -9) are failed: nothing
+    /// watches them any more.
+    pub async fn recover(&self) -> Result<usize> {
+        let stale = self.list(Some(RunStatus::Running), None, usize::MAX)?;
+        for mut record in stale.iter().cloned() {
+            let seq = self.last_seq(&record.task_id)? + 1;
+            record.status = RunStatus::Failed;
+            record.error = Some("alice stopped while this run was in flight".into());
+            record.finished_at = Some(Utc::now());
+            self.push_event(&record.task_id, &finished_event(seq, &record))?;
+            self.put(&record)?;
+        }
+        if !stale.is_empty() {
+            self.durable().await?;
+        }
+        Ok(stale.len())
+    }
+
+    /// Keeps the newest `keep` finished records (and their events).
+    pub fn prune(&self, keep: usize) -> Result<usize> {
+        let mut finished = 0;
+        let mut removed = 0;
+        for item in self.runs.raw().iter().rev() {
+            let (key, bytes) = item?;
+            let record: RunRecord = serde_json::from_slice(&bytes)?;
+            if record.status == RunStatus::Running {
+                continue;
+            }
+            finished += 1;
+            if finished > keep {
+                let prefix = format!("{}{SEP}", record.task_id);
+                let mut batch = sled::Batch::default();
+                for event_key in self.events.raw().scan_prefix(prefix.as_bytes()).keys() {
+                    batch.remove(event_key?);
+                }
+                self.events.raw().apply_batch(batch)?;
+                self.runs.raw().remove(key)?;
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+}
+
+pub fn event(seq: u64, name: &str, data: Value) -> RunEvent {
+    RunEvent {
+        seq,
+        event: name.to_string(),
+        at: Utc::now(),
+        data,
+    }
+}
+
+pub fn finished_event(seq: u64, record: &RunRecord) -> RunEvent {
+    event(
+        seq,
+        "finished",
+        serde_json::json!({
+            "status": record.status,
+            "exit_code": record.exit_code,
+            "error": record.error,
+        }),
+    )
+}

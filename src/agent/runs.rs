@@ -1,0 +1,373 @@
+//! Starting, following and cancelling agent runs.
+
+use super::process::{self, Ending, RunSpec, Started};
+use super::record::{event, finished_event, RunRecord, RunStatus};
+use super::{AgentRunner, DEFAULT_TIMEOUT, MAX_PROMPT_CHARS, MAX_TIMEOUT};
+use crate::error::{Error, Result};
+use crate::goal::Goal;
+use crate::http::generate_token;
+use crate::scope::Scope;
+use chrono::Utc;
+use futures_util::FutureExt;
+use serde_json::json;
+use std::panic::AssertUnwindSafe;
+use std::time::Duration;
+use tokio::sync::{watch, OwnedSemaphorePermit};
+use tokio_util::sync::CancellationToken;
+
+/// Stdout lines recorded as events per run; later lines only reach the
+/// output tail.
+const MAX_LINE_EVENTS: u64 = 10_000;
+/// Suggested wait for a caller refused for capacity.
+const RETRY_AFTER_SECS: u64 = 5;
+
+/// What a live run's token may act on.
+#[derive(Debug, Clone)]
+pub struct Grant {
+    pub task_id: String,
+    pub scope: Scope,
+}
+
+/// A request to start a run.
+#[derive(Debug, Clone)]
+pub struct RunRequest {
+    pub prompt: String,
+    /// The agent's name; `None` for the bot's default agent.
+    pub agent: Option<String>,
+    pub timeout_ms: Option<u64>,
+    pub scope: Scope,
+    pub origin: String,
+    /// (name, argv) instead of the configured agent (skills).
+    pub(super) program: Option<(String, Vec<String>)>,
+}
+
+impl RunRequest {
+    pub fn new(prompt: &str, scope: Scope, origin: &str) -> Self {
+        Self {
+            prompt: prompt.to_string(),
+            agent: None,
+            timeout_ms: None,
+            scope,
+            origin: origin.to_string(),
+            program: None,
+        }
+    }
+}
+
+pub(super) struct Live {
+    pub(super) cancel: CancellationToken,
+    pub(super) progress: watch::Receiver<u64>,
+    pub(super) done: watch::Receiver<Option<RunRecord>>,
+}
+
+/// A started run; [`RunHandle::finished`] waits for its record.
+pub struct RunHandle {
+    pub task_id: String,
+    done: watch::Receiver<Option<RunRecord>>,
+}
+
+impl RunHandle {
+    pub async fn finished(mut self) -> RunRecord {
+        wait_done(&mut self.done).await
+    }
+}
+
+pub(super) async fn wait_done(done: &mut watch::Receiver<Option<RunRecord>>) -> RunRecord {
+    let record = done
+        .wait_for(Option::is_some)
+        .await
+        .expect("the run's driver publishes its record before it ends");
+    record.clone().expect("checked by wait_for")
+}
+
+/// A place in the bot's and the host's capacity, released on drop.
+struct Slots {
+    _bot: OwnedSemaphorePermit,
+    _host: OwnedSemaphorePermit,
+}
+
+impl AgentRunner {
+    /// Starts a run for an API caller: the prompt limit applies and a full
+    /// bot or host answers 429.
+    pub async fn start(&self, request: RunRequest) -> Result<RunHandle> {
+        let prompt_chars = request.prompt.chars().count();
+        if request.prompt.trim().is_empty() {
+            return Err(Error::bad_request("`prompt` is required"));
+        }
+        if prompt_chars > MAX_PROMPT_CHARS {
+            return Err(Error::bad_request(format!(
+                "`prompt` has {prompt_chars} characters; the limit is {MAX_PROMPT_CHARS}"
+            )));
+        }
+        self.program(&request)?;
+        let full = |what: &str| Error::TooManyRequests {
+            message: format!("{what} is running as many agent runs as it may; retry later"),
+            retry_after_secs: RETRY_AFTER_SECS,
+        };
+        let bot = self.inner.bot_slots.clone().try_acquire_owned();
+        let bot = bot.map_err(|_| full(&format!("bot `{}`", self.inner.bot_id)))?;
+        let host = self.inner.host_slots.clone().try_acquire_owned();
+        let host = host.map_err(|_| full("this host"))?;
+        self.launch(
+            request,
+            Slots {
+                _bot: bot,
+                _host: host,
+            },
+        )
+        .await
+    }
+
+    /// Starts a run for the bot itself (chat, automation): waits for
+    /// capacity instead of refusing.
+    pub async fn start_queued(&self, request: RunRequest) -> Result<RunHandle> {
+        self.program(&request)?;
+        let closed = |_| Error::Unavailable("the bot is stopping".into());
+        let bot = self.inner.bot_slots.clone().acquire_owned().await;
+        let host = self.inner.host_slots.clone().acquire_owned().await;
+        let slots = Slots {
+            _bot: bot.map_err(closed)?,
+            _host: host.map_err(closed)?,
+        };
+        self.launch(request, slots).await
+    }
+
+    /// (name, argv) of the program a request runs.
+    fn program(&self, request: &RunRequest) -> Result<(String, Vec<String>)> {
+        if let Some(program) = &request.program {
+            return Ok(program.clone());
+        }
+        let argv = &self.inner.config.command;
+        let Some(first) = argv.first() else {
+            return Err(Error::bad_request(format!(
+                "bot `{}` has no agent (set bots.{}.agent.command)",
+                self.inner.bot_id, self.inner.bot_id
+            )));
+        };
+        let name = std::path::Path::new(first)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| first.clone());
+        match request.agent.as_deref() {
+            None | Some("") | Some("default") => Ok((name, argv.clone())),
+            Some(asked) if asked == name => Ok((name, argv.clone())),
+            Some(asked) => Err(Error::bad_request(format!(
+                "unknown agent `{asked}`; bot `{}` runs `{name}` (or say `default`)",
+                self.inner.bot_id
+            ))),
+        }
+    }
+
+    async fn launch(&self, request: RunRequest, slots: Slots) -> Result<RunHandle> {
+        if self.inner.stopping.is_cancelled() {
+            return Err(Error::Conflict(format!(
+                "bot `{}` is stopping",
+                self.inner.bot_id
+            )));
+        }
+        let (agent, argv) = self.program(&request)?;
+        let timeout = match request.timeout_ms {
+            None => DEFAULT_TIMEOUT,
+            Some(ms) if ms == 0 || ms > MAX_TIMEOUT.as_millis() as u64 => {
+                return Err(Error::bad_request(format!(
+                    "`timeoutMs` must be between 1 and {}",
+                    MAX_TIMEOUT.as_millis()
+                )))
+            }
+            Some(ms) => Duration::from_millis(ms),
+        };
+        let task_id = format!("headless_{}", uuid::Uuid::now_v7().simple());
+        let mut scope = request.scope;
+        if scope.session_key().is_none() {
+            // A run without a conversation still gets a scope of its own, so
+            // that its token never acts on someone else's.
+            scope.session_key = Some(format!("run:{task_id}"));
+        }
+        let session = scope.session_key().expect("set above");
+        let goal = self.inner.goals.active(&session)?;
+        let token = generate_token();
+        let mut env = self.environment(&scope, &token);
+        env.push((
+            "ALICE_GOAL".into(),
+            goal.as_ref()
+                .map(|g| g.description.clone())
+                .unwrap_or_default(),
+        ));
+        env.push(("ALICE_RUN_ID".into(), task_id.clone()));
+        let stdin = match &goal {
+            Some(goal) => format!("{}{}", preamble(goal), request.prompt),
+            None => request.prompt.clone(),
+        };
+        let mut record = RunRecord {
+            task_id: task_id.clone(),
+            bot: self.inner.bot_id.clone(),
+            prompt: request.prompt,
+            agent,
+            status: RunStatus::Running,
+            exit_code: None,
+            started_at: Utc::now(),
+            finished_at: None,
+            output: String::new(),
+            stderr: String::new(),
+            error: None,
+            timeout_ms: timeout.as_millis() as u64,
+            scope: scope.clone(),
+            goal_id: goal.map(|g| g.id),
+            origin: request.origin,
+        };
+        let spec = RunSpec {
+            argv,
+            cwd: self.inner.workspace.clone(),
+            env,
+            stdin,
+            timeout,
+        };
+        self.inner.grants.insert(
+            token.clone(),
+            Grant {
+                task_id: task_id.clone(),
+                scope,
+            },
+        );
+        let started = match process::spawn(spec) {
+            Ok(started) => started,
+            Err(err) => {
+                self.inner.grants.remove(&token);
+                record.status = RunStatus::Failed;
+                record.error = Some(err.to_string());
+                record.finished_at = Some(Utc::now());
+                self.inner
+                    .runs
+                    .push_event(&task_id, &finished_event(1, &record))?;
+                self.inner.runs.put(&record)?;
+                self.inner.runs.durable().await?;
+                return Err(Error::Spawn(err.to_string()));
+            }
+        };
+        let data = json!({"taskId": task_id, "agent": record.agent, "pid": started.pid});
+        self.inner
+            .runs
+            .push_event(&task_id, &event(1, "started", data))?;
+        self.inner.runs.put(&record)?;
+        self.inner.runs.durable().await?;
+        tracing::info!(bot = %self.inner.bot_id, task = %task_id, agent = %record.agent, "agent run started");
+
+        let (progress_tx, progress) = watch::channel(1);
+        let (done_tx, done) = watch::channel(None);
+        let cancel = self.inner.stopping.child_token();
+        self.inner.live.insert(
+            task_id.clone(),
+            Live {
+                cancel: cancel.clone(),
+                progress,
+                done: done.clone(),
+            },
+        );
+        let this = self.clone();
+        self.inner.tracker.spawn(async move {
+            let record = this
+                .drive(started, record, &token, &cancel, &progress_tx)
+                .await;
+            drop(slots);
+            progress_tx.send_modify(|_| {});
+            done_tx.send_replace(Some(record));
+        });
+        Ok(RunHandle { task_id, done })
+    }
+
+    /// Runs the process to its end and stores the outcome.
+    async fn drive(
+        &self,
+        started: Started,
+        mut record: RunRecord,
+        token: &str,
+        cancel: &CancellationToken,
+        progress: &watch::Sender<u64>,
+    ) -> RunRecord {
+        let runs = &self.inner.runs;
+        let task_id = record.task_id.clone();
+        let mut seq = 1u64;
+        let on_line = |line: &str| {
+            if seq > MAX_LINE_EVENTS {
+                return;
+            }
+            seq += 1;
+            if let Err(e) = runs.push_event(&task_id, &event(seq, "stdout", json!({"line": line})))
+            {
+                tracing::warn!(task = %task_id, error = %e, "cannot store a run event");
+            }
+            progress.send_replace(seq);
+        };
+        let outcome = AssertUnwindSafe(started.wait(on_line, cancel))
+            .catch_unwind()
+            .await;
+        // The run is over: its token stops working before anyone hears so.
+        self.inner.grants.remove(token);
+        record.finished_at = Some(Utc::now());
+        match outcome {
+            Ok(output) => {
+                record.exit_code = output.exit_code;
+                record.output = output.stdout;
+                record.stderr = output.stderr;
+                let (status, error) = match output.ending {
+                    Ending::Exited(Some(0)) => (RunStatus::Succeeded, None),
+                    Ending::Exited(Some(code)) => (
+                        RunStatus::Failed,
+                        Some(format!("the agent exited with code {code}")),
+                    ),
+                    Ending::Exited(None) => (
+                        RunStatus::Failed,
+                        Some("the agent was killed by a signal".into()),
+                    ),
+                    Ending::TimedOut => (
+                        RunStatus::Timeout,
+                        Some(format!(
+                            "the watchdog stopped the run after {} ms",
+                            record.timeout_ms
+                        )),
+                    ),
+                    Ending::Cancelled if self.inner.stopping.is_cancelled() => {
+                        (RunStatus::Cancelled, Some("the bot stopped".into()))
+                    }
+                    Ending::Cancelled => {
+                        (RunStatus::Cancelled, Some("cancelled on request".into()))
+                    }
+                };
+                record.status = status;
+                record.error = error;
+            }
+            Err(_) => {
+                tracing::error!(task = %task_id, "the run's driver panicked");
+                record.status = RunStatus::Failed;
+                record.error = Some("internal error while running the agent".into());
+            }
+        }
+        let finish = finished_event(seq + 1, &record);
+        if let Err(e) = self.store_outcome(&record, &finish).await {
+            tracing::error!(task = %task_id, error = %e, "cannot store the run's outcome");
+        }
+        self.inner.live.remove(&task_id);
+        tracing::info!(bot = %self.inner.bot_id, task = %task_id, status = record.status.name(), "agent run finished");
+        record
+    }
+
+    async fn store_outcome(&self, record: &RunRecord, finish: &super::RunEvent) -> Result<()> {
+        let runs = &self.inner.runs;
+        runs.push_event(&record.task_id, finish)?;
+        runs.put(record)?;
+        let removed = runs.prune(self.inner.config.keep_runs)?;
+        if removed > 0 {
+            tracing::debug!(bot = %self.inner.bot_id, removed, "old run records pruned");
+        }
+        runs.durable().await
+    }
+}
+
+/// What an agent is told before its prompt when its scope has a goal.
+fn preamble(goal: &Goal) -> String {
+    format!(
+        "[Goal of this conversation ({}): {}]\n\
+         Work towards this goal. When it is reached, run the alice-goal skill to mark it complete.\n\n",
+        goal.id, goal.description
+    )
+}

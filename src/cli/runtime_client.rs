@@ -1,0 +1,82 @@
+//! The client `alice runtime` uses: the bot and the conversation come from
+//! the `ALICE_*` environment a bot gives its agent runs.
+
+use crate::scope::{Scope, FIELDS};
+use reqwest::{Method, RequestBuilder};
+use serde_json::Value;
+use std::time::Duration;
+
+pub struct RuntimeClient {
+    base: String,
+    token: String,
+    scope: Scope,
+    http: reqwest::Client,
+}
+
+fn required(var: &str) -> Result<String, String> {
+    std::env::var(var)
+        .ok()
+        .filter(|v| !v.trim().is_empty())
+        .ok_or_else(|| {
+            format!("{var} is not set (alice runtime runs inside a bot's agent run, which sets it)")
+        })
+}
+
+impl RuntimeClient {
+    pub fn from_env() -> Result<Self, String> {
+        let base = required("ALICE_RUNTIME_API_BASE_URL")?;
+        let token = required("ALICE_RUNTIME_API_TOKEN")?;
+        let scope = Scope::from_lookup(|i| std::env::var(FIELDS[i].0).ok());
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(120))
+            .build()
+            .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
+        Ok(Self {
+            base: base.trim_end_matches('/').to_string(),
+            token,
+            scope,
+            http,
+        })
+    }
+
+    pub fn scope(&self) -> &Scope {
+        &self.scope
+    }
+
+    /// A request with the token and the conversation's `X-Alice-*` headers.
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token);
+        for (name, value) in self.scope.headers() {
+            req = req.header(name, value);
+        }
+        req
+    }
+
+    /// Sends and returns the JSON answer (`None` for an empty 2xx body); a
+    /// non-2xx answer is an error carrying the server's reason.
+    pub async fn send(&self, req: RequestBuilder) -> Result<Option<Value>, String> {
+        let res = req.send().await.map_err(|e| {
+            format!(
+                "cannot reach the bot at {}: {} (is it running?)",
+                self.base,
+                super::admin_client::root_cause(&e)
+            )
+        })?;
+        let status = res.status();
+        let text = res.text().await.unwrap_or_default();
+        let body: Option<Value> = serde_json::from_str(&text).ok();
+        if status.is_success() {
+            return Ok(body);
+        }
+        let reason = body
+            .as_ref()
+            .and_then(|b| b.get("error"))
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .unwrap_or_else(|| text.trim().chars().take(200).collect());
+        Err(format!("{} {}", status.as_u16(), reason))
+    }
+}

@@ -1,0 +1,106 @@
+//! Agent runs across bots, for the headless routes: a run is found in the
+//! trees of whichever bot owns it, running or not.
+
+use super::Supervisor;
+use crate::agent::{AgentRunner, EventFeed, EventsPage, RunRecord, RunStatus, RunStore};
+use crate::error::{Error, Result};
+
+/// A run's bot: its stored runs, and its live runner if the bot runs.
+pub struct RunOwner {
+    pub store: RunStore,
+    pub live: Option<AgentRunner>,
+}
+
+impl RunOwner {
+    pub fn feed(&self, task_id: &str, after: u64) -> Result<EventFeed> {
+        match &self.live {
+            Some(runner) => runner.feed(task_id, after, None),
+            None => Ok(EventFeed::new(
+                self.store.clone(),
+                task_id.to_string(),
+                after,
+                None,
+            )),
+        }
+    }
+
+    pub fn page(&self, task_id: &str, after: u64) -> Result<EventsPage> {
+        self.store.page(task_id, after)
+    }
+
+    pub async fn cancel(&self, task_id: &str) -> Result<RunRecord> {
+        match &self.live {
+            Some(runner) => runner.cancel(task_id, None).await,
+            None => Err(Error::Conflict(format!(
+                "run `{task_id}` has already finished ({})",
+                self.store.require(task_id)?.status.name()
+            ))),
+        }
+    }
+}
+
+impl Supervisor {
+    /// The run service of a running bot: 404 unknown, 409 not running.
+    pub async fn runner(&self, bot_id: &str) -> Result<AgentRunner> {
+        let status = self.status(bot_id).await?;
+        status.bot.map(|bot| bot.agent().clone()).ok_or_else(|| {
+            Error::Conflict(format!("bot `{bot_id}` is not running; start it first"))
+        })
+    }
+
+    async fn bot_ids(&self) -> Vec<String> {
+        self.list()
+            .await
+            .into_iter()
+            .map(|s| s.config.id.clone())
+            .collect()
+    }
+
+    async fn owner_of(&self, bot_id: &str) -> Result<RunOwner> {
+        let status = self.status(bot_id).await?;
+        Ok(match status.bot {
+            Some(bot) => RunOwner {
+                store: bot.agent().store().clone(),
+                live: Some(bot.agent().clone()),
+            },
+            None => RunOwner {
+                store: self.host().run_store(bot_id)?,
+                live: None,
+            },
+        })
+    }
+
+    /// The bot that owns `task_id` (404 when none does).
+    pub async fn find_run(&self, task_id: &str) -> Result<(RunOwner, RunRecord)> {
+        for id in self.bot_ids().await {
+            let owner = self.owner_of(&id).await?;
+            if let Some(record) = owner.store.get(task_id)? {
+                return Ok((owner, record));
+            }
+        }
+        Err(Error::not_found(format!("no run `{task_id}`")))
+    }
+
+    /// Runs of one bot (or all), most recent first.
+    pub async fn list_runs(
+        &self,
+        bot_id: Option<&str>,
+        status: Option<RunStatus>,
+        limit: usize,
+    ) -> Result<Vec<RunRecord>> {
+        let ids = match bot_id {
+            Some(id) => {
+                self.status(id).await?;
+                vec![id.to_string()]
+            }
+            None => self.bot_ids().await,
+        };
+        let mut runs = Vec::new();
+        for id in ids {
+            runs.extend(self.owner_of(&id).await?.store.list(status, None, limit)?);
+        }
+        runs.sort_by_key(|r| std::cmp::Reverse(r.started_at));
+        runs.truncate(limit);
+        Ok(runs)
+    }
+}
