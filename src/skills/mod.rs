@@ -12,31 +12,31 @@ use utoipa::ToSchema;
 const BUNDLED: &[(&str, &str)] = &[
     (
         "alice-message/SKILL.md",
-        include_str!("../../skills/alice-message/SKILL.md"),
+        include_str!("bundled/alice-message/SKILL.md"),
     ),
     (
         "alice-message/scripts/send_image.sh",
-        include_str!("../../skills/alice-message/scripts/send_image.sh"),
+        include_str!("bundled/alice-message/scripts/send_image.sh"),
     ),
     (
         "alice-message/scripts/send_file.sh",
-        include_str!("../../skills/alice-message/scripts/send_file.sh"),
+        include_str!("bundled/alice-message/scripts/send_file.sh"),
     ),
     (
         "alice-automation/SKILL.md",
-        include_str!("../../skills/alice-automation/SKILL.md"),
+        include_str!("bundled/alice-automation/SKILL.md"),
     ),
     (
         "alice-automation/scripts/tasks.sh",
-        include_str!("../../skills/alice-automation/scripts/tasks.sh"),
+        include_str!("bundled/alice-automation/scripts/tasks.sh"),
     ),
     (
         "alice-goal/SKILL.md",
-        include_str!("../../skills/alice-goal/SKILL.md"),
+        include_str!("bundled/alice-goal/SKILL.md"),
     ),
     (
         "alice-goal/scripts/goal.sh",
-        include_str!("../../skills/alice-goal/scripts/goal.sh"),
+        include_str!("bundled/alice-goal/scripts/goal.sh"),
     ),
 ];
 
