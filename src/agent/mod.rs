@@ -157,6 +157,26 @@ impl AgentRunner {
         answer(record)
     }
 
+    /// Like [`AgentRunner::ask`] for a conversation's message: also returns
+    /// the run's id (for the log) when the run got one.
+    pub async fn converse(
+        &self,
+        scope: &Scope,
+        prompt: &str,
+    ) -> (Option<String>, Result<String, AgentError>) {
+        if self.inner.config.command.is_empty() {
+            return (None, Err(AgentError::NotConfigured));
+        }
+        let request = RunRequest::new(prompt, scope.clone(), "chat");
+        match self.start_queued(request).await {
+            Ok(handle) => {
+                let task_id = handle.task_id.clone();
+                (Some(task_id), answer(handle.finished().await))
+            }
+            Err(e) => (None, Err(AgentError::Unavailable(e.to_string()))),
+        }
+    }
+
     /// Runs a skill's entry script with the scope's environment; `input`
     /// goes to stdin. Used by `run_workflow` tasks.
     pub async fn run_skill(

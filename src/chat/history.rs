@@ -53,12 +53,9 @@ impl History {
     }
 }
 
-/// The prompt: earlier turns, the goal when there is one, then the message.
-pub fn build_prompt(history: &[Turn], goal: Option<&str>, text: &str) -> String {
+/// The prompt: earlier turns, then the message (always the last line).
+pub fn build_prompt(history: &[Turn], text: &str) -> String {
     let mut prompt = String::new();
-    if let Some(goal) = goal {
-        prompt.push_str(&format!("Current goal of this conversation: {goal}\n\n"));
-    }
     if !history.is_empty() {
         prompt.push_str("Conversation so far:\n");
         for turn in history {

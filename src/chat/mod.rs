@@ -22,18 +22,26 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
-/// Answers a prompt for a conversation (the agent; a seam for tests and for
-/// richer run services).
+/// Answers a prompt for a conversation (the bot's agent runs).
 #[async_trait]
 pub trait Answerer: Send + Sync + 'static {
-    /// Returns the answer, or an error message and the run's id for the log.
-    async fn answer(&self, scope: &Scope, prompt: &str) -> std::result::Result<String, String>;
+    /// The run's id when it got one, and the answer or why there is none.
+    async fn answer(
+        &self,
+        scope: &Scope,
+        prompt: &str,
+    ) -> (Option<String>, std::result::Result<String, String>);
 }
 
 #[async_trait]
 impl Answerer for AgentRunner {
-    async fn answer(&self, scope: &Scope, prompt: &str) -> std::result::Result<String, String> {
-        self.ask(scope, prompt).await.map_err(|e| e.to_string())
+    async fn answer(
+        &self,
+        scope: &Scope,
+        prompt: &str,
+    ) -> (Option<String>, std::result::Result<String, String>) {
+        let (run_id, result) = self.converse(scope, prompt).await;
+        (run_id, result.map_err(|e| e.to_string()))
     }
 }
 
@@ -179,7 +187,6 @@ impl Inner {
         let Ok(_permit) = self.capacity.acquire().await else {
             return;
         };
-        let run_id = format!("chat_{}", uuid::Uuid::new_v4().simple());
         let scope = Scope {
             receive_id_type: Some(message.receive_id_type.clone()),
             receive_id: Some(message.receive_id.clone()),
@@ -193,8 +200,11 @@ impl Inner {
             .history
             .recent(&item.session_key, self.config.history_messages)
             .unwrap_or_default();
-        let prompt = build_prompt(&history, None, &message.text);
-        let reply = match self.answerer.answer(&scope, &prompt).await {
+        // The run service adds the conversation's goal to the prompt.
+        let prompt = build_prompt(&history, &message.text);
+        let (run_id, result) = self.answerer.answer(&scope, &prompt).await;
+        let run_id = run_id.unwrap_or_else(|| "-".into());
+        let reply = match result {
             Ok(answer) => {
                 let answer = answer.trim().to_string();
                 let turns = [
