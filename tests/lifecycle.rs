@@ -198,3 +198,54 @@ async fn sighup_reloads_the_config() {
     send_signal(&child, libc::SIGTERM);
     assert_eq!(wait_exit(&mut child, 20).code(), Some(0));
 }
+
+/// SIGTERM while a request is in flight: new connections are refused, the
+/// request still finishes (201), and alice exits 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_lets_an_in_flight_request_finish_and_exits_0() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = TestDir::new();
+    let (base, admin) = (free_ports(1), free_ports(1));
+    let path = dir.write_config(&format!(
+        "{}[bots.alpha]\nruntime_http_token = \"slow-test-token\"\nruntime_api_shutdown_timeout_secs = 10\n",
+        supervisor_toml(admin, base)
+    ));
+    let mut child = spawn_serve(&path, &[]);
+    wait_healthy(&format!("http://127.0.0.1:{base}/healthz")).await;
+
+    // A slow client: headers and half the body now, the rest after SIGTERM.
+    let body = br#"{"description": "finish what you started"}"#;
+    let (first, rest) = body.split_at(body.len() / 2);
+    let mut conn = tokio::net::TcpStream::connect(("127.0.0.1", base))
+        .await
+        .unwrap();
+    let head = format!(
+        "POST /api/v1/goal HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer slow-test-token\r\nX-Alice-Session-Key: chat_id:oc_slow|scene:chat\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    conn.write_all(head.as_bytes()).await.unwrap();
+    conn.write_all(first).await.unwrap();
+    conn.flush().await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+
+    send_signal(&child, libc::SIGTERM);
+    eventually("new connections refused", || async {
+        client()
+            .get(format!("http://127.0.0.1:{base}/healthz"))
+            .send()
+            .await
+            .is_err()
+    })
+    .await;
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "alice exited with a request in flight"
+    );
+
+    conn.write_all(rest).await.unwrap();
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+    assert!(answer.contains("finish what you started"), "{answer}");
+    assert_eq!(wait_exit(&mut child, 20).code(), Some(0));
+}
