@@ -1,6 +1,7 @@
 //! alice: several chat bots from one host. See `DESIGN.md` in the README.
 
 pub mod agent;
+pub mod automation;
 pub mod bot;
 pub mod chat;
 pub mod cli;

@@ -40,9 +40,16 @@ impl Bot {
             }
             Err(e) => tracing::error!(bot = %state.id(), error = %e, "cannot read the inbox"),
         }
+        // After the server, so a bot whose port is taken starts nothing. A
+        // task created in between is queued by its own request either way.
+        if let Err(e) = state.automation().start().await {
+            server.stop().await;
+            return Err(StartError::State(e.to_string()));
+        }
         let events = match events::start(&state, host) {
             Ok(events) => events,
             Err(e) => {
+                state.automation().stop().await;
                 server.stop().await;
                 return Err(StartError::State(e.to_string()));
             }
@@ -59,8 +66,9 @@ impl Bot {
     }
 
     /// Graceful: inbound events stop first, then the server drains within
-    /// the bot's own timeout; live agent runs are cancelled (their records
-    /// say so).
+    /// the bot's own timeout while the scheduler lets its runs finish within
+    /// the same timeout (then interrupts them); then live agent runs are
+    /// cancelled (their records say so).
     pub async fn stop(mut self) {
         if let Some(events) = self.events.take() {
             events.stop().await;
@@ -70,9 +78,16 @@ impl Bot {
         }
         self.state.chat().stop();
         let agent = self.state.agent().clone();
+        let automation = self.state.automation().clone();
+        // Automation first: its `run_llm` runs are agent runs, and they get
+        // the grace period before the agent cancels what is left.
+        let runs = async move {
+            automation.stop().await;
+            agent.stop().await;
+        };
         match self.server.take() {
-            Some(server) => tokio::join!(server.stop(), agent.stop()),
-            None => ((), agent.stop().await),
+            Some(server) => tokio::join!(server.stop(), runs),
+            None => ((), runs.await),
         };
     }
 
@@ -90,5 +105,6 @@ impl Drop for Bot {
     /// with it: their tokens would not work on the next server anyway.
     fn drop(&mut self) {
         self.state.agent().cancel_all();
+        self.state.automation().abandon();
     }
 }

@@ -1,6 +1,7 @@
 //! The state every handler of one bot receives. Cloning is cheap.
 
 use crate::agent::{AgentRunner, AgentSetup, RunStore};
+use crate::automation::{Actions, Automation};
 use crate::chat::ChatPipeline;
 use crate::config::{BotConfig, ConnectorKind};
 use crate::connector::feishu_events::FeishuInbound;
@@ -71,6 +72,7 @@ struct Inner {
     /// Set by `Bot::start` once the sink exists; the webhook listener finds
     /// the bot's receiver here.
     feishu_inbound: OnceLock<FeishuInbound>,
+    automation: Automation,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -135,8 +137,14 @@ impl BotState {
             Arc::new(agent.clone()),
             config.agent.max_concurrent_runs,
         )?;
+        let automation = Automation::open(
+            &store,
+            &config,
+            Actions::new(messenger.clone(), agent.clone()),
+        )?;
         Ok(Self {
             inner: Arc::new(Inner {
+                automation,
                 config,
                 store,
                 folder,
@@ -202,6 +210,11 @@ impl BotState {
 
     pub fn goals(&self) -> &Goals {
         &self.inner.goals
+    }
+
+    /// The bot's automation tasks and scheduler.
+    pub fn automation(&self) -> &Automation {
+        &self.inner.automation
     }
 
     /// Fails runs a crash left `running` and writes the bundled skills into

@@ -1,6 +1,7 @@
 //! A bot's Runtime API: one file per resource, each with its `configure`;
 //! this file is the one place that lists them.
 
+mod automation;
 pub mod extract;
 mod goal;
 pub mod health;
@@ -44,5 +45,6 @@ pub fn app(
         goal::configure(cfg);
         runs::configure(cfg);
         skills::configure(cfg);
+        automation::configure(cfg);
     })
 }

@@ -1,0 +1,75 @@
+//! What a task does when it runs: send its text, ask the agent, or run a
+//! workflow skill, each toward the task's scope. Agent and skill runs are
+//! the agent service's recorded runs (origin `ask` / `workflow`).
+
+use super::model::{Action, Task};
+use crate::agent::AgentRunner;
+use crate::connector::{Destination, Messenger, Payload};
+use crate::scope::Scope;
+use std::sync::Arc;
+
+/// The bot's connector and agent, as the scheduler uses them.
+#[derive(Clone)]
+pub struct Actions {
+    messenger: Arc<dyn Messenger>,
+    agent: AgentRunner,
+}
+
+impl Actions {
+    pub fn new(messenger: Arc<dyn Messenger>, agent: AgentRunner) -> Self {
+        Self { messenger, agent }
+    }
+
+    /// Runs `task`'s action; the id of the message sent, if one was.
+    pub async fn run(&self, task: &Task) -> Result<Option<String>, String> {
+        let scope = scope_of(task);
+        let text = match task.action {
+            Action::SendText => task.text.clone().unwrap_or_default(),
+            Action::RunLlm => {
+                let prompt = task.prompt.as_deref().unwrap_or_default();
+                let answer = self
+                    .agent
+                    .ask(&scope, prompt)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if answer.is_empty() {
+                    return Err("the agent answered nothing".into());
+                }
+                answer
+            }
+            Action::RunWorkflow => {
+                let name = task.workflow.as_deref().unwrap_or_default();
+                let output = self
+                    .agent
+                    .run_skill(&scope, name, "")
+                    .await
+                    .map_err(|e| e.to_string())?;
+                if output.is_empty() {
+                    return Ok(None);
+                }
+                output
+            }
+        };
+        let to = Destination {
+            receive_id_type: scope.receive_id_type().to_string(),
+            receive_id: task.scope_id.clone(),
+            reply_to: None,
+        };
+        let sent = self
+            .messenger
+            .send(&to, Payload::Text(text))
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(Some(sent.message_id))
+    }
+}
+
+/// The conversation a task acts on, with its creator as the actor.
+pub fn scope_of(task: &Task) -> Scope {
+    let mut scope = Scope::for_target(task.scope_type.receive_id_type(), &task.scope_id);
+    if let Some(creator) = &task.created_by {
+        scope.actor_user_id = creator.actor_user_id.clone();
+        scope.actor_open_id = creator.actor_open_id.clone();
+    }
+    scope
+}

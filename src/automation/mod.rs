@@ -1,0 +1,246 @@
+//! Automation tasks: the service behind `/api/v1/automation/tasks` and the
+//! bot's own scheduler. No HTTP types here; the handlers are in
+//! `runtime_api/automation.rs`.
+//!
+//! Every change is flushed (group commit) before it is answered and before
+//! the scheduler is told, so what a client saw acknowledged survives a crash
+//! and a task never fires from a write that could still be lost.
+
+mod actions;
+mod model;
+mod queue;
+mod scheduler;
+mod store;
+mod timing;
+mod validate;
+
+pub use actions::Actions;
+pub use model::{Action, Creator, Outcome, RunRecord, ScopeType, Task, TaskStatus};
+pub use store::RUNS_KEPT;
+
+use crate::config::BotConfig;
+use crate::error::{Error, Result};
+use crate::store::BotStore;
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use model::StoredTask;
+use scheduler::Scheduler;
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Duration;
+use store::TaskStore;
+
+/// Page size when the client gives none.
+pub const DEFAULT_LIMIT: usize = 50;
+
+/// Which tasks a caller reaches: every task (the bot's main token), or only
+/// those aimed at its own conversation (an agent run's token, known by its
+/// session key). Others look absent; creating one is 403.
+#[derive(Debug, Clone, Default)]
+pub struct Access {
+    pub session_key: Option<String>,
+}
+
+impl Access {
+    fn allows(&self, task: &Task) -> bool {
+        match &self.session_key {
+            None => true,
+            Some(own) => actions::scope_of(task).session_key().as_deref() == Some(own.as_str()),
+        }
+    }
+}
+
+/// A list request: `limit` is clamped to `limits.list_max`.
+#[derive(Debug, Default)]
+pub struct ListFilter {
+    pub limit: Option<usize>,
+    pub offset: usize,
+    pub status: Option<String>,
+}
+
+#[derive(Clone)]
+pub struct Automation {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: TaskStore,
+    scheduler: Arc<Scheduler>,
+    tz: Tz,
+    list_max: usize,
+    /// How long a stopping bot lets runs in flight finish.
+    grace: Duration,
+}
+
+impl Automation {
+    pub fn open(store: &BotStore, config: &BotConfig, actions: Actions) -> Result<Self> {
+        // The config loader already refused unknown zones.
+        let tz: Tz = config
+            .timezone
+            .parse()
+            .map_err(|_| Error::Internal(format!("unknown timezone `{}`", config.timezone)))?;
+        let store = TaskStore::open(store)?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                scheduler: Scheduler::new(store.clone(), actions, tz),
+                store,
+                tz,
+                list_max: config.limits.list_max,
+                grace: Duration::from_secs(config.runtime_api_shutdown_timeout_secs),
+            }),
+        })
+    }
+
+    /// Loads the active tasks and starts the scheduler.
+    pub async fn start(&self) -> Result<()> {
+        self.inner.scheduler.start().await
+    }
+
+    /// Stops the scheduler; runs in flight get the bot's shutdown timeout.
+    pub async fn stop(&self) {
+        self.inner.scheduler.stop(self.inner.grace).await
+    }
+
+    /// For a bot dropped without [`Automation::stop`] (its server died): no
+    /// run starts any more and runs in flight give up, at once.
+    pub fn abandon(&self) {
+        self.inner.scheduler.abandon();
+    }
+
+    pub async fn create(&self, body: Value, creator: Creator, access: &Access) -> Result<Task> {
+        let now = Utc::now();
+        let new = validate::new_task(body, now)?;
+        let has_creator = creator.actor_user_id.is_some() || creator.actor_open_id.is_some();
+        let mut task = Task {
+            id: format!("task_{:016x}", rand::random::<u64>()),
+            scope_type: new.scope_type,
+            scope_id: new.scope_id,
+            action: new.action,
+            text: new.text,
+            prompt: new.prompt,
+            workflow: new.workflow,
+            cron: new.cron,
+            run_at: new.run_at,
+            status: new.status,
+            created_at: now,
+            updated_at: now,
+            next_run_at: None,
+            last_run_at: None,
+            run_count: 0,
+            last_error: None,
+            created_by: has_creator.then_some(creator),
+        };
+        validate::check(&task)?;
+        if !access.allows(&task) {
+            return Err(Error::Forbidden(
+                "this token is limited to its own conversation".into(),
+            ));
+        }
+        task.next_run_at = self.next_run(&task, None, now);
+        let store = &self.inner.store;
+        store.insert(&StoredTask {
+            seq: store.next_seq()?,
+            handled_due: None,
+            task: task.clone(),
+        })?;
+        store.durable().await?;
+        self.inner.scheduler.sync(&task.id);
+        Ok(task)
+    }
+
+    pub fn get(&self, id: &str, access: &Access) -> Result<Task> {
+        self.inner
+            .store
+            .get(id)?
+            .map(|stored| stored.task)
+            .filter(|task| access.allows(task))
+            .ok_or_else(|| not_found(id))
+    }
+
+    /// One page in creation order, and how many tasks match in all.
+    pub async fn list(&self, filter: ListFilter, access: &Access) -> Result<(Vec<Task>, usize)> {
+        let status = filter
+            .status
+            .as_deref()
+            .map(validate::status_of)
+            .transpose()?;
+        let limit = filter
+            .limit
+            .unwrap_or(DEFAULT_LIMIT)
+            .min(self.inner.list_max);
+        let store = self.inner.store.clone();
+        let all = tokio::task::spawn_blocking(move || store.all())
+            .await
+            .map_err(Error::internal)??;
+        let matching: Vec<Task> = all
+            .into_iter()
+            .map(|stored| stored.task)
+            .filter(|task| status.is_none_or(|s| task.status == s) && access.allows(task))
+            .collect();
+        let total = matching.len();
+        let page = matching
+            .into_iter()
+            .skip(filter.offset)
+            .take(limit)
+            .collect();
+        Ok((page, total))
+    }
+
+    /// Applies a JSON merge patch; the schedule follows at once.
+    pub async fn update(&self, id: &str, patch: Value, access: &Access) -> Result<Task> {
+        let now = Utc::now();
+        let task = self
+            .inner
+            .store
+            .update(id, |stored| {
+                if !access.allows(&stored.task) {
+                    return Err(not_found(id));
+                }
+                let mut task = stored.task.clone();
+                validate::apply_patch(&mut task, patch, now)?;
+                let old = &stored.task;
+                if (task.status, &task.cron, task.run_at) != (old.status, &old.cron, old.run_at) {
+                    task.next_run_at = self.next_run(&task, stored.handled_due, now);
+                }
+                task.updated_at = now;
+                stored.task = task.clone();
+                Ok(task)
+            })?
+            .ok_or_else(|| not_found(id))?;
+        self.inner.store.durable().await?;
+        self.inner.scheduler.sync(id);
+        Ok(task)
+    }
+
+    pub async fn delete(&self, id: &str, access: &Access) -> Result<()> {
+        self.get(id, access)?;
+        self.inner.store.remove(id)?.ok_or_else(|| not_found(id))?;
+        self.inner.store.durable().await?;
+        self.inner.scheduler.sync(id);
+        Ok(())
+    }
+
+    /// The task's last runs, newest first (at most [`RUNS_KEPT`]).
+    pub fn runs(&self, id: &str, access: &Access) -> Result<Vec<RunRecord>> {
+        self.get(id, access)?;
+        self.inner.store.runs(id)
+    }
+
+    /// When an (active) task runs next; a one-shot time already taken
+    /// never comes back.
+    fn next_run(
+        &self,
+        task: &Task,
+        handled: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
+        if task.status != TaskStatus::Active || (task.run_at.is_some() && task.run_at == handled) {
+            return None;
+        }
+        timing::next_due(task, self.inner.tz, now)
+    }
+}
+
+fn not_found(id: &str) -> Error {
+    Error::not_found(format!("no automation task `{id}`"))
+}

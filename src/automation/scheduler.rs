@@ -1,0 +1,324 @@
+//! One bot's scheduler. Its tokio-cron-scheduler carries one job, repeated
+//! every second, that takes the tasks now due off an ordered queue and starts
+//! their runs. (A crate job per task was tried: arming cost more than the
+//! flush (creates fell from ~10 000/s to ~4 000/s), every 500 ms tick scans
+//! every job, and activations beyond its broadcast channel are dropped. Its
+//! cron jobs do not fit either: see `timing.rs`.)
+//!
+//! Guarantees:
+//! - a due time runs at most once: before the action starts, the due time is
+//!   written as handled and flushed, under the task's write lock, so a
+//!   duplicate, a patch or a restart sees it was taken;
+//! - a run never overlaps the previous run of the same task (the due time is
+//!   recorded as `skipped`);
+//! - each run is its own tokio task, so a slow run never delays others, and
+//!   the next cron time is queued before the action starts;
+//! - a failure is recorded on the task and its run; a panic is caught.
+
+use super::actions::Actions;
+use super::model::{Outcome, RunRecord, StoredTask, Task, TaskStatus};
+use super::queue::DueQueue;
+use super::store::TaskStore;
+use super::timing::next_due;
+use crate::error::{Error, Result};
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use futures_util::FutureExt;
+use std::collections::HashSet;
+use std::panic::AssertUnwindSafe;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio_cron_scheduler::{Job, JobScheduler};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// The sweep job's period. The crate checks for due jobs every 500 ms and
+/// counts in whole seconds, so this is its finest repeat.
+const SWEEP_EVERY: Duration = Duration::from_secs(1);
+/// After the grace period, interrupted runs get this long to record it.
+const INTERRUPT_WAIT: Duration = Duration::from_secs(5);
+const INTERRUPTED: &str = "interrupted: the bot stopped during the run";
+
+pub struct Scheduler {
+    store: TaskStore,
+    actions: Actions,
+    tz: Tz,
+    jobs: Mutex<Option<JobScheduler>>,
+    /// Each active task at its `next_run_at`.
+    queue: Mutex<DueQueue>,
+    running: Mutex<HashSet<String>>,
+    /// Set at stop: no new run starts.
+    closed: CancellationToken,
+    /// Set when the grace period ends: runs in flight give up.
+    abort: CancellationToken,
+    runs: TaskTracker,
+}
+
+impl Scheduler {
+    pub fn new(store: TaskStore, actions: Actions, tz: Tz) -> Arc<Self> {
+        Arc::new(Self {
+            store,
+            actions,
+            tz,
+            jobs: Mutex::new(None),
+            queue: Mutex::new(DueQueue::default()),
+            running: Mutex::new(HashSet::new()),
+            closed: CancellationToken::new(),
+            abort: CancellationToken::new(),
+            runs: TaskTracker::new(),
+        })
+    }
+
+    /// Settles what a previous life left (see [`Scheduler::recover`]),
+    /// queues every active task and starts ticking.
+    pub async fn start(self: &Arc<Self>) -> Result<()> {
+        let this = self.clone();
+        let ids = tokio::task::spawn_blocking(move || this.recover())
+            .await
+            .map_err(Error::internal)??;
+        self.store.durable().await?;
+        for id in ids {
+            self.sync(&id);
+        }
+        let crate_error =
+            |e: tokio_cron_scheduler::JobSchedulerError| Error::internal(format!("scheduler: {e}"));
+        let jobs = JobScheduler::new().await.map_err(crate_error)?;
+        let weak = Arc::downgrade(self);
+        let sweep = Job::new_repeated_async(SWEEP_EVERY, move |_, _| {
+            let weak = weak.clone();
+            Box::pin(async move {
+                if let Some(this) = weak.upgrade() {
+                    this.sweep();
+                }
+            })
+        })
+        .map_err(crate_error)?;
+        jobs.add(sweep).await.map_err(crate_error)?;
+        jobs.start().await.map_err(crate_error)?;
+        *lock(&self.jobs) = Some(jobs);
+        Ok(())
+    }
+
+    /// Stops ticking, lets runs in flight finish within `grace`, then
+    /// interrupts them (an agent's process group is killed).
+    pub async fn stop(&self, grace: Duration) {
+        {
+            let _queue = lock(&self.queue);
+            self.closed.cancel();
+        }
+        let jobs = lock(&self.jobs).take();
+        if let Some(mut jobs) = jobs {
+            if let Err(e) = jobs.shutdown().await {
+                tracing::warn!(error = %e, "scheduler shutdown");
+            }
+        }
+        self.runs.close();
+        if tokio::time::timeout(grace, self.runs.wait()).await.is_err() {
+            self.abort.cancel();
+            let _ = tokio::time::timeout(INTERRUPT_WAIT, self.runs.wait()).await;
+        }
+    }
+
+    /// Like [`Scheduler::stop`] without waiting: the crate's loop ends on
+    /// its own, and the sweep it might still call does nothing.
+    pub fn abandon(&self) {
+        {
+            let _queue = lock(&self.queue);
+            self.closed.cancel();
+        }
+        self.abort.cancel();
+        if let Some(mut jobs) = lock(&self.jobs).take() {
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                runtime.spawn(async move {
+                    let _ = jobs.shutdown().await;
+                });
+            }
+        }
+    }
+
+    /// Queues the task at its stored `next_run_at`, or takes it out. Every
+    /// write to a task is followed by this call; reading the store under the
+    /// queue's lock makes the last call reflect the last write.
+    pub fn sync(&self, id: &str) {
+        let mut queue = lock(&self.queue);
+        match self.store.get(id) {
+            Ok(Some(StoredTask { task, .. })) if task.status == TaskStatus::Active => {
+                queue.set(id, task.next_run_at)
+            }
+            Ok(_) => queue.set(id, None),
+            Err(e) => tracing::error!(task = %id, error = %e, "cannot read a task to schedule it"),
+        }
+    }
+
+    /// The crate's job: start a run for every task now due.
+    fn sweep(self: &Arc<Self>) {
+        let mut queue = lock(&self.queue);
+        if self.closed.is_cancelled() {
+            return;
+        }
+        for (id, due) in queue.pop_due(Utc::now()) {
+            let this = self.clone();
+            self.runs.spawn(async move {
+                let work = AssertUnwindSafe(this.run_due(&id, due)).catch_unwind();
+                match work.await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => tracing::error!(task = %id, error = %e, "automation run failed"),
+                    Err(_) => tracing::error!(task = %id, "automation run panicked"),
+                }
+            });
+        }
+    }
+
+    async fn run_due(self: &Arc<Self>, id: &str, due: DateTime<Utc>) -> Result<()> {
+        let now = Utc::now();
+        let Some(Some((task, overlapping))) = self
+            .store
+            .update(id, |stored| Ok(self.take_due(stored, due, now)))?
+        else {
+            return Ok(());
+        };
+        let _running = (!overlapping).then(|| Running(self.clone(), id.to_string()));
+        let run = RunRecord {
+            task_id: id.to_string(),
+            due_at: due,
+            started_at: now,
+            finished_at: overlapping.then_some(now),
+            outcome: if overlapping {
+                Outcome::Skipped
+            } else {
+                Outcome::Running
+            },
+            error: overlapping.then(|| "the previous run was still going".to_string()),
+            message_id: None,
+        };
+        let key = self.store.add_run(&run)?;
+        // Taken, on disk, before anything is sent: never twice per due time.
+        self.store.durable().await?;
+        self.sync(id);
+        if overlapping {
+            tracing::warn!(task = %id, due = %due, "skipped: the previous run is still going");
+            return Ok(());
+        }
+        tracing::info!(task = %id, due = %due, "automation task running");
+        let outcome = tokio::select! {
+            outcome = self.actions.run(&task) => outcome,
+            _ = self.abort.cancelled() => Err(INTERRUPTED.to_string()),
+        };
+        self.finish(id, &key, outcome).await
+    }
+
+    /// Under the write lock: whether `due` is still this task's to run, and
+    /// if so mark it handled and move `next_run_at` on.
+    fn take_due(
+        &self,
+        stored: &mut StoredTask,
+        due: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Option<(Task, bool)> {
+        let task = &mut stored.task;
+        let current = task.status == TaskStatus::Active
+            && task.next_run_at == Some(due)
+            && stored.handled_due.is_none_or(|h| h < due);
+        if !current {
+            return None;
+        }
+        stored.handled_due = Some(due);
+        task.next_run_at = match task.cron {
+            Some(_) => next_due(task, self.tz, now.max(due)),
+            None => None,
+        };
+        let overlapping = !lock(&self.running).insert(task.id.clone());
+        if !overlapping {
+            task.last_run_at = Some(now);
+            task.run_count += 1;
+        }
+        Some((task.clone(), overlapping))
+    }
+
+    async fn finish(
+        &self,
+        id: &str,
+        run_key: &str,
+        outcome: std::result::Result<Option<String>, String>,
+    ) -> Result<()> {
+        let now = Utc::now();
+        let error = outcome.as_ref().err().cloned();
+        if let Some(e) = &error {
+            tracing::warn!(task = %id, error = %e, "automation task failed");
+        }
+        self.store.update(id, |stored| {
+            let task = &mut stored.task;
+            task.last_error = error.clone();
+            // Completed unless cancelled meanwhile or moved to a new time.
+            let ran_its_time = task.run_at.is_some() && task.run_at == stored.handled_due;
+            if ran_its_time && matches!(task.status, TaskStatus::Active | TaskStatus::Paused) {
+                task.status = TaskStatus::Completed;
+                task.updated_at = now;
+            }
+            Ok(())
+        })?;
+        self.store.update_run(run_key, |run| {
+            run.finished_at = Some(now);
+            run.outcome = match &outcome {
+                Ok(_) => Outcome::Succeeded,
+                Err(e) if e == INTERRUPTED => Outcome::Interrupted,
+                Err(_) => Outcome::Failed,
+            };
+            run.error = error.clone();
+            run.message_id = outcome.as_ref().ok().cloned().flatten();
+        })?;
+        self.store.durable().await
+    }
+
+    /// What a previous life of the bot left: runs cut short are marked
+    /// interrupted; a one-shot task whose due time was taken is completed;
+    /// cron tasks skip the times they missed. Returns the tasks to arm.
+    fn recover(&self) -> Result<Vec<String>> {
+        let now = Utc::now();
+        for (key, run) in self.store.all_runs()? {
+            if run.outcome == Outcome::Running {
+                self.store.update_run(&key, |run| {
+                    run.outcome = Outcome::Interrupted;
+                    run.finished_at = Some(now);
+                    run.error = Some(INTERRUPTED.into());
+                })?;
+            }
+        }
+        let mut active = Vec::new();
+        for stored in self.store.all()? {
+            if stored.task.status != TaskStatus::Active {
+                continue;
+            }
+            let id = stored.task.id.clone();
+            self.store.update(&id, |stored| {
+                let task = &mut stored.task;
+                let taken = task.run_at.is_some() && stored.handled_due == task.run_at;
+                if taken {
+                    task.status = TaskStatus::Completed;
+                    task.next_run_at = None;
+                    task.updated_at = now;
+                } else {
+                    task.next_run_at = next_due(task, self.tz, now);
+                }
+                Ok(())
+            })?;
+            active.push(id);
+        }
+        Ok(active)
+    }
+}
+
+/// Marks a task as running for as long as it lives (panics included).
+struct Running(Arc<Scheduler>, String);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        lock(&self.0.running).remove(&self.1);
+    }
+}
+
+/// The guarded data stays consistent across a panic (single inserts and
+/// removals), so a poisoned lock is used as is.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}

@@ -1,0 +1,194 @@
+//! `/api/v1/automation/tasks`: the bot's scheduled tasks. Handlers only
+//! extract and answer; the rules live in `crate::automation`.
+
+use crate::automation::{Access, Creator, ListFilter, RunRecord, Task};
+use crate::bot::{BotState, Permission};
+use crate::error::{ErrorBody, Result};
+use crate::http::resource;
+use crate::runtime_api::extract::token_session;
+use crate::scope::Scope;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::Value;
+use utoipa::{IntoParams, ToSchema};
+
+const TASKS: &str = "/api/v1/automation/tasks";
+const TASK: &str = "/api/v1/automation/tasks/{task_id}";
+const RUNS: &str = "/api/v1/automation/tasks/{task_id}/runs";
+
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Items per page: default 50, larger values are clamped to
+    /// `limits.list_max` (200).
+    pub limit: Option<usize>,
+    /// Tasks to skip.
+    pub offset: Option<usize>,
+    /// `active`, `paused`, `completed` or `cancelled`.
+    pub status: Option<String>,
+}
+
+/// A new task. `text`, `prompt` or `workflow` as the action needs; exactly
+/// one of `cron` and `run_at`.
+#[derive(ToSchema)]
+#[allow(dead_code)] // Documents the body, which is read field by field.
+pub struct NewTaskBody {
+    #[schema(example = "chat")]
+    scope_type: String,
+    #[schema(example = "oc_xxxxxxxxxxxxx")]
+    scope_id: String,
+    #[schema(example = "send_text")]
+    action: String,
+    text: Option<String>,
+    prompt: Option<String>,
+    workflow: Option<String>,
+    #[schema(example = "0 9 * * *")]
+    cron: Option<String>,
+    #[schema(example = "2030-01-15T09:00:00Z")]
+    run_at: Option<String>,
+    /// `active` (default) or `paused`.
+    status: Option<String>,
+}
+
+/// A JSON merge patch: a field set to `null` is removed.
+#[derive(ToSchema)]
+#[allow(dead_code)] // Documents the body, which is read field by field.
+pub struct TaskPatch {
+    #[schema(example = "cancelled")]
+    status: Option<String>,
+    cron: Option<String>,
+    run_at: Option<String>,
+    text: Option<String>,
+    prompt: Option<String>,
+    workflow: Option<String>,
+}
+
+/// The bot's tasks in creation order; `X-Total-Count` has the number matching.
+#[utoipa::path(get, path = "/api/v1/automation/tasks", tag = "automation", params(ListQuery),
+    responses((status = 200, body = [Task], headers(("X-Total-Count" = usize, description = "Tasks matching the filter"))),
+        (status = 400, description = "Bad limit, offset or status", body = ErrorBody)))]
+pub async fn list(
+    state: web::Data<BotState>,
+    req: HttpRequest,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse> {
+    let query = query.into_inner();
+    let filter = ListFilter {
+        limit: query.limit,
+        offset: query.offset.unwrap_or(0),
+        status: query.status,
+    };
+    let (tasks, total) = state.automation().list(filter, &access(&req)).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("X-Total-Count", total.to_string()))
+        .json(tasks))
+}
+
+/// Creates a task; answered once it is on disk and scheduled. The
+/// `X-Alice-Actor-*` headers are recorded as its creator.
+#[utoipa::path(post, path = "/api/v1/automation/tasks", tag = "automation", request_body = NewTaskBody,
+    responses((status = 201, body = Task),
+        (status = 400, description = "Invalid body; the message names the field", body = ErrorBody),
+        (status = 403, description = "permissions.runtime_automation is disabled, or an agent run's token names another conversation", body = ErrorBody)))]
+pub async fn create(
+    state: web::Data<BotState>,
+    req: HttpRequest,
+    scope: Scope,
+    body: web::Json<Value>,
+) -> Result<HttpResponse> {
+    state.require(Permission::Automation)?;
+    let creator = Creator {
+        actor_user_id: scope.actor_user_id,
+        actor_open_id: scope.actor_open_id,
+    };
+    let task = state
+        .automation()
+        .create(body.into_inner(), creator, &access(&req))
+        .await?;
+    Ok(HttpResponse::Created().json(task))
+}
+
+/// One task.
+#[utoipa::path(get, path = "/api/v1/automation/tasks/{task_id}", tag = "automation",
+    params(("task_id" = String, Path, description = "Task id")),
+    responses((status = 200, body = Task), (status = 404, description = "No such task", body = ErrorBody)))]
+pub async fn get(
+    state: web::Data<BotState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse> {
+    Ok(HttpResponse::Ok().json(state.automation().get(&id, &access(&req))?))
+}
+
+/// Updates a task with a JSON merge patch of `status`, `cron`, `run_at`,
+/// `text`, `prompt`, `workflow`. Status changes: `active` ↔ `paused`,
+/// anything → `cancelled`; `completed` is final.
+#[utoipa::path(patch, path = "/api/v1/automation/tasks/{task_id}", tag = "automation",
+    params(("task_id" = String, Path, description = "Task id")), request_body = TaskPatch,
+    responses((status = 200, body = Task),
+        (status = 400, description = "Invalid update", body = ErrorBody),
+        (status = 403, description = "permissions.runtime_automation is disabled", body = ErrorBody),
+        (status = 404, description = "No such task", body = ErrorBody)))]
+pub async fn update(
+    state: web::Data<BotState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+    patch: web::Json<Value>,
+) -> Result<HttpResponse> {
+    state.require(Permission::Automation)?;
+    let task = state
+        .automation()
+        .update(&id, patch.into_inner(), &access(&req))
+        .await?;
+    Ok(HttpResponse::Ok().json(task))
+}
+
+/// Deletes a task and its run history.
+#[utoipa::path(delete, path = "/api/v1/automation/tasks/{task_id}", tag = "automation",
+    params(("task_id" = String, Path, description = "Task id")),
+    responses((status = 204, description = "Deleted"),
+        (status = 403, description = "permissions.runtime_automation is disabled", body = ErrorBody),
+        (status = 404, description = "No such task", body = ErrorBody)))]
+pub async fn delete(
+    state: web::Data<BotState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse> {
+    state.require(Permission::Automation)?;
+    state.automation().delete(&id, &access(&req)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The task's last runs, newest first (at most 20 are kept).
+#[utoipa::path(get, path = "/api/v1/automation/tasks/{task_id}/runs", tag = "automation",
+    params(("task_id" = String, Path, description = "Task id")),
+    responses((status = 200, body = [RunRecord]), (status = 404, description = "No such task", body = ErrorBody)))]
+pub async fn runs(
+    state: web::Data<BotState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse> {
+    Ok(HttpResponse::Ok().json(state.automation().runs(&id, &access(&req))?))
+}
+
+/// An agent run's token reaches only its own conversation's tasks.
+fn access(req: &HttpRequest) -> Access {
+    Access {
+        session_key: token_session(req),
+    }
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        resource(TASKS)
+            .route(web::get().to(list))
+            .route(web::post().to(create)),
+    )
+    .service(
+        resource(TASK)
+            .route(web::get().to(get))
+            .route(web::patch().to(update))
+            .route(web::delete().to(delete)),
+    )
+    .service(resource(RUNS).route(web::get().to(runs)));
+}
