@@ -287,13 +287,20 @@ async fn the_shipped_example_bot_answers_through_alice_chat() {
     wait_healthy(&format!("http://127.0.0.1:{admin}/healthz")).await;
     wait_healthy(&format!("http://127.0.0.1:{}/healthz", base + 1)).await;
 
-    let mut chat = alice_command(&["chat", "--config", shipped.to_str().unwrap(), "alpha"])
-        .envs(env)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut chat = alice_command(&[
+        "chat",
+        "--config",
+        shipped.to_str().unwrap(),
+        "alpha",
+        "--linger",
+        "6",
+    ])
+    .envs(env)
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
     chat.stdin
         .take()
         .unwrap()
