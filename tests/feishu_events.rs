@@ -202,7 +202,7 @@ async fn listener(s: &Setup) -> Listener {
     let server = EventsServer::start(s.supervisor.clone(), "127.0.0.1:0".parse().unwrap())
         .expect("events listener starts");
     Listener {
-        url: format!("http://{}", server.addr),
+        url: format!("http://{}", server.addr()),
         server,
     }
 }

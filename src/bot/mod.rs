@@ -12,7 +12,7 @@ pub use state::{BotState, Host, Permission};
 
 use crate::config::BotConfig;
 use crate::connector::feishu_events::LongConnection;
-use server::RunningServer;
+use crate::http::server::RunningServer;
 use std::sync::Arc;
 
 pub struct Bot {

@@ -5,6 +5,7 @@ pub mod auth;
 mod guard;
 mod observe;
 mod openapi;
+pub mod server;
 pub mod sse;
 
 pub use auth::{generate_token, tokens_equal, Authenticator, Principal, StaticTokenAuth};

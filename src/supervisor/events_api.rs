@@ -6,11 +6,10 @@ use super::Supervisor;
 use crate::config::{ConnectorKind, EventsTransport};
 use crate::connector::feishu_events::webhook::{self, Callback, WebhookError};
 use crate::error::{Error, ErrorBody, Result};
+use crate::http::server::RunningServer;
 use crate::http::{self, resource};
-use actix_web::dev::ServerHandle;
 use actix_web::{web, HttpRequest, HttpResponse, HttpServer};
-use std::net::{SocketAddr, TcpListener};
-use tokio::task::JoinHandle;
+use std::net::SocketAddr;
 use utoipa::OpenApi;
 
 /// Feishu's events are small; this bounds what an unsigned caller can send.
@@ -26,21 +25,11 @@ const BODY_LIMIT: usize = 1024 * 1024;
 )]
 pub struct EventsDoc;
 
-pub struct EventsServer {
-    pub addr: SocketAddr,
-    handle: ServerHandle,
-    task: JoinHandle<std::io::Result<()>>,
-}
+pub struct EventsServer(RunningServer);
 
 impl EventsServer {
     pub fn start(supervisor: Supervisor, addr: SocketAddr) -> std::io::Result<Self> {
-        let listener = TcpListener::bind(addr).map_err(|e| {
-            std::io::Error::new(
-                e.kind(),
-                format!("cannot listen on {addr} (supervisor.events_addr): {e}"),
-            )
-        })?;
-        listener.set_nonblocking(true)?;
+        let listener = http::server::bind(addr, "supervisor.events_addr")?;
         let addr = listener.local_addr()?;
         let data = web::Data::new(supervisor);
         let server = HttpServer::new(move || {
@@ -54,14 +43,15 @@ impl EventsServer {
         .shutdown_timeout(5)
         .listen(listener)?
         .run();
-        let handle = server.handle();
-        let task = tokio::spawn(server);
-        Ok(Self { addr, handle, task })
+        Ok(Self(RunningServer::spawn(addr, server)))
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.0.addr
     }
 
     pub async fn stop(self) {
-        self.handle.stop(true).await;
-        let _ = self.task.await;
+        self.0.stop().await;
     }
 }
 

@@ -21,11 +21,11 @@ pub async fn serve(config: Config) -> std::io::Result<()> {
             return Err(e);
         }
     };
-    tracing::info!(addr = %admin.addr, "admin API listening");
+    tracing::info!(addr = %admin.addr(), "admin API listening");
     let events = match events_addr.map(|addr| EventsServer::start(supervisor.clone(), addr)) {
         None => None,
         Some(Ok(events)) => {
-            tracing::info!(addr = %events.addr, "events listener listening");
+            tracing::info!(addr = %events.addr(), "events listener listening");
             Some(events)
         }
         Some(Err(e)) => {

@@ -118,7 +118,7 @@ impl InProcess {
             .await
             .expect("supervisor starts");
         let admin = AdminServer::start(supervisor.clone(), addr, 10_000).expect("admin API starts");
-        let admin_url = format!("http://{}", admin.addr);
+        let admin_url = format!("http://{}", admin.addr());
         Self {
             supervisor,
             admin: Some(admin),

@@ -8,21 +8,16 @@ mod headless;
 pub use doc::AdminDoc;
 
 use super::Supervisor;
+use crate::http::server::RunningServer;
 use crate::http::{self, AccessGuard, StaticTokenAuth};
-use actix_web::dev::ServerHandle;
 use actix_web::{web, HttpServer};
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::sync::Arc;
-use tokio::task::JoinHandle;
 
 /// Admin request bodies are small.
 const ADMIN_BODY_LIMIT: usize = 64 * 1024;
 
-pub struct AdminServer {
-    pub addr: SocketAddr,
-    handle: ServerHandle,
-    task: JoinHandle<std::io::Result<()>>,
-}
+pub struct AdminServer(RunningServer);
 
 impl AdminServer {
     pub fn start(
@@ -30,13 +25,7 @@ impl AdminServer {
         addr: SocketAddr,
         requests_per_minute: u32,
     ) -> std::io::Result<Self> {
-        let listener = TcpListener::bind(addr).map_err(|e| {
-            std::io::Error::new(
-                e.kind(),
-                format!("cannot listen on {addr} (supervisor.admin_addr): {e}"),
-            )
-        })?;
-        listener.set_nonblocking(true)?;
+        let listener = http::server::bind(addr, "supervisor.admin_addr")?;
         let addr = listener.local_addr()?;
         let auth = Arc::new(StaticTokenAuth::new(
             supervisor.admin_token().to_string(),
@@ -63,13 +52,14 @@ impl AdminServer {
         .shutdown_timeout(5)
         .listen(listener)?
         .run();
-        let handle = server.handle();
-        let task = tokio::spawn(server);
-        Ok(Self { addr, handle, task })
+        Ok(Self(RunningServer::spawn(addr, server)))
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.0.addr
     }
 
     pub async fn stop(self) {
-        self.handle.stop(true).await;
-        let _ = self.task.await;
+        self.0.stop().await;
     }
 }
