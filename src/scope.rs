@@ -65,6 +65,20 @@ impl Scope {
         self.receive_id.is_none() && self.session_key.is_none()
     }
 
+    /// Whether a token limited to this conversation may act on `other`:
+    /// every conversation field `other` names must be this one's own (a
+    /// matching session key alone is not enough, or a skill could send to
+    /// any chat by naming its own session).
+    pub fn admits(&self, other: &Scope) -> bool {
+        let same_target = other.receive_id.is_none()
+            || (self.receive_id == other.receive_id
+                && self.receive_id_type() == other.receive_id_type());
+        let same_source =
+            other.source_message_id.is_none() || self.source_message_id == other.source_message_id;
+        let same_session = other.session_key.is_none() || self.session_key() == other.session_key;
+        same_target && same_source && same_session
+    }
+
     /// The receive id type, `chat_id` when unspecified.
     pub fn receive_id_type(&self) -> &str {
         self.receive_id_type.as_deref().unwrap_or("chat_id")

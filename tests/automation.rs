@@ -185,6 +185,7 @@ async fn each_validation_case_is_a_400_naming_the_field() {
         (with("cron", Value::Null), "run_at"),
         (with("run_at", json!(in_secs(60))), "run_at"),
         (with("cron", json!("61 9 * * *")), "cron"),
+        (with("cron", json!("0 9 31 2 *")), "cron"),
         (with("cron", json!("not a cron")), "cron"),
         (with("cron", json!("0 0 9 * * *")), "cron"),
         (with("cron", json!("0 0 9 * * * 2030")), "cron"),

@@ -194,6 +194,19 @@ async fn the_agent_gets_the_message_ids_history_and_a_failure_never_wedges_the_q
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bundled_automation_skill_works_from_a_p2p_chat() {
+    let chat = Chat::start("").await;
+    let id = chat.say("oc_p2p", json!({"text": "task please"})).await;
+    assert_eq!(chat.replies("oc_p2p", 1).await[0]["text"], "created");
+    let task: Value = serde_json::from_str(&chat.file(&format!("task.{id}"))).unwrap();
+    assert_eq!(
+        (task["scope_type"].as_str(), task["scope_id"].as_str()),
+        (Some("chat"), Some("oc_p2p"))
+    );
+    chat.app.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn groups_need_a_mention_and_no_reply_sends_nothing() {
     let chat = Chat::start("").await;
     chat.say("oc_group", json!({"text": "chatter", "chat_type": "group"}))

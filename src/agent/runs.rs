@@ -245,11 +245,18 @@ impl AgentRunner {
             }
         };
         let data = json!({"taskId": task_id, "agent": record.agent, "pid": started.pid});
-        self.inner
-            .runs
-            .push_event(&task_id, &event(1, "started", data))?;
-        self.inner.runs.put(&record)?;
-        self.inner.runs.durable().await?;
+        let stored = async {
+            self.inner
+                .runs
+                .push_event(&task_id, &event(1, "started", data))?;
+            self.inner.runs.put(&record)?;
+            self.inner.runs.durable().await
+        };
+        if let Err(e) = stored.await {
+            // The process dies with `started`; its token must die with it.
+            self.inner.grants.remove(&token);
+            return Err(e);
+        }
         tracing::info!(bot = %self.inner.bot_id, task = %task_id, agent = %record.agent, "agent run started");
 
         let (progress_tx, progress) = watch::channel(1);

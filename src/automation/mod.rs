@@ -38,15 +38,15 @@ pub const DEFAULT_LIMIT: usize = 50;
 /// session key). Others look absent; creating one is 403.
 #[derive(Debug, Clone, Default)]
 pub struct Access {
-    pub session_key: Option<String>,
+    /// The conversation a run's token is limited to; `None`: everything.
+    pub scope: Option<crate::scope::Scope>,
 }
 
 impl Access {
     fn allows(&self, task: &Task) -> bool {
-        match &self.session_key {
-            None => true,
-            Some(own) => actions::scope_of(task).session_key().as_deref() == Some(own.as_str()),
-        }
+        self.scope
+            .as_ref()
+            .is_none_or(|own| own.admits(&actions::scope_of(task)))
     }
 }
 

@@ -32,7 +32,9 @@ pub fn parse_cron(expr: &str) -> Result<Cron, String> {
 
 /// The first time strictly after `after` that `cron` matches in `tz`.
 pub fn next_cron(cron: &Cron, tz: Tz, after: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    cron.find_next_occurrence(&after.with_timezone(&tz), false)
+    // Whole seconds: croner keeps the fraction of `after` in its answer.
+    use chrono::SubsecRound;
+    cron.find_next_occurrence(&after.trunc_subsecs(0).with_timezone(&tz), false)
         .ok()
         .map(|t| t.with_timezone(&Utc))
 }

@@ -124,7 +124,14 @@ pub fn check(task: &Task) -> Result<()> {
         (Some(_), Some(_)) => Err(bad(
             "give either `cron` or `run_at`, not both (in a PATCH, set the other to null)",
         )),
-        (Some(cron), None) => parse_cron(cron).map(|_| ()).map_err(Error::BadRequest),
+        (Some(cron), None) => {
+            let parsed = parse_cron(cron).map_err(Error::BadRequest)?;
+            // `0 9 31 2 *` parses but never comes: a task that never runs.
+            match super::timing::next_cron(&parsed, chrono_tz::UTC, chrono::Utc::now()) {
+                Some(_) => Ok(()),
+                None => Err(bad("`cron` never matches a real date")),
+            }
+        }
         (None, Some(_)) => Ok(()),
     }
 }

@@ -268,9 +268,10 @@ fn automation_request(
             fields,
         } => {
             let scope = client.scope();
+            // The task goes where the conversation's messages go: a chat id
+            // (p2p chats have one too) is a `chat` task, an open id a `user` one.
             let scope_type = scope_type.unwrap_or_else(|| {
-                let user = scope.chat_type.as_deref() == Some("p2p")
-                    || matches!(scope.receive_id_type(), "open_id" | "user_id" | "union_id");
+                let user = scope.receive_id_type() == "open_id";
                 if user { "user" } else { "chat" }.to_string()
             });
             let mut body = fields.into_body()?;

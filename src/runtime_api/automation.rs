@@ -5,7 +5,7 @@ use crate::automation::{Access, Creator, ListFilter, RunRecord, Task};
 use crate::bot::{BotState, Permission};
 use crate::error::{ErrorBody, Result};
 use crate::http::resource;
-use crate::runtime_api::extract::token_session;
+use crate::runtime_api::extract::token_scope;
 use crate::scope::Scope;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
@@ -174,7 +174,7 @@ pub async fn runs(
 /// An agent run's token reaches only its own conversation's tasks.
 fn access(req: &HttpRequest) -> Access {
     Access {
-        session_key: token_session(req),
+        scope: token_scope(req),
     }
 }
 

@@ -24,27 +24,16 @@ impl FromRequest for Scope {
     }
 }
 
-/// A token handed to one conversation acts only on that conversation; when
-/// the request names none (a skill that sends no headers), it acts on the
-/// token's own.
+/// A token handed to one conversation acts only on that conversation: the
+/// request may repeat the conversation's fields but never name another, and
+/// it always acts with the token's own (a skill may send no headers at all).
 fn within_token(principal: Option<&Principal>, asked: Scope) -> Result<Scope, Error> {
-    let Some(own) = principal.and_then(|p| p.session_key.as_deref()) else {
-        return Ok(asked);
-    };
-    if asked.is_unspecified() {
-        return Ok(principal
-            .and_then(|p| p.scope.clone())
-            .unwrap_or_else(|| Scope {
-                session_key: Some(own.to_string()),
-                ..Scope::default()
-            }));
-    }
-    if asked.session_key().as_deref() == Some(own) {
-        Ok(asked)
-    } else {
-        Err(Error::Forbidden(
+    match principal.and_then(|p| p.scope.as_ref()) {
+        None => Ok(asked),
+        Some(own) if own.admits(&asked) => Ok(own.clone()),
+        Some(_) => Err(Error::Forbidden(
             "this token is limited to its own conversation".into(),
-        ))
+        )),
     }
 }
 
@@ -55,13 +44,9 @@ pub fn token_session(req: &HttpRequest) -> Option<String> {
         .and_then(|p| p.session_key.clone())
 }
 
-/// 403 unless the caller may act on `target` (a conversation named in a
-/// body, such as an automation task's `scope_id`, rather than in headers).
-pub fn require_within_token(req: &HttpRequest, target: &Scope) -> Result<(), Error> {
-    match token_session(req) {
-        Some(own) if target.session_key().as_deref() != Some(own.as_str()) => Err(
-            Error::Forbidden("this token is limited to its own conversation".into()),
-        ),
-        _ => Ok(()),
-    }
+/// The conversation a caller is limited to (`None`: the bot's main token).
+pub fn token_scope(req: &HttpRequest) -> Option<Scope> {
+    req.extensions()
+        .get::<Principal>()
+        .and_then(|p| p.scope.clone())
 }

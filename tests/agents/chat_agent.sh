@@ -13,6 +13,14 @@ case "$text" in
   fail*) echo "end $id" >> "$CHAT_LOG"; echo "boom" >&2; exit 3 ;;
   slow*) sleep 0.3 ;;
   silent*) answer="NO_REPLY" ;;
+  task*)
+    # The bundled skill, as an LLM would call it, from this conversation.
+    if sh skills/alice-automation/scripts/tasks.sh create --action send_text \
+        --text "from the skill" --run-at 2999-01-01T00:00:00Z > "$CHAT_LOG.task.$id" 2>&1; then
+      answer="created"
+    else
+      answer="refused: $(cat "$CHAT_LOG.task.$id")"
+    fi ;;
   wait-for-*)
     other=${text#wait-for-}
     answer="alone"

@@ -18,7 +18,7 @@ async fn tasks_survive_kill_9_and_a_missed_one_shot_fires_once_after_restart() {
         .await;
     let cron = serve
         .api
-        .create(json!({"scope_type": "user", "scope_id": "ou_cron", "action": "send_text", "text": "leap day", "cron": "0 9 29 2 *"}))
+        .create(json!({"scope_type": "user", "scope_id": "ou_cron", "action": "send_text", "text": "daily", "cron": "17 9 * * *"}))
         .await;
     serve.kill_9();
     // Let the one-shot's time pass while alice is down.
@@ -30,9 +30,13 @@ async fn tasks_survive_kill_9_and_a_missed_one_shot_fires_once_after_restart() {
     assert_eq!(done["run_count"], 1);
     assert_eq!(serve.messages("oc_missed").await.len(), 1);
     let cron_now = serve.api.task(cron["id"].as_str().unwrap()).await;
-    assert_eq!(cron_now["cron"], "0 9 29 2 *");
+    assert_eq!(cron_now["cron"], "17 9 * * *");
     assert_eq!(cron_now["status"], "active");
     assert_eq!(cron_now["next_run_at"], cron["next_run_at"]);
+    assert!(
+        cron["next_run_at"].as_str().unwrap().ends_with(":17:00Z"),
+        "{cron}"
+    );
     serve.kill_9();
 
     // Another crash and restart: the taken due time never runs again.

@@ -135,6 +135,38 @@ async fn a_run_token_acts_only_on_its_conversation_and_only_while_the_run_lives(
         .await;
         assert_eq!(status, 403);
     }
+    // Its own session key does not open another chat, nor does another
+    // source message (a reply lands in that message's chat).
+    let own_session = ("X-Alice-Session-Key", "chat_id:oc_mine|scene:chat");
+    let image = format!("{url}/api/v1/messages/image");
+    for headers in [
+        vec![own_session, ("X-Alice-Receive-Id", "oc_victim")],
+        vec![
+            ("X-Alice-Receive-Id", "oc_mine"),
+            ("X-Alice-Source-Message-Id", "om_elsewhere"),
+        ],
+    ] {
+        let (status, body) = bot_call(Method::GET, &goal, &token, &headers, None).await;
+        assert_eq!(status, 403, "{headers:?}: {body}");
+        let res = client()
+            .post(&image)
+            .bearer_auth(&token)
+            .headers(header_map(&headers))
+            .multipart(reqwest::multipart::Form::new().part(
+                "image",
+                reqwest::multipart::Part::bytes(PNG.to_vec()).file_name("x.png"),
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 403, "{headers:?}");
+    }
+    // A task for another chat is refused too.
+    let tasks = format!("{url}/api/v1/automation/tasks");
+    let task_body = json!({"scope_type": "chat", "scope_id": "oc_victim", "action": "send_text",
+        "text": "hi", "run_at": "2999-01-01T00:00:00Z"});
+    let (status, _) = bot_call(Method::POST, &tasks, &token, &[], Some(task_body)).await;
+    assert_eq!(status, 403);
     // Another bot does not know it.
     let beta_goal = format!("{}/api/v1/goal", h.url("beta"));
     let (status, _) = bot_call(Method::GET, &beta_goal, &token, &mine, None).await;
@@ -163,6 +195,20 @@ async fn a_run_token_acts_only_on_its_conversation_and_only_while_the_run_lives(
     let (status, _) = bot_call(Method::GET, &format!("{url}/api/v1/bot"), &main, &[], None).await;
     assert_eq!(status, 200, "the main token keeps working");
     h.stop().await;
+}
+
+/// A 1×1 PNG.
+const PNG: &[u8] = &[
+    0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, 0x49, 0x48, 0x44, 0x52, 0, 0, 0,
+    1, 0, 0, 0, 1, 8, 6, 0, 0, 0, 0x1f, 0x15, 0xc4, 0x89,
+];
+
+fn header_map(pairs: &[(&'static str, &'static str)]) -> reqwest::header::HeaderMap {
+    let mut map = reqwest::header::HeaderMap::new();
+    for (k, v) in pairs {
+        map.insert(*k, reqwest::header::HeaderValue::from_static(v));
+    }
+    map
 }
 
 fn alive(pid: i32) -> bool {

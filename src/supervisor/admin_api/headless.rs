@@ -58,7 +58,13 @@ pub async fn list(
 ) -> Result<HttpResponse> {
     let status = runs::parse_status(query.status.as_deref())?;
     let limit = query.limit.unwrap_or(50).min(LIST_MAX);
-    let found = sup.list_runs(query.ws_id.as_deref(), status, limit).await?;
+    let found = sup
+        .list_runs(
+            query.ws_id.as_deref().filter(|id| !id.is_empty()),
+            status,
+            limit,
+        )
+        .await?;
     Ok(HttpResponse::Ok().json(found))
 }
 
