@@ -190,6 +190,25 @@ async fn the_agent_gets_the_message_ids_history_and_a_failure_never_wedges_the_q
         prompt.contains("assistant: answer: hello there"),
         "{prompt}"
     );
+
+    // So does the conversation's active goal (and the run's environment).
+    let token = chat.app.bot_token("alpha").await;
+    let bot_addr = chat.app.supervisor.status("alpha").await.unwrap().config.listen_addr();
+    let res = client()
+        .post(format!("http://{bot_addr}/api/v1/goal"))
+        .bearer_auth(&token)
+        .header("X-Alice-Session-Key", "open_id:ou_alice|scene:chat")
+        .json(&json!({"description": "ship the release"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let fourth = chat.say("oc_env", json!({"text": "what now?", "sender_open_id": "ou_alice"})).await;
+    chat.replies("oc_env", 4).await;
+    let prompt = chat.file(&format!("prompt.{fourth}"));
+    assert!(prompt.contains("ship the release"), "{prompt}");
+    assert!(prompt.trim_end().ends_with("what now?"), "{prompt}");
+    assert!(chat.file(&format!("env.{fourth}")).contains("ALICE_GOAL=ship the release"));
     chat.app.stop().await;
 }
 
@@ -317,7 +336,7 @@ async fn the_shipped_example_bot_answers_through_alice_chat() {
     chat.stdin
         .take()
         .unwrap()
-        .write_all(b"hello alice\n/time\n")
+        .write_all(b"hello alice\n/time\n/image\n/remind 2s stretch\n")
         .unwrap();
     let out = tokio::task::spawn_blocking(move || chat.wait_with_output())
         .await
@@ -330,12 +349,20 @@ async fn the_shipped_example_bot_answers_through_alice_chat() {
         String::from_utf8_lossy(&out.stderr)
     );
     let lines: Vec<&str> = stdout.lines().collect();
-    assert_eq!(lines.len(), 2, "{stdout}");
+    assert_eq!(lines.len(), 7, "{stdout}");
     assert_eq!(lines[0], "alpha> You said: hello alice");
     assert!(
         lines[1].starts_with("alpha> It is ") && lines[1].ends_with(" UTC."),
         "{stdout}"
     );
+    // /image: the agent's skill call (`alice runtime message image`) reaches
+    // its own bot and the picture lands in the conversation, then the answer.
+    assert!(lines[2].starts_with("alpha> [image: ") && lines[2].contains("files/om_"), "{stdout}");
+    assert_eq!(lines[3], "alpha> A picture, as asked.");
+    assert_eq!(lines[4], "alpha> Sent you a picture.");
+    // /remind: an automation task created by the skill arrives later.
+    assert!(lines[5].starts_with("alpha> OK, I will remind you at "), "{stdout}");
+    assert_eq!(lines[6], "alpha> Reminder: stretch");
 
     send_signal(&serve, libc::SIGTERM);
     assert_eq!(wait_exit(&mut serve, 20).code(), Some(0));
