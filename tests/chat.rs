@@ -193,7 +193,14 @@ async fn the_agent_gets_the_message_ids_history_and_a_failure_never_wedges_the_q
 
     // So does the conversation's active goal (and the run's environment).
     let token = chat.app.bot_token("alpha").await;
-    let bot_addr = chat.app.supervisor.status("alpha").await.unwrap().config.listen_addr();
+    let bot_addr = chat
+        .app
+        .supervisor
+        .status("alpha")
+        .await
+        .unwrap()
+        .config
+        .listen_addr();
     let res = client()
         .post(format!("http://{bot_addr}/api/v1/goal"))
         .bearer_auth(&token)
@@ -203,12 +210,19 @@ async fn the_agent_gets_the_message_ids_history_and_a_failure_never_wedges_the_q
         .await
         .unwrap();
     assert_eq!(res.status(), 201);
-    let fourth = chat.say("oc_env", json!({"text": "what now?", "sender_open_id": "ou_alice"})).await;
+    let fourth = chat
+        .say(
+            "oc_env",
+            json!({"text": "what now?", "sender_open_id": "ou_alice"}),
+        )
+        .await;
     chat.replies("oc_env", 4).await;
     let prompt = chat.file(&format!("prompt.{fourth}"));
     assert!(prompt.contains("ship the release"), "{prompt}");
     assert!(prompt.trim_end().ends_with("what now?"), "{prompt}");
-    assert!(chat.file(&format!("env.{fourth}")).contains("ALICE_GOAL=ship the release"));
+    assert!(chat
+        .file(&format!("env.{fourth}"))
+        .contains("ALICE_GOAL=ship the release"));
     chat.app.stop().await;
 }
 
@@ -357,11 +371,17 @@ async fn the_shipped_example_bot_answers_through_alice_chat() {
     );
     // /image: the agent's skill call (`alice runtime message image`) reaches
     // its own bot and the picture lands in the conversation, then the answer.
-    assert!(lines[2].starts_with("alpha> [image: ") && lines[2].contains("files/om_"), "{stdout}");
+    assert!(
+        lines[2].starts_with("alpha> [image: ") && lines[2].contains("files/om_"),
+        "{stdout}"
+    );
     assert_eq!(lines[3], "alpha> A picture, as asked.");
     assert_eq!(lines[4], "alpha> Sent you a picture.");
     // /remind: an automation task created by the skill arrives later.
-    assert!(lines[5].starts_with("alpha> OK, I will remind you at "), "{stdout}");
+    assert!(
+        lines[5].starts_with("alpha> OK, I will remind you at "),
+        "{stdout}"
+    );
     assert_eq!(lines[6], "alpha> Reminder: stretch");
 
     send_signal(&serve, libc::SIGTERM);

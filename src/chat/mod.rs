@@ -139,11 +139,11 @@ impl ChatPipeline {
 
 #[async_trait]
 impl InboundSink for ChatPipeline {
-    async fn deliver(&self, message: InboundMessage) {
+    async fn deliver(&self, message: InboundMessage) -> Result<()> {
         let id = message.message_id.clone();
-        if let Err(e) = self.push(message).await {
+        self.push(message).await.map(|_| ()).inspect_err(|e| {
             tracing::error!(bot = %self.inner.bot_id, message_id = %id, error = %e, "cannot queue an inbound message");
-        }
+        })
     }
 }
 

@@ -25,8 +25,9 @@ pub struct InboundMessage {
 
 /// Where a connector delivers inbound messages. Delivery must be quick:
 /// platforms expect an acknowledgement within seconds, so the sink only
-/// queues the work.
+/// queues the work. `Ok` means the message is durably queued: only then may
+/// the platform be told it arrived.
 #[async_trait]
 pub trait InboundSink: Send + Sync + 'static {
-    async fn deliver(&self, message: InboundMessage);
+    async fn deliver(&self, message: InboundMessage) -> crate::error::Result<()>;
 }

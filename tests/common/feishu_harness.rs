@@ -20,12 +20,13 @@ struct BotSink {
 
 #[async_trait::async_trait]
 impl InboundSink for BotSink {
-    async fn deliver(&self, message: InboundMessage) {
+    async fn deliver(&self, message: InboundMessage) -> alice::error::Result<()> {
         self.recorder
             .0
             .lock()
             .unwrap()
             .push((self.bot.clone(), message));
+        Ok(())
     }
 }
 

@@ -46,6 +46,11 @@ impl SeenMessages {
         Ok(fresh)
     }
 
+    /// Un-marks an id whose delivery failed.
+    pub fn forget(&self, message_id: &str) -> Result<()> {
+        self.tree.remove(message_id).map(|_| ())
+    }
+
     /// Resolves once the marks made so far are on disk.
     pub async fn durable(&self) -> Result<()> {
         self.store.durable().await

@@ -14,6 +14,10 @@ use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use tokio_util::task::TaskTracker;
 
+/// How long the webhook may wait for a message to be queued before it
+/// answers Feishu anyway (Feishu allows 3 s).
+const ACK_BUDGET: std::time::Duration = std::time::Duration::from_millis(2000);
+
 /// One bot's receiver of Feishu events. Cloning is cheap.
 #[derive(Clone)]
 pub struct FeishuInbound {
@@ -73,7 +77,7 @@ impl FeishuInbound {
         let is_message = event.message.is_some();
         let outcome = match self.claim(event).await? {
             Some(message) => {
-                self.deliver(message).await;
+                self.deliver(message).await?;
                 Outcome::Delivered
             }
             None if is_message => Outcome::Duplicate,
@@ -83,22 +87,33 @@ impl FeishuInbound {
         Ok(outcome)
     }
 
-    /// The webhook's path: the de-duplication now, the delivery in the
-    /// background, so Feishu gets its answer at once.
+    /// The webhook's path: Feishu wants its answer within 3 s, so the
+    /// message is queued durably before answering when that fits in
+    /// [`ACK_BUDGET`] (it does unless the bot's own identity is still being
+    /// fetched), and in the background otherwise.
     pub async fn accept(&self, event: Event) -> Result<Outcome> {
         let is_message = event.message.is_some();
         match self.claim(event).await? {
             Some(message) => {
                 let this = self.clone();
-                self.inner.tasks.spawn(async move {
+                let delivery = self.inner.tasks.spawn(async move {
                     let delivered = AssertUnwindSafe(this.deliver(message)).catch_unwind();
-                    if delivered.await.is_err() {
-                        tracing::error!(bot = %this.inner.bot_id, "delivering a message panicked");
+                    let outcome = match delivered.await {
+                        Ok(outcome) => outcome,
+                        Err(_) => Err(crate::error::Error::internal("delivering a message panicked")),
+                    };
+                    if let Err(e) = &outcome {
+                        tracing::error!(bot = %this.inner.bot_id, error = %e, "an acknowledged message was not queued");
                     }
-                    if let Err(e) = this.inner.seen.durable().await {
-                        tracing::warn!(bot = %this.inner.bot_id, error = %e, "flushing seen message ids failed");
-                    }
+                    outcome
                 });
+                match tokio::time::timeout(ACK_BUDGET, delivery).await {
+                    Ok(Ok(outcome)) => outcome?,
+                    Ok(Err(e)) => return Err(crate::error::Error::internal(e)),
+                    Err(_) => {
+                        tracing::warn!(bot = %self.inner.bot_id, "slow delivery: acknowledged before it was queued")
+                    }
+                }
                 Ok(Outcome::Delivered)
             }
             None if is_message => Ok(Outcome::Duplicate),
@@ -126,10 +141,17 @@ impl FeishuInbound {
         }
     }
 
-    async fn deliver(&self, message: ReceivedMessage) {
+    /// Hands the message to the sink; if that fails, the message is
+    /// forgotten as seen, so the platform's redelivery gets another chance.
+    async fn deliver(&self, message: ReceivedMessage) -> Result<()> {
         let bot_open_id = self.inner.identity.open_id().await;
         let message = message.into_inbound(bot_open_id.as_deref());
         tracing::info!(bot = %self.inner.bot_id, message_id = %message.message_id, chat_type = %message.chat_type, "message received");
-        self.inner.sink.deliver(message).await;
+        let id = message.message_id.clone();
+        if let Err(e) = self.inner.sink.deliver(message).await {
+            self.inner.seen.forget(&id)?;
+            return Err(e);
+        }
+        self.inner.seen.durable().await
     }
 }
