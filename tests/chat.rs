@@ -387,3 +387,54 @@ async fn the_shipped_example_bot_answers_through_alice_chat() {
     send_signal(&serve, libc::SIGTERM);
     assert_eq!(wait_exit(&mut serve, 20).code(), Some(0));
 }
+
+/// The supervisor's own secrets in its environment (admin token, other
+/// bots' tokens) never reach an agent: it sees only its own ALICE_* values.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn agents_never_inherit_the_supervisors_secrets() {
+    let dir = TestDir::new();
+    let (base, admin) = (free_ports(2), free_ports(1));
+    let agent = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/agents/chat_agent.sh");
+    let log = dir.path().join("chat.log");
+    let path = dir.write_config(&format!(
+        "{}[bots.alpha]\n[bots.alpha.agent]\ncommand = [\"sh\", \"{}\"]\nenv = {{ CHAT_LOG = \"{}\" }}\n[bots.beta]\n",
+        supervisor_toml(admin, base),
+        agent.display(),
+        log.display()
+    ));
+    let mut serve = alice_command(&["serve", "--config", path.to_str().unwrap()])
+        .env("ALICE_SUPERVISOR__ADMIN_TOKEN", "admin-secret-1")
+        .env("ALICE_BOTS__BETA__RUNTIME_HTTP_TOKEN", "beta-secret-2")
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_healthy(&format!("http://127.0.0.1:{admin}/healthz")).await;
+    wait_healthy(&format!("http://127.0.0.1:{base}/healthz")).await;
+    let res = client()
+        .post(format!(
+            "http://127.0.0.1:{admin}/api/bots/alpha/conversations/oc_env/messages"
+        ))
+        .bearer_auth("admin-secret-1")
+        .json(&json!({"text": "hi"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 202);
+    let id = res.json::<Value>().await.unwrap()["message_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let env_file = dir.path().join(format!("chat.log.env.{id}"));
+    eventually("the agent ran", || async { env_file.exists() }).await;
+    eventually("the agent finished", || async {
+        std::fs::read_to_string(&log)
+            .unwrap_or_default()
+            .contains("end ")
+    })
+    .await;
+    let env = std::fs::read_to_string(&env_file).unwrap();
+    assert!(env.contains("ALICE_RECEIVE_ID=oc_env"), "{env}");
+    assert!(!env.contains("secret"), "{env}");
+    send_signal(&serve, libc::SIGTERM);
+    assert_eq!(wait_exit(&mut serve, 20).code(), Some(0));
+}

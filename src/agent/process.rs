@@ -119,6 +119,13 @@ pub fn spawn(spec: RunSpec) -> Result<Started, AgentError> {
     std::fs::create_dir_all(&spec.cwd)
         .map_err(|e| failed(format!("workspace {}: {e}", spec.cwd.display())))?;
     let mut cmd = Command::new(&program);
+    // The supervisor's own ALICE_* variables (admin token, other bots'
+    // tokens, app secrets) never reach an agent: it gets only its own.
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("ALICE_") {
+            cmd.env_remove(key);
+        }
+    }
     cmd.args(spec.argv.get(1..).unwrap_or_default())
         .current_dir(&spec.cwd)
         .envs(spec.env.iter().map(|(k, v)| (k, v)))
