@@ -447,3 +447,69 @@ async fn configured_tokens_and_environment_overrides() {
     assert_eq!(config.bot("alpha").unwrap().runtime_http_token, "from-file");
     assert_eq!(config.bot("beta").unwrap().runtime_http_token, "from-env");
 }
+
+/// A reload that waits for a changed bot to drain never freezes the admin
+/// API: listing answers while the in-flight request holds the bot.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_api_answers_while_a_reload_drains_a_bot() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = TestDir::new();
+    let (base, admin) = (free_ports(2), free_ports(1));
+    let sup = supervisor_toml(admin, base);
+    let bot = "[bots.slow]\nruntime_http_token = \"t\"\nruntime_api_shutdown_timeout_secs = 30\n";
+    dir.write_config(&format!("{sup}{bot}[bots.other]\n"));
+    let app = InProcess::start(&dir).await;
+    app.wait_running(&["slow", "other"]).await;
+
+    // Hold the bot with a request whose body is still coming.
+    let mut conn = tokio::net::TcpStream::connect(("127.0.0.1", base))
+        .await
+        .unwrap();
+    let body = br#"{"description": "hold on"}"#;
+    let head = format!(
+        "POST /api/v1/goal HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer t\r\nX-Alice-Receive-Id: oc\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    conn.write_all(head.as_bytes()).await.unwrap();
+    conn.write_all(&body[..5]).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    dir.write_config(&format!("{sup}{}name = \"Renamed\"\n[bots.other]\n", bot));
+    let reload = {
+        let url = format!("{}/api/reload", app.admin_url);
+        let token = app.supervisor.admin_token().to_string();
+        tokio::spawn(async move {
+            client()
+                .post(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        !reload.is_finished(),
+        "the reload waits for the in-flight request"
+    );
+    let quick = reqwest::Client::builder()
+        .timeout(Duration::from_secs(3))
+        .build()
+        .unwrap();
+    let res = quick
+        .get(format!("{}/api/bots", app.admin_url))
+        .bearer_auth(app.supervisor.admin_token())
+        .send()
+        .await
+        .expect("the admin API answers during the reload");
+    assert_eq!(res.status(), 200);
+
+    conn.write_all(&body[5..]).await.unwrap();
+    let mut answer = String::new();
+    conn.read_to_string(&mut answer).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
+    assert_eq!(reload.await.unwrap(), 200);
+    assert_eq!(app.admin_get("/api/bots/slow").await.1["name"], "Renamed");
+    app.stop().await;
+}

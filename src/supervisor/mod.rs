@@ -33,6 +33,7 @@ struct Inner {
     /// The admin token (never logged).
     admin_token: String,
     state: Mutex<State>,
+    reloading: Mutex<()>,
 }
 
 struct State {
@@ -92,6 +93,7 @@ impl Supervisor {
                 host,
                 admin_token,
                 state: Mutex::new(State { config, units }),
+                reloading: Mutex::new(()),
             }),
         })
     }
@@ -195,48 +197,53 @@ impl Supervisor {
     /// restarts changed ones and leaves the others untouched. A bad file
     /// changes nothing.
     pub async fn reload(&self) -> Result<ReloadReport> {
-        let mut state = self.inner.state.lock().await;
-        let new =
-            config::load(&state.config.source).map_err(|e| Error::bad_request(e.to_string()))?;
-        if new.supervisor != state.config.supervisor {
+        // One reload at a time; the state lock itself is only held for the
+        // quick bookkeeping, never while bots drain, so the admin API, the
+        // webhook listener and `alice chat` keep answering meanwhile.
+        let _one_at_a_time = self.inner.reloading.lock().await;
+        let (new, old) = {
+            let state = self.inner.state.lock().await;
+            let new = config::load(&state.config.source)
+                .map_err(|e| Error::bad_request(e.to_string()))?;
+            (new, state.units.clone())
+        };
+        if new.supervisor != self.config().await.supervisor {
             tracing::warn!("changes to [supervisor] take effect at the next start of alice");
         }
         let mut report = ReloadReport::default();
-        let mut old_units = std::mem::take(&mut state.units);
-
-        // Stop removed and changed bots first so that addresses they free can
-        // be taken by others in the same reload.
-        let mut kept = Vec::new();
-        for (id, unit) in old_units.drain(..) {
-            match new.bot(&id) {
+        let mut removed = Vec::new();
+        let mut changed = Vec::new();
+        for (id, unit) in &old {
+            match new.bot(id) {
                 None => {
-                    let _ = unit.shutdown().await;
-                    report.removed.push(id);
+                    removed.push(unit.clone());
+                    report.removed.push(id.clone());
                 }
                 Some(cfg) if *cfg != *unit.status().config => {
-                    let _ = unit.stop().await;
-                    kept.push((id, unit));
+                    changed.push((unit.clone(), Arc::new(cfg.clone())));
+                    report.restarted.push(id.clone());
                 }
-                Some(_) => kept.push((id, unit)),
+                Some(_) => report.unchanged.push(id.clone()),
             }
         }
+        // Stop removed and changed bots first (all at once), so that
+        // addresses they free can be taken by others in the same reload.
+        futures_util::future::join(
+            futures_util::future::join_all(removed.iter().map(|u| u.shutdown())),
+            futures_util::future::join_all(changed.iter().map(|(u, _)| u.stop())),
+        )
+        .await;
+        futures_util::future::join_all(changed.iter().map(|(u, cfg)| u.replace(cfg.clone()))).await;
+
+        let mut state = self.inner.state.lock().await;
         let mut units = Vec::with_capacity(new.bots.len());
         for bot in &new.bots {
-            let cfg = Arc::new(bot.clone());
-            match kept.iter().position(|(id, _)| *id == bot.id) {
-                Some(i) => {
-                    let (id, unit) = kept.swap_remove(i);
-                    if *unit.status().config != *bot {
-                        let _ = unit.replace(cfg).await;
-                        report.restarted.push(id.clone());
-                    } else {
-                        report.unchanged.push(id.clone());
-                    }
-                    units.push((id, unit));
-                }
+            match old.iter().find(|(id, _)| *id == bot.id) {
+                Some((id, unit)) => units.push((id.clone(), unit.clone())),
                 None => {
                     report.added.push(bot.id.clone());
-                    units.push((bot.id.clone(), Unit::spawn(cfg, self.inner.host.clone())));
+                    let unit = Unit::spawn(Arc::new(bot.clone()), self.inner.host.clone());
+                    units.push((bot.id.clone(), unit));
                 }
             }
         }
