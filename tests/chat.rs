@@ -438,3 +438,41 @@ async fn agents_never_inherit_the_supervisors_secrets() {
     send_signal(&serve, libc::SIGTERM);
     assert_eq!(wait_exit(&mut serve, 20).code(), Some(0));
 }
+
+/// Conversation ids are user input: `alice chat` escapes them in URLs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alice_chat_takes_any_conversation_id() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let chat = Chat::start("").await;
+    let config = chat.dir.config_path();
+    let mut cli = alice_command(&[
+        "chat",
+        "--config",
+        config.to_str().unwrap(),
+        "alpha",
+        "--conversation",
+        "team #1?/x",
+    ])
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    cli.stdin.take().unwrap().write_all(b"hi\n").unwrap();
+    let out = tokio::task::spawn_blocking(move || cli.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout.trim(), "alpha> answer: hi");
+    let (status, list) = chat.app.admin_get("/api/bots/alpha/conversations").await;
+    assert_eq!(status, 200);
+    assert_eq!(list[0]["receive_id"], "team #1?/x");
+    chat.app.stop().await;
+}

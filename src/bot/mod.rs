@@ -101,10 +101,17 @@ impl Bot {
 }
 
 impl Drop for Bot {
-    /// A bot dropped without [`Bot::stop`] (its server died) takes its runs
-    /// with it: their tokens would not work on the next server anyway.
+    /// A bot dropped without [`Bot::stop`] (its server died) takes all its
+    /// work with it, so the relaunch never runs beside leftovers: runs (their
+    /// tokens would not work on the next server anyway), the scheduler, the
+    /// chat workers (the inbox keeps what they had not answered) and the
+    /// Feishu long connection.
     fn drop(&mut self) {
         self.state.agent().cancel_all();
         self.state.automation().abandon();
+        self.state.chat().stop();
+        if let Some(events) = &self.events {
+            events.abandon();
+        }
     }
 }

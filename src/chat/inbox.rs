@@ -21,11 +21,15 @@ pub struct Pending {
     pub received_at: DateTime<Utc>,
 }
 
+/// Prune the seen ids once per this many new ones (a prune scans the tree).
+const PRUNE_EVERY: u32 = 512;
+
 #[derive(Clone)]
 pub struct Inbox {
     store: BotStore,
     pending: TypedTree<Pending>,
     seen: TypedTree<DateTime<Utc>>,
+    inserted: std::sync::Arc<std::sync::atomic::AtomicU32>,
 }
 
 impl Inbox {
@@ -34,6 +38,7 @@ impl Inbox {
             pending: store.tree("inbox")?,
             seen: store.tree("inbound_seen")?,
             store,
+            inserted: Default::default(),
         })
     }
 
@@ -51,8 +56,17 @@ impl Inbox {
         };
         self.pending.insert(&format!("{:020}", item.seq), &item)?;
         self.store.durable().await?;
-        if self.seen.len() > SEEN_KEEP + SEEN_KEEP / 10 {
-            self.prune_seen()?;
+        let count = self
+            .inserted
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        if count % PRUNE_EVERY == PRUNE_EVERY - 1 {
+            let seen = self.seen.clone();
+            // A full scan: off the async workers.
+            match tokio::task::spawn_blocking(move || prune_seen(&seen)).await {
+                Ok(Err(e)) => tracing::warn!(error = %e, "pruning seen inbound ids failed"),
+                Err(e) => tracing::warn!(error = %e, "pruning seen inbound ids panicked"),
+                Ok(Ok(())) => {}
+            }
         }
         Ok(Some(item))
     }
@@ -66,16 +80,20 @@ impl Inbox {
         self.pending.remove(&format!("{seq:020}"))?;
         self.store.durable().await
     }
+}
 
-    fn prune_seen(&self) -> Result<()> {
-        let mut all: Vec<(String, DateTime<Utc>)> = self.seen.entries()?;
-        all.sort_by_key(|(_, at)| *at);
-        let excess = all.len().saturating_sub(SEEN_KEEP);
-        for (id, _) in all.into_iter().take(excess) {
-            self.seen.remove(&id)?;
-        }
-        Ok(())
+/// Keeps the newest [`SEEN_KEEP`] ids.
+fn prune_seen(seen: &TypedTree<DateTime<Utc>>) -> Result<()> {
+    if seen.len() <= SEEN_KEEP {
+        return Ok(());
     }
+    let mut all: Vec<(String, DateTime<Utc>)> = seen.entries()?;
+    all.sort_by_key(|(_, at)| *at);
+    let excess = all.len().saturating_sub(SEEN_KEEP);
+    for (id, _) in all.into_iter().take(excess) {
+        seen.remove(&id)?;
+    }
+    Ok(())
 }
 
 /// Groups share one session per chat; a p2p chat is its user's session.

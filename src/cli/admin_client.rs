@@ -52,13 +52,31 @@ impl AdminClient {
     }
 
     async fn send(&self, req: reqwest::RequestBuilder) -> Result<(Value, Option<usize>), String> {
-        let res = req.bearer_auth(&self.token).send().await.map_err(|e| {
-            format!(
-                "cannot reach the supervisor at {}: {} (is `alice serve` running?)",
-                self.base,
-                root_cause(&e)
-            )
-        })?;
+        let mut next = Some(
+            req.bearer_auth(&self.token)
+                .build()
+                .map_err(|e| format!("invalid request: {e}"))?,
+        );
+        let mut attempts = 0;
+        let res = loop {
+            let request = next.take().expect("set before every attempt");
+            next = request.try_clone();
+            let res = self.http.execute(request).await.map_err(|e| {
+                format!(
+                    "cannot reach the supervisor at {}: {} (is `alice serve` running?)",
+                    self.base,
+                    root_cause(&e)
+                )
+            })?;
+            // Rate limited: wait as told (bounded) and try again.
+            match retry_after(&res) {
+                Some(wait) if next.is_some() && attempts < MAX_RETRIES => {
+                    attempts += 1;
+                    tokio::time::sleep(wait).await;
+                }
+                _ => break res,
+            }
+        };
         let status = res.status();
         let total = res
             .headers()
@@ -76,6 +94,34 @@ impl AdminClient {
             Err(format!("{} {}", status.as_u16(), reason))
         }
     }
+}
+
+const MAX_RETRIES: u32 = 5;
+
+/// `Retry-After` of a 429, at most 10 s.
+fn retry_after(res: &reqwest::Response) -> Option<std::time::Duration> {
+    (res.status() == reqwest::StatusCode::TOO_MANY_REQUESTS).then(|| {
+        let secs = res
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(1);
+        std::time::Duration::from_secs(secs.clamp(1, 10))
+    })
+}
+
+/// A path segment, percent-encoded (conversation ids are user input).
+pub(crate) fn encode(segment: &str) -> String {
+    segment
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 pub(crate) fn root_cause(err: &(dyn std::error::Error + 'static)) -> String {

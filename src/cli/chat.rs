@@ -1,7 +1,7 @@
 //! `alice chat …`: talk to a bot on the local connector (the default, in
 //! `talk`), or read its conversations through the admin API (`list`, `log`).
 
-use super::admin_client::AdminClient;
+use super::admin_client::{encode, AdminClient};
 use super::{fail, table, talk, ConfigArg, EXIT_CONFIG};
 use crate::config;
 use clap::{Args, Subcommand};
@@ -202,17 +202,4 @@ fn time(v: &Value) -> String {
         .and_then(|s| chrono::DateTime::parse_from_rfc3339(s).ok())
         .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
         .unwrap_or_else(|| text(v))
-}
-
-/// A path segment with everything but unreserved characters escaped.
-fn encode(segment: &str) -> String {
-    segment
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }

@@ -2,13 +2,14 @@
 //! A line in is a message to the bot; its replies (and anything else the bot
 //! sends to the conversation, such as reminders) are printed as they arrive.
 
-use super::admin_client::AdminClient;
+use super::admin_client::{encode, AdminClient};
 use serde_json::{json, Value};
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-const POLL: Duration = Duration::from_millis(250);
+/// Two admin requests per poll: well inside the admin API's rate limit.
+const POLL: Duration = Duration::from_millis(500);
 /// How long one message may take before the chat stops waiting for it.
 const REPLY_TIMEOUT: Duration = Duration::from_secs(600);
 
@@ -23,11 +24,11 @@ pub struct Talk {
 
 impl Talk {
     pub async fn open(client: AdminClient, bot: &str, conversation: &str) -> Result<Self, String> {
-        let info = client.get(&format!("/api/bots/{bot}")).await?;
+        let info = client.get(&format!("/api/bots/{}", encode(bot))).await?;
         let mut talk = Self {
             client,
-            bot: bot.to_string(),
-            conversation: conversation.to_string(),
+            bot: encode(bot),
+            conversation: encode(conversation),
             seen: 0,
             tty: std::io::stderr().is_terminal(),
         };

@@ -172,6 +172,9 @@ impl Supervisor {
         let stored = local
             .record(crate::connector::local::inbound_record(&message), None)
             .await?;
+        // The bot may have restarted while the record was flushed: hand the
+        // message to the pipeline running now, not to a stopped one.
+        let status = self.status(id).await?;
         match &status.bot {
             Some(bot) => bot.chat().push(message).await?,
             None => crate::chat::Inbox::open(self.inner.host.store.bot(id))?

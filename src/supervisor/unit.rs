@@ -192,10 +192,9 @@ impl Worker {
             tokio::select! {
                 reason = bot.exited() => {
                     tracing::error!(bot = %self.config.id, error = %reason, "bot server died; restarting");
+                    drop(bot);
                     self.set(RunState::Failed, Some(reason), None);
-                    tokio::time::sleep(self.backoff).await;
-                    self.backoff = (self.backoff * 2).min(MAX_BACKOFF);
-                    return Next::Relaunch;
+                    return self.wait_retry(pending).await;
                 }
                 cmd = self.rx.recv() => match cmd {
                     Some(Command::Start(r)) => { let _ = r.send(Ok(())); }

@@ -65,6 +65,11 @@ impl LongConnection {
 
     /// Closes the connection and waits until the events already received
     /// were handed to the sink.
+    /// Asks the connection to end without waiting (a bot dropped unstopped).
+    pub fn abandon(&self) {
+        self.cancel.cancel();
+    }
+
     pub async fn stop(self) {
         self.cancel.cancel();
         if let Err(e) = self.task.await {
