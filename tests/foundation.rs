@@ -135,6 +135,22 @@ async fn every_error_is_json_404_405_413() {
     let body: Value = res.json().await.unwrap();
     assert!(body["error"].as_str().unwrap().contains("limit"), "{body}");
 
+    // A chunked JSON body (no Content-Length) is cut off while it is read.
+    let chunks = (0..64).map(|_| Ok::<_, std::io::Error>(vec![b' '; 256]));
+    let res = client()
+        .post(format!("{url}/api/v1/goal"))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .header("x-alice-receive-id", "oc_x")
+        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
+            chunks,
+        )))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 413);
+    assert!(res.json::<Value>().await.unwrap()["error"].is_string());
+
     // The request id is taken from the caller, or made up, and echoed.
     let res = client()
         .get(format!("{url}/healthz"))
@@ -397,55 +413,109 @@ async fn openapi_documents_parse_and_list_every_route() {
     dir.write_config(&two_bots(admin, base, ""));
     let app = InProcess::start(&dir).await;
     app.wait_running(&["alpha"]).await;
+    let bot_token = app.bot_token("alpha").await;
+    let bot_url = format!("http://127.0.0.1:{base}");
 
-    let (status, doc) = get_json(&format!("http://127.0.0.1:{base}/openapi.json"), None).await;
-    assert_eq!(status, 200);
-    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
-    for path in ["/healthz", "/openapi.json", "/api/v1/bot"] {
-        assert!(
-            doc["paths"].get(path).is_some(),
-            "bot document lacks {path}"
-        );
-    }
-
-    let (status, doc) = get_json(&format!("{}/openapi.json", app.admin_url), None).await;
-    assert_eq!(status, 200);
-    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
-    for (path, method) in [
-        ("/api/bots", "get"),
-        ("/api/bots/{id}", "get"),
-        ("/api/bots/{id}/start", "post"),
-        ("/api/bots/{id}/stop", "post"),
-        ("/api/bots/{id}/restart", "post"),
-        ("/api/bots/{id}/token", "get"),
-        ("/api/reload", "post"),
+    // Every route each server registers, and nothing else.
+    let bot_routes = [
+        ("get", "/healthz"),
+        ("get", "/openapi.json"),
+        ("get", "/api/v1/bot"),
+        ("post", "/api/v1/messages/image"),
+        ("post", "/api/v1/messages/file"),
+        ("get", "/api/v1/automation/tasks"),
+        ("post", "/api/v1/automation/tasks"),
+        ("get", "/api/v1/automation/tasks/{task_id}"),
+        ("patch", "/api/v1/automation/tasks/{task_id}"),
+        ("delete", "/api/v1/automation/tasks/{task_id}"),
+        ("get", "/api/v1/automation/tasks/{task_id}/runs"),
+        ("get", "/api/v1/goal"),
+        ("post", "/api/v1/goal"),
+        ("delete", "/api/v1/goal"),
+        ("post", "/api/v1/goal/pause"),
+        ("post", "/api/v1/goal/resume"),
+        ("post", "/api/v1/goal/complete"),
+        ("get", "/api/v1/runs"),
+        ("post", "/api/v1/runs"),
+        ("get", "/api/v1/runs/{task_id}"),
+        ("get", "/api/v1/runs/{task_id}/events"),
+        ("post", "/api/v1/runs/{task_id}/cancel"),
+        ("get", "/api/v1/skills"),
+    ];
+    let admin_routes = [
+        ("get", "/healthz"),
+        ("get", "/openapi.json"),
+        ("get", "/api/bots"),
+        ("get", "/api/bots/{id}"),
+        ("post", "/api/bots/{id}/start"),
+        ("post", "/api/bots/{id}/stop"),
+        ("post", "/api/bots/{id}/restart"),
+        ("get", "/api/bots/{id}/token"),
+        ("post", "/api/reload"),
+        ("get", "/api/bots/{id}/conversations"),
+        ("get", "/api/bots/{id}/conversations/{receive_id}/messages"),
+        ("post", "/api/bots/{id}/conversations/{receive_id}/messages"),
+        ("get", "/api/bots/{id}/inbox"),
+        ("post", "/api/workspaces/{bot_id}/headless"),
+        ("get", "/api/headless"),
+        ("get", "/api/headless/{task_id}"),
+        ("get", "/api/headless/{task_id}/events"),
+        ("post", "/api/headless/{task_id}/cancel"),
+    ];
+    for (url, token, expected) in [
+        (bot_url.as_str(), bot_token.as_str(), &bot_routes[..]),
+        (
+            app.admin_url.as_str(),
+            app.supervisor.admin_token(),
+            &admin_routes[..],
+        ),
     ] {
-        assert!(
-            doc["paths"][path].get(method).is_some(),
-            "admin document lacks {method} {path}"
-        );
+        let (status, doc) = get_json(&format!("{url}/openapi.json"), None).await;
+        assert_eq!(status, 200);
+        assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+        let mut documented: Vec<(String, String)> = doc["paths"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .flat_map(|(path, ops)| {
+                ops.as_object()
+                    .unwrap()
+                    .keys()
+                    .filter(|m| ["get", "post", "patch", "put", "delete"].contains(&m.as_str()))
+                    .map(move |m| (m.clone(), path.clone()))
+            })
+            .collect();
+        documented.sort();
+        let mut wanted: Vec<(String, String)> = expected
+            .iter()
+            .map(|(m, p)| (m.to_string(), p.to_string()))
+            .collect();
+        wanted.sort();
+        assert_eq!(documented, wanted, "{url}/openapi.json");
+
+        // And each documented route is really served (never the JSON 404 of
+        // an unknown route).
+        for (method, path) in expected {
+            let concrete = path
+                .replace("{task_id}", "x_1")
+                .replace("{receive_id}", "oc_x")
+                .replace("{bot_id}", "alpha")
+                .replace("{id}", "alpha");
+            let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let res = client()
+                .request(method.clone(), format!("{url}{concrete}"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap();
+            let body: Value = res.json().await.unwrap_or(Value::Null);
+            assert_ne!(
+                body["error"], "no such route",
+                "{method} {path} is not served"
+            );
+        }
     }
     app.stop().await;
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn configured_tokens_and_environment_overrides() {
-    let dir = TestDir::new();
-    let (base, admin) = (free_ports(2), free_ports(1));
-    dir.write_config(&two_bots(
-        admin,
-        base,
-        "runtime_http_token = \"from-file\"\n",
-    ));
-    // SAFETY of the test: only this test uses this variable name.
-    let config = {
-        std::env::set_var("ALICE_BOTS__BETA__RUNTIME_HTTP_TOKEN", "from-env");
-        let c = dir.load();
-        std::env::remove_var("ALICE_BOTS__BETA__RUNTIME_HTTP_TOKEN");
-        c
-    };
-    assert_eq!(config.bot("alpha").unwrap().runtime_http_token, "from-file");
-    assert_eq!(config.bot("beta").unwrap().runtime_http_token, "from-env");
 }
 
 /// A reload that waits for a changed bot to drain never freezes the admin

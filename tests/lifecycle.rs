@@ -34,6 +34,10 @@ fn each_bad_config_is_one_clear_line_and_exit_2() {
         ("[bots.a]\nruntime_http_tokn = \"x\"", "runtime_http_tokn"),
         ("[supervisor]\nadmin_addr = \"not an address\"", "supervisor.admin_addr"),
         ("[supervisor]\nevents_addr = \"0.0.0.0:8443\"", "supervisor.events_addr"),
+        (
+            "[supervisor]\nadmin_addr = \"127.0.0.1:7500\"\nevents_addr = \"127.0.0.1:7500\"",
+            "supervisor.events_addr",
+        ),
         ("[bots.a.connector]\nkind = \"feishu\"", "bots.a.connector.app_id"),
     ];
     for (text, key) in cases {
@@ -247,5 +251,34 @@ async fn sigterm_lets_an_in_flight_request_finish_and_exits_0() {
     conn.read_to_string(&mut answer).await.unwrap();
     assert!(answer.starts_with("HTTP/1.1 201"), "{answer}");
     assert!(answer.contains("finish what you started"), "{answer}");
+    assert_eq!(wait_exit(&mut child, 20).code(), Some(0));
+}
+
+/// Tokens from the file and from `ALICE_*` environment overrides (`__`
+/// between keys) are the ones the bots accept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn configured_tokens_and_environment_overrides() {
+    let dir = TestDir::new();
+    let (base, admin) = (free_ports(2), free_ports(1));
+    let path = dir.write_config(&format!(
+        "{}[bots.alpha]\nruntime_http_token = \"from-file\"\n[bots.beta]\n",
+        supervisor_toml(admin, base)
+    ));
+    let mut child = alice_command(&["serve", "--config", path.to_str().unwrap()])
+        .env("ALICE_BOTS__BETA__RUNTIME_HTTP_TOKEN", "from-env")
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_healthy(&format!("http://127.0.0.1:{}/healthz", base + 1)).await;
+    for (port, token) in [(base, "from-file"), (base + 1, "from-env")] {
+        let res = client()
+            .get(format!("http://127.0.0.1:{port}/api/v1/bot"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200, "{token}");
+    }
+    send_signal(&child, libc::SIGTERM);
     assert_eq!(wait_exit(&mut child, 20).code(), Some(0));
 }

@@ -172,7 +172,15 @@ fn validate(mut config: Config) -> Result<Config, Invalid> {
     let mut taken: HashMap<SocketAddr, String> = HashMap::new();
     taken.insert(sup.admin_addr, "the supervisor admin API".into());
     if let Some(events) = sup.events_addr {
-        taken.insert(events, "the supervisor events listener".into());
+        if taken
+            .insert(events, "the supervisor events listener".into())
+            .is_some()
+        {
+            return Err((
+                "supervisor.events_addr".into(),
+                format!("{events} is already used by the supervisor admin API"),
+            ));
+        }
     }
     let base_port = sup.base_port;
     let allow_all = sup.allow_non_loopback;
