@@ -18,7 +18,9 @@ pub fn free_ports(n: u16) -> u16 {
     static NEXT: AtomicU16 = AtomicU16::new(0);
     let _ = NEXT.compare_exchange(
         0,
-        20000 + (std::process::id() % 400) as u16 * 100,
+        // Below Linux's ephemeral range (32768+), where outgoing connections
+        // take their local ports.
+        20000 + (std::process::id() % 110) as u16 * 100,
         Ordering::SeqCst,
         Ordering::SeqCst,
     );
