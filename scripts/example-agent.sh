@@ -40,7 +40,8 @@ case "$message" in
     fi
     ;;
   /image*)
-    file=$(mktemp --suffix=.png)
+    dir=$(mktemp -d)
+    file="$dir/picture.png"
     # A 1x1 PNG, generated here so the example needs no network.
     printf '%s' 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8DwHwAFBQIAX8jx0gAAAABJRU5ErkJggg==' | base64 -d > "$file"
     if "$alice" runtime message image "$file" --caption "A picture, as asked." >/dev/null; then
@@ -48,7 +49,7 @@ case "$message" in
     else
       echo "I could not send the picture."
     fi
-    rm -f "$file"
+    rm -rf "$dir"
     ;;
   /whoami*)
     echo "Conversation ${ALICE_RECEIVE_ID:-?} (${ALICE_CHAT_TYPE:-?}), session ${ALICE_SESSION_KEY:-?}."

@@ -48,7 +48,18 @@ impl Talk {
     /// messages (reminders).
     pub async fn run(mut self, linger: Duration) -> Result<(), String> {
         let mut lines = BufReader::new(tokio::io::stdin()).lines();
-        while let Some(line) = lines.next_line().await.map_err(|e| e.to_string())? {
+        let mut tick = tokio::time::interval(POLL);
+        loop {
+            // While the user thinks, what the bot sends on its own (a
+            // reminder) still shows. `next_line` is cancel-safe.
+            let line = tokio::select! {
+                line = lines.next_line() => line.map_err(|e| e.to_string())?,
+                _ = tick.tick() => {
+                    self.print_new().await?;
+                    continue;
+                }
+            };
+            let Some(line) = line else { break };
             let text = line.trim();
             if text.is_empty() {
                 continue;
