@@ -5,13 +5,14 @@ use super::record::{EventsPage, RunRecord, RunStatus};
 use super::runs::wait_done;
 use super::{AgentRunner, EventFeed};
 use crate::error::{Error, Result};
+use crate::scope::Scope;
 
 impl AgentRunner {
-    /// A run as a caller limited to `session` (a run token) may see it.
-    pub fn get(&self, task_id: &str, session: Option<&str>) -> Result<RunRecord> {
+    /// A run as a caller limited to `limit_to` (a run token) may see it.
+    pub fn get(&self, task_id: &str, limit_to: Option<&Scope>) -> Result<RunRecord> {
         let record = self.inner.runs.require(task_id)?;
-        match session {
-            Some(own) if record.scope.session_key().as_deref() != Some(own) => {
+        match limit_to {
+            Some(own) if !record.visible_to(own) => {
                 Err(Error::not_found(format!("no run `{task_id}`")))
             }
             _ => Ok(record),
@@ -21,20 +22,25 @@ impl AgentRunner {
     pub fn list(
         &self,
         status: Option<RunStatus>,
-        session: Option<&str>,
+        limit_to: Option<&Scope>,
         limit: usize,
     ) -> Result<Vec<RunRecord>> {
-        self.inner.runs.list(status, session, limit)
+        self.inner.runs.list(status, limit_to, limit)
     }
 
-    pub fn events(&self, task_id: &str, after: u64, session: Option<&str>) -> Result<EventsPage> {
-        self.get(task_id, session)?;
+    pub fn events(
+        &self,
+        task_id: &str,
+        after: u64,
+        limit_to: Option<&Scope>,
+    ) -> Result<EventsPage> {
+        self.get(task_id, limit_to)?;
         self.inner.runs.page(task_id, after)
     }
 
     /// Follows a run's events from `after` (live when the run is).
-    pub fn feed(&self, task_id: &str, after: u64, session: Option<&str>) -> Result<EventFeed> {
-        self.get(task_id, session)?;
+    pub fn feed(&self, task_id: &str, after: u64, limit_to: Option<&Scope>) -> Result<EventFeed> {
+        self.get(task_id, limit_to)?;
         let progress = self.inner.live.get(task_id).map(|l| l.progress.clone());
         Ok(EventFeed::new(
             self.inner.runs.clone(),
@@ -46,8 +52,8 @@ impl AgentRunner {
 
     /// Cancels a live run and answers with its final record; 409 when it
     /// has already finished.
-    pub async fn cancel(&self, task_id: &str, session: Option<&str>) -> Result<RunRecord> {
-        let record = self.get(task_id, session)?;
+    pub async fn cancel(&self, task_id: &str, limit_to: Option<&Scope>) -> Result<RunRecord> {
+        let record = self.get(task_id, limit_to)?;
         let live = self
             .inner
             .live

@@ -76,6 +76,20 @@ pub struct RunRecord {
     pub origin: String,
 }
 
+impl RunRecord {
+    /// Whether a caller limited to `own` (a run token) may see this run:
+    /// runs of its own conversation (same chat and session), whichever
+    /// message started them.
+    pub fn visible_to(&self, own: &crate::scope::Scope) -> bool {
+        own.admits(&crate::scope::Scope {
+            receive_id_type: self.scope.receive_id_type.clone(),
+            receive_id: self.scope.receive_id.clone(),
+            session_key: self.scope.session_key(),
+            ..Default::default()
+        })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct RunEvent {
     pub seq: u64,
@@ -144,7 +158,7 @@ impl RunStore {
     pub fn list(
         &self,
         status: Option<RunStatus>,
-        session_key: Option<&str>,
+        limit_to: Option<&crate::scope::Scope>,
         limit: usize,
     ) -> Result<Vec<RunRecord>> {
         let mut out = Vec::new();
@@ -157,7 +171,7 @@ impl RunStore {
             if status.is_some_and(|s| s != record.status) {
                 continue;
             }
-            if session_key.is_some_and(|k| record.scope.session_key().as_deref() != Some(k)) {
+            if limit_to.is_some_and(|own| !record.visible_to(own)) {
                 continue;
             }
             out.push(record);

@@ -42,13 +42,21 @@ impl Bot {
         }
         // After the server, so a bot whose port is taken starts nothing. A
         // task created in between is queued by its own request either way.
+        // A failed start leaves nothing running behind it (no `Bot` exists
+        // yet whose drop would clean up).
+        let abort = |state: &BotState| {
+            state.chat().stop();
+            state.agent().cancel_all();
+        };
         if let Err(e) = state.automation().start().await {
+            abort(&state);
             server.stop().await;
             return Err(StartError::State(e.to_string()));
         }
         let events = match events::start(&state, host) {
             Ok(events) => events,
             Err(e) => {
+                abort(&state);
                 state.automation().stop().await;
                 server.stop().await;
                 return Err(StartError::State(e.to_string()));
@@ -107,9 +115,10 @@ impl Drop for Bot {
     /// chat workers (the inbox keeps what they had not answered) and the
     /// Feishu long connection.
     fn drop(&mut self) {
+        // Chat first: its workers must see the stop before their runs end.
+        self.state.chat().stop();
         self.state.agent().cancel_all();
         self.state.automation().abandon();
-        self.state.chat().stop();
         if let Some(events) = &self.events {
             events.abandon();
         }

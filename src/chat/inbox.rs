@@ -48,14 +48,26 @@ impl Inbox {
         if !self.seen.insert_new(&message.message_id, &now)? {
             return Ok(None);
         }
-        let item = Pending {
-            seq: self.store.next_id()?,
-            session_key: session_key(&message),
-            message,
-            received_at: now,
+        let id = message.message_id.clone();
+        let queued = async {
+            let item = Pending {
+                seq: self.store.next_id()?,
+                session_key: session_key(&message),
+                message,
+                received_at: now,
+            };
+            self.pending.insert(&format!("{:020}", item.seq), &item)?;
+            self.store.durable().await?;
+            Ok(item)
         };
-        self.pending.insert(&format!("{:020}", item.seq), &item)?;
-        self.store.durable().await?;
+        let item = match queued.await {
+            Ok(item) => item,
+            Err(e) => {
+                // Not queued: the redelivery must not count as seen.
+                let _ = self.seen.remove(&id);
+                return Err(e);
+            }
+        };
         let count = self
             .inserted
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);

@@ -68,6 +68,8 @@ struct Queues {
     waiting: HashMap<String, VecDeque<Pending>>,
     /// Sessions that have a worker.
     active: HashSet<String>,
+    /// Inbox items queued or being answered here (by `seq`).
+    taken: HashSet<u64>,
 }
 
 impl ChatPipeline {
@@ -95,6 +97,7 @@ impl ChatPipeline {
     }
 
     /// Picks up what was queued while the bot was down, in arrival order.
+    /// Safe to call again: a message already taken is not taken twice.
     pub fn resume(&self) -> Result<usize> {
         let pending = self.inner.inbox.unanswered()?;
         let count = pending.len();
@@ -124,6 +127,9 @@ impl ChatPipeline {
         let session = item.session_key.clone();
         let start_worker = {
             let mut q = self.inner.queues.lock().expect("queues");
+            if !q.taken.insert(item.seq) {
+                return;
+            }
             q.waiting
                 .entry(session.clone())
                 .or_default()
@@ -161,32 +167,35 @@ impl Inner {
                 item
             };
             let Some(item) = next else { return };
-            if self.cancel.is_cancelled() {
-                continue; // stays in the durable inbox for the next start
-            }
-            let answered = tokio::select! {
-                _ = self.cancel.cancelled() => false,
-                _ = self.answer(&item) => true,
+            // A stop interrupts the run, never the sending of its answer: an
+            // interrupted message stays in the inbox for the next start, an
+            // answered one is sent and marked done.
+            let reply = tokio::select! {
+                biased;
+                _ = self.cancel.cancelled() => continue,
+                reply = self.reply_for(&item) => reply,
             };
-            if answered {
-                if let Err(e) = self.inbox.done(item.seq).await {
-                    tracing::error!(bot = %self.bot_id, error = %e, "cannot mark a message answered");
-                }
+            if let Some((text, run_id)) = reply {
+                self.send(&item.message, text, &run_id).await;
             }
+            if let Err(e) = self.inbox.done(item.seq).await {
+                tracing::error!(bot = %self.bot_id, error = %e, "cannot mark a message answered");
+            }
+            self.queues.lock().expect("queues").taken.remove(&item.seq);
         }
     }
 
-    async fn answer(&self, item: &Pending) {
+    /// The text to send for a message and the run's id, or `None` when
+    /// nothing is to be sent.
+    async fn reply_for(&self, item: &Pending) -> Option<(String, String)> {
         let message = &item.message;
         if message.chat_type == "group"
             && !message.mentions_bot
             && self.config.trigger_mode == TriggerMode::Mention
         {
-            return;
+            return None;
         }
-        let Ok(_permit) = self.capacity.acquire().await else {
-            return;
-        };
+        let _permit = self.capacity.acquire().await.ok()?;
         let scope = Scope {
             receive_id_type: Some(message.receive_id_type.clone()),
             receive_id: Some(message.receive_id.clone()),
@@ -204,7 +213,7 @@ impl Inner {
         let prompt = build_prompt(&history, &message.text);
         let (run_id, result) = self.answerer.answer(&scope, &prompt).await;
         let run_id = run_id.unwrap_or_else(|| "-".into());
-        let reply = match result {
+        match result {
             Ok(answer) => {
                 let answer = answer.trim().to_string();
                 let turns = [
@@ -223,22 +232,25 @@ impl Inner {
                 {
                     tracing::error!(bot = %self.bot_id, error = %e, "cannot keep history");
                 }
-                (!answer.is_empty() && answer != self.config.no_reply_token).then_some(answer)
+                (!answer.is_empty() && answer != self.config.no_reply_token)
+                    .then_some((answer, run_id))
             }
             Err(error) => {
                 tracing::error!(bot = %self.bot_id, run_id = %run_id, message_id = %message.message_id, error = %error, "agent run failed");
-                Some(self.config.failure_message.clone())
+                Some((self.config.failure_message.clone(), run_id))
             }
+        }
+    }
+
+    /// Sends `text` as a reply to `message`.
+    async fn send(&self, message: &InboundMessage, text: String, run_id: &str) {
+        let to = Destination {
+            receive_id_type: message.receive_id_type.clone(),
+            receive_id: message.receive_id.clone(),
+            reply_to: Some(message.message_id.clone()),
         };
-        if let Some(text) = reply {
-            let to = Destination {
-                receive_id_type: message.receive_id_type.clone(),
-                receive_id: message.receive_id.clone(),
-                reply_to: Some(message.message_id.clone()),
-            };
-            if let Err(e) = self.messenger.send(&to, Payload::Text(text)).await {
-                tracing::error!(bot = %self.bot_id, run_id = %run_id, error = %e, "cannot send the reply");
-            }
+        if let Err(e) = self.messenger.send(&to, Payload::Text(text)).await {
+            tracing::error!(bot = %self.bot_id, run_id = %run_id, error = %e, "cannot send the reply");
         }
     }
 }

@@ -68,9 +68,13 @@ impl AdminClient {
                     root_cause(&e)
                 )
             })?;
-            // Rate limited: wait as told (bounded) and try again.
+            // Rate limited: wait as told (bounded) and try again — reads
+            // only (a refused start, say for capacity, is the caller's to see).
+            let idempotent = next
+                .as_ref()
+                .is_some_and(|r| r.method() == reqwest::Method::GET);
             match retry_after(&res) {
-                Some(wait) if next.is_some() && attempts < MAX_RETRIES => {
+                Some(wait) if idempotent && attempts < MAX_RETRIES => {
                     attempts += 1;
                     tokio::time::sleep(wait).await;
                 }

@@ -78,7 +78,7 @@ pub async fn run(args: BotsArgs) -> ExitCode {
     match &args.action {
         Action::Token { .. } => println!("{}", text(&value["token"])),
         Action::Reload => {
-            for key in ["added", "removed", "restarted", "unchanged"] {
+            for key in ["added", "removed", "restarted", "unchanged", "failed"] {
                 let ids: Vec<String> = value[key]
                     .as_array()
                     .map(|a| a.iter().map(text).collect())

@@ -1,7 +1,7 @@
 //! `/api/v1/runs…`: agent runs of this bot, in the caller's conversation.
 //! The supervisor's headless routes reuse the request and answer shapes.
 
-use super::extract::token_session;
+use super::extract::token_scope;
 use crate::agent::{AgentRunner, EventFeed, EventsPage, RunRecord, RunRequest, RunStatus};
 use crate::bot::BotState;
 use crate::error::{Error, ErrorBody, Result};
@@ -130,7 +130,7 @@ pub async fn list(
         .min(state.config().limits.list_max);
     let runs = state
         .agent()
-        .list(status, token_session(&req).as_deref(), limit)?;
+        .list(status, token_scope(&req).as_ref(), limit)?;
     Ok(HttpResponse::Ok().json(runs))
 }
 
@@ -143,7 +143,7 @@ pub async fn get(
     state: web::Data<BotState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse> {
-    let record = state.agent().get(&id, token_session(&req).as_deref())?;
+    let record = state.agent().get(&id, token_scope(&req).as_ref())?;
     Ok(HttpResponse::Ok().json(record))
 }
 
@@ -159,13 +159,13 @@ pub async fn events(
     id: web::Path<String>,
     query: web::Query<EventsQuery>,
 ) -> Result<HttpResponse> {
-    let session = token_session(&req);
+    let limit_to = token_scope(&req);
     let agent = state.agent();
     events_answer(
         &req,
         query.after,
-        |after| agent.feed(&id, after, session.as_deref()),
-        |after| agent.events(&id, after, session.as_deref()),
+        |after| agent.feed(&id, after, limit_to.as_ref()),
+        |after| agent.events(&id, after, limit_to.as_ref()),
     )
 }
 
@@ -181,7 +181,7 @@ pub async fn cancel(
 ) -> Result<HttpResponse> {
     let record = state
         .agent()
-        .cancel(&id, token_session(&req).as_deref())
+        .cancel(&id, token_scope(&req).as_ref())
         .await?;
     Ok(HttpResponse::Ok().json(record))
 }

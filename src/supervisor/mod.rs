@@ -176,12 +176,19 @@ impl Supervisor {
         // message to the pipeline running now, not to a stopped one.
         let status = self.status(id).await?;
         match &status.bot {
-            Some(bot) => bot.chat().push(message).await?,
-            None => crate::chat::Inbox::open(self.inner.host.store.bot(id))?
-                .push(message)
-                .await?
-                .is_some(),
-        };
+            Some(bot) => {
+                bot.chat().push(message).await?;
+            }
+            None => {
+                crate::chat::Inbox::open(self.inner.host.store.bot(id))?
+                    .push(message)
+                    .await?;
+                // Started meanwhile? Then its pipeline takes it now.
+                if let Some(bot) = self.status(id).await?.bot {
+                    bot.chat().resume()?;
+                }
+            }
+        }
         Ok(stored)
     }
 
@@ -236,7 +243,14 @@ impl Supervisor {
             futures_util::future::join_all(changed.iter().map(|(u, _)| u.stop())),
         )
         .await;
-        futures_util::future::join_all(changed.iter().map(|(u, cfg)| u.replace(cfg.clone()))).await;
+        let replaced =
+            futures_util::future::join_all(changed.iter().map(|(u, cfg)| u.replace(cfg.clone())))
+                .await;
+        for ((_, cfg), outcome) in changed.iter().zip(replaced) {
+            if let Err(reason) = outcome {
+                report.failed.push(format!("{}: {reason}", cfg.id));
+            }
+        }
 
         let mut state = self.inner.state.lock().await;
         let mut units = Vec::with_capacity(new.bots.len());
@@ -285,4 +299,7 @@ pub struct ReloadReport {
     pub removed: Vec<String>,
     pub restarted: Vec<String>,
     pub unchanged: Vec<String>,
+    /// Restarted bots that failed to start again (`id: reason`); they are
+    /// retried with backoff like any failed bot.
+    pub failed: Vec<String>,
 }

@@ -41,9 +41,13 @@ pub async fn serve(config: Config) -> std::io::Result<()> {
             _ = int.recv() => { tracing::info!("SIGINT: shutting down"); break; }
             _ = hup.recv() => {
                 tracing::info!("SIGHUP: reloading the config");
-                if let Err(e) = supervisor.reload().await {
-                    tracing::error!(error = %e, "reload refused; nothing changed");
-                }
+                // In the background: a SIGTERM meanwhile is still heard.
+                let supervisor = supervisor.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = supervisor.reload().await {
+                        tracing::error!(error = %e, "reload refused; nothing changed");
+                    }
+                });
             }
         }
     }

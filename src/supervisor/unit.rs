@@ -160,6 +160,11 @@ impl Worker {
                     tracing::info!(bot = %self.config.id, addr = %self.config.listen_addr(), "bot started");
                     self.backoff = FIRST_BACKOFF;
                     self.set(RunState::Running, None, Some(bot.state().clone()));
+                    // Messages queued while the bot was starting but not yet
+                    // listed as running (resume takes each message once).
+                    if let Err(e) = bot.state().chat().resume() {
+                        tracing::error!(bot = %self.config.id, error = %e, "cannot read the inbox");
+                    }
                     for reply in pending.drain(..) {
                         let _ = reply.send(Ok(()));
                     }

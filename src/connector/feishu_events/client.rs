@@ -25,6 +25,9 @@ const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
 /// [`stop`]: LongConnection::stop
 pub struct LongConnection {
     cancel: CancellationToken,
+    /// Set when the bot is gone: queued events are left unacknowledged
+    /// (Feishu redelivers them to the next connection).
+    abandoned: CancellationToken,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -59,17 +62,24 @@ impl LongConnection {
             http,
         };
         let cancel = CancellationToken::new();
-        let task = tokio::spawn(run(settings, inbound, cancel.clone()));
-        Self { cancel, task }
+        let abandoned = CancellationToken::new();
+        let task = tokio::spawn(run(settings, inbound, cancel.clone(), abandoned.clone()));
+        Self {
+            cancel,
+            abandoned,
+            task,
+        }
+    }
+
+    /// Ends the connection without waiting and without handing on what is
+    /// still queued (a bot dropped unstopped: its pipeline is gone).
+    pub fn abandon(&self) {
+        self.abandoned.cancel();
+        self.cancel.cancel();
     }
 
     /// Closes the connection and waits until the events already received
     /// were handed to the sink.
-    /// Asks the connection to end without waiting (a bot dropped unstopped).
-    pub fn abandon(&self) {
-        self.cancel.cancel();
-    }
-
     pub async fn stop(self) {
         self.cancel.cancel();
         if let Err(e) = self.task.await {
@@ -78,11 +88,21 @@ impl LongConnection {
     }
 }
 
-async fn run(settings: Settings, inbound: FeishuInbound, cancel: CancellationToken) {
+async fn run(
+    settings: Settings,
+    inbound: FeishuInbound,
+    cancel: CancellationToken,
+    abandoned: CancellationToken,
+) {
     // Events are handled one at a time in arrival order, apart from the
     // socket loop so that pings and reads never wait on a delivery.
     let (work_tx, work_rx) = mpsc::channel::<Work>(256);
-    let worker = tokio::spawn(handle_events(settings.bot_id.clone(), inbound, work_rx));
+    let worker = tokio::spawn(handle_events(
+        settings.bot_id.clone(),
+        inbound,
+        work_rx,
+        abandoned,
+    ));
     let bot = settings.bot_id.as_str();
     let mut config = ClientConfig::default();
     let mut delay = Duration::ZERO;
@@ -260,8 +280,16 @@ fn pong_config(frame: &Frame) -> Option<ClientConfig> {
 /// Hands events to the sink in order and sends each acknowledgement back on
 /// the connection it came from (if that one is gone, Feishu redelivers and
 /// the de-duplication drops the copy).
-async fn handle_events(bot: String, inbound: FeishuInbound, mut work: mpsc::Receiver<Work>) {
+async fn handle_events(
+    bot: String,
+    inbound: FeishuInbound,
+    mut work: mpsc::Receiver<Work>,
+    abandoned: CancellationToken,
+) {
     while let Some(item) = work.recv().await {
+        if abandoned.is_cancelled() {
+            return;
+        }
         let trace_id = item.frame.header(frame::HEADER_TRACE_ID).unwrap_or("");
         // A panic (in the sink, say) costs this event, not the connection.
         let handled = AssertUnwindSafe(inbound.handle(&item.payload)).catch_unwind();

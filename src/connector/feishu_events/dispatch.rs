@@ -70,19 +70,11 @@ impl FeishuInbound {
     }
 
     /// The long connection's path: everything, then the caller acknowledges.
-    /// The mark is on disk before this returns, so an acknowledged message is
-    /// never delivered twice.
+    /// The message is queued (or known) on disk before this returns, so an
+    /// acknowledged message is never lost nor delivered twice.
     pub async fn handle(&self, payload: &[u8]) -> Result<Outcome, HandleError> {
         let event = event::parse(payload)?;
-        let is_message = event.message.is_some();
-        let outcome = match self.claim(event).await? {
-            Some(message) => {
-                self.deliver(message).await?;
-                Outcome::Delivered
-            }
-            None if is_message => Outcome::Duplicate,
-            None => Outcome::Ignored,
-        };
+        let outcome = self.process(event).await?;
         self.inner.seen.durable().await?;
         Ok(outcome)
     }
@@ -90,30 +82,47 @@ impl FeishuInbound {
     /// The webhook's path: Feishu wants its answer within 3 s, so the
     /// message is queued durably before answering when that fits in
     /// [`ACK_BUDGET`] (it does unless the bot's own identity is still being
-    /// fetched), and in the background otherwise.
+    /// fetched for the first time), and in the background otherwise.
     pub async fn accept(&self, event: Event) -> Result<Outcome> {
+        if event.message.is_none() {
+            return self.process(event).await;
+        }
+        let this = self.clone();
+        let work = self.inner.tasks.spawn(async move {
+            let processed = AssertUnwindSafe(this.process(event)).catch_unwind();
+            let outcome = match processed.await {
+                Ok(outcome) => outcome,
+                Err(_) => Err(crate::error::Error::internal(
+                    "delivering a message panicked",
+                )),
+            };
+            if let Err(e) = &outcome {
+                tracing::error!(bot = %this.inner.bot_id, error = %e, "a message was not queued");
+            }
+            outcome
+        });
+        match tokio::time::timeout(ACK_BUDGET, work).await {
+            Ok(Ok(outcome)) => outcome,
+            Ok(Err(e)) => Err(crate::error::Error::internal(e)),
+            Err(_) => {
+                tracing::warn!(bot = %self.inner.bot_id, "slow delivery: acknowledged before it was queued");
+                Ok(Outcome::Delivered)
+            }
+        }
+    }
+
+    /// Identity first (it may wait on the network), then the claim and the
+    /// queueing back to back, so a crash between them cannot leave a
+    /// message marked seen but never queued.
+    async fn process(&self, event: Event) -> Result<Outcome> {
         let is_message = event.message.is_some();
+        let bot_open_id = match is_message {
+            true => self.inner.identity.open_id().await,
+            false => None,
+        };
         match self.claim(event).await? {
             Some(message) => {
-                let this = self.clone();
-                let delivery = self.inner.tasks.spawn(async move {
-                    let delivered = AssertUnwindSafe(this.deliver(message)).catch_unwind();
-                    let outcome = match delivered.await {
-                        Ok(outcome) => outcome,
-                        Err(_) => Err(crate::error::Error::internal("delivering a message panicked")),
-                    };
-                    if let Err(e) = &outcome {
-                        tracing::error!(bot = %this.inner.bot_id, error = %e, "an acknowledged message was not queued");
-                    }
-                    outcome
-                });
-                match tokio::time::timeout(ACK_BUDGET, delivery).await {
-                    Ok(Ok(outcome)) => outcome?,
-                    Ok(Err(e)) => return Err(crate::error::Error::internal(e)),
-                    Err(_) => {
-                        tracing::warn!(bot = %self.inner.bot_id, "slow delivery: acknowledged before it was queued")
-                    }
-                }
+                self.deliver(message, bot_open_id.as_deref()).await?;
                 Ok(Outcome::Delivered)
             }
             None if is_message => Ok(Outcome::Duplicate),
@@ -143,9 +152,8 @@ impl FeishuInbound {
 
     /// Hands the message to the sink; if that fails, the message is
     /// forgotten as seen, so the platform's redelivery gets another chance.
-    async fn deliver(&self, message: ReceivedMessage) -> Result<()> {
-        let bot_open_id = self.inner.identity.open_id().await;
-        let message = message.into_inbound(bot_open_id.as_deref());
+    async fn deliver(&self, message: ReceivedMessage, bot_open_id: Option<&str>) -> Result<()> {
+        let message = message.into_inbound(bot_open_id);
         tracing::info!(bot = %self.inner.bot_id, message_id = %message.message_id, chat_type = %message.chat_type, "message received");
         let id = message.message_id.clone();
         if let Err(e) = self.inner.sink.deliver(message).await {
