@@ -171,7 +171,25 @@ async fn a_run_token_acts_only_on_its_conversation_and_only_while_the_run_lives(
     let beta_goal = format!("{}/api/v1/goal", h.url("beta"));
     let (status, _) = bot_call(Method::GET, &beta_goal, &token, &mine, None).await;
     assert_eq!(status, 401);
-    // It sees its own runs only.
+    // It sees its own runs only — not one in another chat, even one that
+    // claims the same session key.
+    let (status, sibling) = h
+        .headless(
+            "alpha",
+            json!({"prompt": "hold", "scope": {"receive_id": "oc_other", "session_key": "chat_id:oc_mine|scene:chat"}}),
+        )
+        .await;
+    assert_eq!(status, 202, "{sibling}");
+    let sibling_id = sibling["taskId"].as_str().unwrap().to_string();
+    let (status, _) = bot_call(
+        Method::GET,
+        &format!("{url}/api/v1/runs/{sibling_id}"),
+        &token,
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(status, 404);
     let (status, runs) = bot_call(
         Method::GET,
         &format!("{url}/api/v1/runs"),
