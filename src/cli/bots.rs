@@ -1,8 +1,6 @@
 //! `alice bots …`: the admin API from the command line.
 
-use super::admin_client::AdminClient;
-use super::{fail, table, ConfigArg, EXIT_CONFIG};
-use crate::config;
+use super::{fail, table, ConfigArg};
 use clap::{Args, Subcommand};
 use serde_json::Value;
 use std::process::ExitCode;
@@ -47,13 +45,9 @@ enum Action {
 }
 
 pub async fn run(args: BotsArgs) -> ExitCode {
-    let config = match config::load(&args.config.config) {
+    let client = match args.config.admin_client() {
         Ok(c) => c,
-        Err(e) => return fail(&e.to_string(), EXIT_CONFIG),
-    };
-    let client = match AdminClient::from_config(&config) {
-        Ok(c) => c,
-        Err(e) => return fail(&e, 1),
+        Err(code) => return code,
     };
     let result = match &args.action {
         Action::List | Action::Status { id: None } => client.get("/api/bots").await,

@@ -2,8 +2,7 @@
 //! `talk`), or read its conversations through the admin API (`list`, `log`).
 
 use super::admin_client::{encode, AdminClient};
-use super::{fail, table, talk, ConfigArg, EXIT_CONFIG};
-use crate::config;
+use super::{fail, table, talk, ConfigArg};
 use clap::{Args, Subcommand};
 use serde_json::Value;
 use std::process::ExitCode;
@@ -57,13 +56,9 @@ enum Action {
 }
 
 pub async fn run(args: ChatArgs) -> ExitCode {
-    let config = match config::load(&args.config.config) {
+    let client = match args.config.admin_client() {
         Ok(c) => c,
-        Err(e) => return fail(&e.to_string(), EXIT_CONFIG),
-    };
-    let client = match AdminClient::from_config(&config) {
-        Ok(c) => c,
-        Err(e) => return fail(&e, 1),
+        Err(code) => return code,
     };
     let Some(action) = args.action else {
         let bot = args.bot.unwrap_or_default();

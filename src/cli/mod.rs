@@ -61,6 +61,15 @@ enum Command {
     Run(run::RunArgs),
 }
 
+impl ConfigArg {
+    /// A client of the supervisor this config names, or the exit code of
+    /// the failure (2 for a bad config), its line already printed.
+    pub(crate) fn admin_client(&self) -> Result<admin_client::AdminClient, ExitCode> {
+        let config = config::load(&self.config).map_err(|e| fail(&e.to_string(), EXIT_CONFIG))?;
+        admin_client::AdminClient::from_config(&config).map_err(|e| fail(&e, 1))
+    }
+}
+
 /// Exit code for a configuration error.
 const EXIT_CONFIG: u8 = 2;
 

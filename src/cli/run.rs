@@ -2,8 +2,7 @@
 //! route, its stdout streamed live from the run's events.
 
 use super::admin_client::AdminClient;
-use super::{fail, ConfigArg, EXIT_CONFIG};
-use crate::config;
+use super::{fail, ConfigArg};
 use clap::Args;
 use serde_json::{json, Value};
 use std::process::ExitCode;
@@ -37,13 +36,9 @@ pub struct RunArgs {
 const RECONNECTS: usize = 5;
 
 pub async fn run(args: RunArgs) -> ExitCode {
-    let config = match config::load(&args.config.config) {
+    let client = match args.config.admin_client() {
         Ok(c) => c,
-        Err(e) => return fail(&e.to_string(), EXIT_CONFIG),
-    };
-    let client = match AdminClient::from_config(&config) {
-        Ok(c) => c,
-        Err(e) => return fail(&e, 1),
+        Err(code) => return code,
     };
     let mut body = json!({"prompt": args.prompt, "wait": args.wait});
     if let Some(ms) = args.timeout_ms {
