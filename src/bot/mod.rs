@@ -87,11 +87,13 @@ impl Bot {
         self.state.chat().stop();
         let agent = self.state.agent().clone();
         let automation = self.state.automation().clone();
+        let chat = self.state.chat().clone();
         // Automation first: its `run_llm` runs are agent runs, and they get
         // the grace period before the agent cancels what is left.
         let runs = async move {
             automation.stop().await;
             agent.stop().await;
+            chat.stopped().await;
         };
         match self.server.take() {
             Some(server) => tokio::join!(server.stop(), runs),

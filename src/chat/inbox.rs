@@ -49,25 +49,31 @@ impl Inbox {
             return Ok(None);
         }
         let id = message.message_id.clone();
-        let queued = async {
-            let item = Pending {
-                seq: self.store.next_id()?,
-                session_key: session_key(&message),
-                message,
-                received_at: now,
-            };
-            self.pending.insert(&format!("{:020}", item.seq), &item)?;
-            self.store.durable().await?;
-            Ok(item)
-        };
-        let item = match queued.await {
-            Ok(item) => item,
+        let seq = match self.store.next_id() {
+            Ok(seq) => seq,
             Err(e) => {
-                // Not queued: the redelivery must not count as seen.
                 let _ = self.seen.remove(&id);
                 return Err(e);
             }
         };
+        let key = format!("{seq:020}");
+        let item = Pending {
+            seq,
+            session_key: session_key(&message),
+            message,
+            received_at: now,
+        };
+        let queued = async {
+            self.pending.insert(&key, &item)?;
+            self.store.durable().await
+        };
+        if let Err(e) = queued.await {
+            // Not queued: neither the item nor the mark may stay behind, or
+            // the redelivery would be dropped (or the message run twice).
+            let _ = self.pending.remove(&key);
+            let _ = self.seen.remove(&id);
+            return Err(e);
+        }
         let count = self
             .inserted
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -86,6 +92,14 @@ impl Inbox {
     /// Everything not yet answered, oldest first.
     pub fn unanswered(&self) -> Result<Vec<Pending>> {
         self.pending.values()
+    }
+
+    /// Whether the item is still waiting for its answer.
+    pub fn is_pending(&self, seq: u64) -> bool {
+        matches!(
+            self.pending.raw().contains_key(format!("{seq:020}")),
+            Ok(true)
+        )
     }
 
     pub async fn done(&self, seq: u64) -> Result<()> {

@@ -61,6 +61,7 @@ struct Inner {
     capacity: Arc<Semaphore>,
     queues: Mutex<Queues>,
     cancel: CancellationToken,
+    workers: tokio_util::task::TaskTracker,
 }
 
 #[derive(Default)]
@@ -92,6 +93,7 @@ impl ChatPipeline {
                 capacity: Arc::new(Semaphore::new(capacity.max(1))),
                 queues: Mutex::default(),
                 cancel: CancellationToken::new(),
+                workers: tokio_util::task::TaskTracker::new(),
             }),
         })
     }
@@ -112,6 +114,15 @@ impl ChatPipeline {
         self.inner.cancel.cancel();
     }
 
+    /// Stops answering and waits until no worker is left (one may be
+    /// sending an answer it already has), so a successor never takes a
+    /// message this pipeline is still finishing.
+    pub async fn stopped(&self) {
+        self.stop();
+        self.inner.workers.close();
+        self.inner.workers.wait().await;
+    }
+
     /// Queues a message; `false` when it is a redelivery.
     pub async fn push(&self, message: InboundMessage) -> Result<bool> {
         match self.inner.inbox.push(message).await? {
@@ -127,7 +138,13 @@ impl ChatPipeline {
         let session = item.session_key.clone();
         let start_worker = {
             let mut q = self.inner.queues.lock().expect("queues");
+            // Taken already, or answered since it was read (`done` removes it
+            // from the inbox before it leaves `taken`): nothing to do.
             if !q.taken.insert(item.seq) {
+                return;
+            }
+            if !self.inner.inbox.is_pending(item.seq) {
+                q.taken.remove(&item.seq);
                 return;
             }
             q.waiting
@@ -138,7 +155,9 @@ impl ChatPipeline {
         };
         if start_worker {
             let inner = self.inner.clone();
-            tokio::spawn(async move { inner.work(session).await });
+            self.inner
+                .workers
+                .spawn(async move { inner.work(session).await });
         }
     }
 }

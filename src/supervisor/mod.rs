@@ -248,6 +248,7 @@ impl Supervisor {
                 .await;
         for ((_, cfg), outcome) in changed.iter().zip(replaced) {
             if let Err(reason) = outcome {
+                report.restarted.retain(|id| *id != cfg.id);
                 report.failed.push(format!("{}: {reason}", cfg.id));
             }
         }
@@ -273,6 +274,8 @@ impl Supervisor {
     /// Stops every bot (each within its own shutdown timeout, all at once)
     /// and flushes the store.
     pub async fn shutdown(&self) {
+        // A reload under way finishes first, so no bot starts after this.
+        let _no_reload = self.inner.reloading.lock().await;
         let units: Vec<Unit> = {
             let state = self.inner.state.lock().await;
             state.units.iter().map(|(_, u)| u.clone()).collect()

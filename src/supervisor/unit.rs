@@ -197,7 +197,10 @@ impl Worker {
             tokio::select! {
                 reason = bot.exited() => {
                     tracing::error!(bot = %self.config.id, error = %reason, "bot server died; restarting");
+                    let chat = bot.state().chat().clone();
                     drop(bot);
+                    // The relaunch must not meet the old chat workers.
+                    chat.stopped().await;
                     self.set(RunState::Failed, Some(reason), None);
                     return self.wait_retry(pending).await;
                 }
