@@ -282,3 +282,28 @@ async fn configured_tokens_and_environment_overrides() {
     send_signal(&child, libc::SIGTERM);
     assert_eq!(wait_exit(&mut child, 20).code(), Some(0));
 }
+
+/// A second alice on the same data folder fails at once with one clear
+/// line; the first keeps running.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_alice_on_the_same_data_dir_is_refused_clearly() {
+    let dir = TestDir::new();
+    let (base, admin) = (free_ports(1), free_ports(1));
+    let path = dir.write_config(&format!("{}[bots.alpha]\n", supervisor_toml(admin, base)));
+    let mut first = spawn_serve(&path, &[]);
+    wait_healthy(&format!("http://127.0.0.1:{base}/healthz")).await;
+    let out = alice_command(&["serve", "--config", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("alice:")).collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    assert!(
+        errors[0].contains("in use by another alice process"),
+        "{stderr}"
+    );
+    wait_healthy(&format!("http://127.0.0.1:{base}/healthz")).await;
+    send_signal(&first, libc::SIGTERM);
+    assert_eq!(wait_exit(&mut first, 20).code(), Some(0));
+}

@@ -68,8 +68,14 @@ impl Supervisor {
     ) -> std::io::Result<Self> {
         let data_dir = config.supervisor.data_dir.clone();
         let store = Store::open(&data_dir).map_err(|e| {
+            // sled locks its files: the usual cause is a second alice.
+            let hint = if e.to_string().contains("could not acquire lock") {
+                "it is in use by another alice process (one data_dir per process)".to_string()
+            } else {
+                e.to_string()
+            };
             std::io::Error::other(format!(
-                "cannot open the database in {}: {e}",
+                "cannot open the database in {}: {hint}",
                 data_dir.display()
             ))
         })?;
