@@ -583,3 +583,43 @@ async fn the_admin_api_answers_while_a_reload_drains_a_bot() {
     assert_eq!(app.admin_get("/api/bots/slow").await.1["name"], "Renamed");
     app.stop().await;
 }
+
+/// Request headers must arrive within 10 s: a slow client within that is
+/// served, one that never finishes them is cut off (it cannot hold a bot's
+/// connection forever).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_never_finishes_its_headers_is_cut_off() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = TestDir::new();
+    let (base, admin) = (free_ports(2), free_ports(1));
+    dir.write_config(&two_bots(admin, base, ""));
+    let app = InProcess::start(&dir).await;
+    app.wait_running(&["alpha"]).await;
+    let head = b"GET /healthz HTTP/1.1\r\nHost: x\r\n";
+    let slow = tokio::spawn(async move {
+        let mut conn = tokio::net::TcpStream::connect(("127.0.0.1", base))
+            .await
+            .unwrap();
+        conn.write_all(head).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(7)).await;
+        conn.write_all(b"Connection: close\r\n\r\n").await.unwrap();
+        let mut answer = String::new();
+        conn.read_to_string(&mut answer).await.unwrap();
+        answer
+    });
+    let mut stuck = tokio::net::TcpStream::connect(("127.0.0.1", base))
+        .await
+        .unwrap();
+    stuck.write_all(head).await.unwrap();
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(30), stuck.read_to_end(&mut answer)).await;
+    assert!(read.is_ok(), "the server kept waiting for the headers");
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        answer.is_empty() || answer.starts_with("HTTP/1.1 408"),
+        "{answer}"
+    );
+    let served = slow.await.unwrap();
+    assert!(served.starts_with("HTTP/1.1 200"), "{served}");
+    app.stop().await;
+}
