@@ -60,11 +60,6 @@ impl Scope {
         }
     }
 
-    /// True when the caller named no conversation at all.
-    pub fn is_unspecified(&self) -> bool {
-        self.receive_id.is_none() && self.session_key.is_none()
-    }
-
     /// Whether a token limited to this conversation may act on `other`:
     /// every conversation field `other` names must be this one's own (a
     /// matching session key alone is not enough, or a skill could send to

@@ -10,7 +10,7 @@ pub mod record;
 mod runs;
 
 pub use feed::{EventFeed, FeedItem};
-pub use process::{run_command, spawn, CommandOutput, Ending, RunSpec, Started};
+pub use process::{spawn, CommandOutput, Ending, RunSpec, Started};
 pub use record::{EventsPage, RunEvent, RunRecord, RunStatus, RunStore};
 pub use runs::{Grant, RunHandle, RunRequest};
 

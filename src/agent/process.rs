@@ -44,19 +44,6 @@ pub struct CommandOutput {
     pub stderr: String,
 }
 
-impl CommandOutput {
-    pub fn into_answer(self) -> Result<String, AgentError> {
-        if self.exit_code == Some(0) {
-            Ok(self.stdout.trim().to_string())
-        } else {
-            Err(AgentError::Failed {
-                code: self.exit_code,
-                stderr: tail(&self.stderr, 500),
-            })
-        }
-    }
-}
-
 /// The last `max` bytes of `s` (on a char boundary), trimmed.
 pub fn tail(s: &str, max: usize) -> String {
     let s = s.trim();
@@ -238,18 +225,5 @@ impl Started {
             stdout: tail(&out, MAX_OUTPUT),
             stderr,
         }
-    }
-}
-
-/// Runs `spec` to its end (spawn and wait); a timeout is an error.
-pub async fn run_command(
-    spec: RunSpec,
-    on_line: impl FnMut(&str),
-) -> Result<CommandOutput, AgentError> {
-    let timeout = spec.timeout;
-    let output = spawn(spec)?.wait(on_line, &CancellationToken::new()).await;
-    match output.ending {
-        Ending::TimedOut => Err(AgentError::Timeout(timeout)),
-        _ => Ok(output),
     }
 }

@@ -37,13 +37,6 @@ fn within_token(principal: Option<&Principal>, asked: Scope) -> Result<Scope, Er
     }
 }
 
-/// The session key a caller is limited to (`None`: the bot's main token).
-pub fn token_session(req: &HttpRequest) -> Option<String> {
-    req.extensions()
-        .get::<Principal>()
-        .and_then(|p| p.session_key.clone())
-}
-
 /// The conversation a caller is limited to (`None`: the bot's main token).
 pub fn token_scope(req: &HttpRequest) -> Option<Scope> {
     req.extensions()
