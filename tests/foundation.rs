@@ -623,3 +623,201 @@ async fn a_client_that_never_finishes_its_headers_is_cut_off() {
     assert!(served.starts_with("HTTP/1.1 200"), "{served}");
     app.stop().await;
 }
+
+/// Every rejection carries a `code` from the table, with the table's status,
+/// and the OpenAPI documents list exactly the table's codes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_error_body_carries_a_code_from_the_table() {
+    use alice::error::Code;
+    let dir = TestDir::new();
+    let (base, admin) = (free_ports(2), free_ports(1));
+    dir.write_config(&format!(
+        "{}[bots.alpha]\n[bots.alpha.limits]\nbody_bytes = 1024\n\
+         [bots.beta]\n[bots.beta.permissions]\nruntime_goal = false\n",
+        supervisor_toml(admin, base)
+    ));
+    let app = InProcess::start(&dir).await;
+    app.wait_running(&["alpha", "beta"]).await;
+    let alpha = app.bot_token("alpha").await;
+    let beta = app.bot_token("beta").await;
+    let bot = |port: u16, path: &str| format!("http://127.0.0.1:{port}{path}");
+    let admin_token = app.supervisor.admin_token().to_string();
+    let conv = [("x-alice-receive-id", "oc_codes")];
+
+    // (request, expected code)
+    let goal = |body: &'static str| {
+        client()
+            .post(bot(base, "/api/v1/goal"))
+            .bearer_auth(&alpha)
+            .header("content-type", "application/json")
+            .body(body)
+    };
+    let cases: Vec<(reqwest::RequestBuilder, &str)> = vec![
+        (
+            client()
+                .get(bot(base, "/no/such/route"))
+                .bearer_auth(&alpha),
+            "route_not_found",
+        ),
+        (
+            client()
+                .delete(bot(base, "/api/v1/bot"))
+                .bearer_auth(&alpha),
+            "method_not_allowed",
+        ),
+        (client().get(bot(base, "/api/v1/bot")), "missing_token"),
+        (
+            client().get(bot(base, "/api/v1/bot")).bearer_auth(&beta),
+            "invalid_token",
+        ),
+        (goal(r#"{"description":"x"}"#), "missing_conversation"),
+        (
+            goal("{not json").header(conv[0].0, conv[0].1),
+            "invalid_json",
+        ),
+        (goal("{}").header(conv[0].0, conv[0].1), "invalid_goal"),
+        (
+            goal(&*Box::leak(
+                format!("{{\"d\":\"{}\"}}", "x".repeat(2000)).into_boxed_str(),
+            ))
+            .header(conv[0].0, conv[0].1),
+            "body_too_large",
+        ),
+        (
+            client()
+                .post(bot(base, "/api/v1/goal/pause"))
+                .bearer_auth(&alpha)
+                .header(conv[0].0, conv[0].1),
+            "goal_not_found",
+        ),
+        (
+            client()
+                .post(bot(base + 1, "/api/v1/goal"))
+                .bearer_auth(&beta)
+                .header(conv[0].0, conv[0].1)
+                .json(&serde_json::json!({"description": "x"})),
+            "permission_disabled",
+        ),
+        (
+            client()
+                .get(bot(base, "/api/v1/automation/tasks/task_nope"))
+                .bearer_auth(&alpha),
+            "task_not_found",
+        ),
+        (
+            client()
+                .post(bot(base, "/api/v1/automation/tasks"))
+                .bearer_auth(&alpha)
+                .json(&serde_json::json!({})),
+            "invalid_task",
+        ),
+        (
+            client()
+                .post(bot(base, "/api/v1/runs"))
+                .bearer_auth(&alpha)
+                .json(&serde_json::json!({"prompt": ""})),
+            "invalid_run",
+        ),
+        (
+            client()
+                .get(bot(base, "/api/v1/runs/headless_nope"))
+                .bearer_auth(&alpha),
+            "run_not_found",
+        ),
+        (
+            client()
+                .post(bot(base, "/api/v1/messages/image"))
+                .bearer_auth(&alpha)
+                .header(conv[0].0, conv[0].1)
+                .body("x"),
+            "invalid_upload",
+        ),
+        (
+            client()
+                .get(format!("{}/api/bots/nope", app.admin_url))
+                .bearer_auth(&admin_token),
+            "bot_not_found",
+        ),
+        (
+            client()
+                .get(format!("{}/api/bots", app.admin_url))
+                .bearer_auth(&alpha),
+            "invalid_token",
+        ),
+        (
+            client()
+                .get(format!("{}/api/headless/headless_nope", app.admin_url))
+                .bearer_auth(&admin_token),
+            "run_not_found",
+        ),
+    ];
+    for (request, expected) in cases {
+        let res = request.send().await.expect("request");
+        let status = res.status();
+        let body: Value = res.json().await.expect("JSON error body");
+        let code = Code::ALL
+            .iter()
+            .find(|c| body["code"] == c.as_str())
+            .unwrap_or_else(|| panic!("`code` not in the table: {body}"));
+        assert_eq!(code.as_str(), expected, "{body}");
+        assert_eq!(status.as_u16(), code.status().as_u16(), "{body}");
+        assert!(
+            body["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{body}"
+        );
+    }
+
+    // A second goal, then an illegal transition: 409 with their own codes.
+    let (first, again) = (
+        goal(r#"{"description":"x"}"#).header(conv[0].0, conv[0].1),
+        goal(r#"{"description":"y"}"#).header(conv[0].0, conv[0].1),
+    );
+    assert_eq!(first.send().await.unwrap().status(), 201);
+    let body: Value = again.send().await.unwrap().json().await.unwrap();
+    assert_eq!(body["code"], "goal_exists");
+    let res = client()
+        .post(bot(base, "/api/v1/goal/resume"))
+        .bearer_auth(&alpha)
+        .header(conv[0].0, conv[0].1)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 409);
+    assert_eq!(
+        res.json::<Value>().await.unwrap()["code"],
+        "illegal_goal_transition"
+    );
+
+    // Both documents enumerate the table's codes in the error body.
+    let table: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
+    for url in [
+        bot(base, "/openapi.json"),
+        format!("{}/openapi.json", app.admin_url),
+    ] {
+        let doc: Value = client()
+            .get(&url)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let schemas = &doc["components"]["schemas"];
+        let reference = schemas["ErrorBody"]["properties"]["code"]["$ref"].as_str();
+        assert_eq!(reference, Some("#/components/schemas/Code"), "{url}");
+        let codes = &schemas["Code"]["enum"];
+        let listed: Vec<&str> = codes
+            .as_array()
+            .unwrap_or_else(|| {
+                panic!(
+                    "{url}: no code enum in ErrorBody: {}",
+                    doc["components"]["schemas"]["ErrorBody"]
+                )
+            })
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        assert_eq!(listed, table, "{url}");
+    }
+    app.stop().await;
+}

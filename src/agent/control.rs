@@ -3,18 +3,18 @@
 
 use super::record::{EventsPage, RunRecord, RunStatus};
 use super::runs::wait_done;
+use super::RunError;
 use super::{AgentRunner, EventFeed};
-use crate::error::{Error, Result};
 use crate::scope::Scope;
+
+type Result<T, E = RunError> = std::result::Result<T, E>;
 
 impl AgentRunner {
     /// A run as a caller limited to `limit_to` (a run token) may see it.
     pub fn get(&self, task_id: &str, limit_to: Option<&Scope>) -> Result<RunRecord> {
         let record = self.inner.runs.require(task_id)?;
         match limit_to {
-            Some(own) if !record.visible_to(own) => {
-                Err(Error::not_found(format!("no run `{task_id}`")))
-            }
+            Some(own) if !record.visible_to(own) => Err(RunError::NotFound(task_id.to_string())),
             _ => Ok(record),
         }
     }
@@ -25,7 +25,7 @@ impl AgentRunner {
         limit_to: Option<&Scope>,
         limit: usize,
     ) -> Result<Vec<RunRecord>> {
-        self.inner.runs.list(status, limit_to, limit)
+        Ok(self.inner.runs.list(status, limit_to, limit)?)
     }
 
     pub fn events(
@@ -65,10 +65,10 @@ impl AgentRunner {
                 Ok(wait_done(&mut done).await)
             }
             // A run leaves `live` only after its final record is stored.
-            None => Err(Error::Conflict(format!(
-                "run `{task_id}` has already finished ({})",
-                record.status.name()
-            ))),
+            None => Err(RunError::Finished {
+                id: task_id.to_string(),
+                status: record.status.name(),
+            }),
         }
     }
 }

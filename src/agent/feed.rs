@@ -2,7 +2,9 @@
 //! what is stored after a sequence number, then wait for more.
 
 use super::record::{RunEvent, RunStatus, RunStore};
-use crate::error::Result;
+use super::RunError;
+
+type Result<T, E = RunError> = std::result::Result<T, E>;
 use std::time::Duration;
 use tokio::sync::watch;
 

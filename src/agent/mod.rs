@@ -4,11 +4,13 @@
 //! token, a watchdog and a place within the bot's and the host's capacity.
 
 mod control;
+mod error;
 mod feed;
 mod process;
 pub mod record;
 mod runs;
 
+pub use error::{AgentError, RunError};
 pub use feed::{EventFeed, FeedItem};
 pub use process::{spawn, CommandOutput, Ending, RunSpec, Started};
 pub use record::{EventsPage, RunEvent, RunRecord, RunStatus, RunStore};
@@ -32,24 +34,6 @@ pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 pub const MAX_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 /// Longest prompt accepted by the run endpoints (seed 002).
 pub const MAX_PROMPT_CHARS: usize = 16_000;
-
-#[derive(Debug, thiserror::Error)]
-pub enum AgentError {
-    #[error("no agent command is configured (bots.<id>.agent.command)")]
-    NotConfigured,
-    #[error("cannot start the agent `{program}`: {reason}")]
-    Spawn { program: String, reason: String },
-    #[error("the agent timed out after {0:?}")]
-    Timeout(Duration),
-    #[error("the agent exited with {code:?}: {stderr}")]
-    Failed { code: Option<i32>, stderr: String },
-    #[error("the agent run was cancelled")]
-    Cancelled,
-    /// The run could not be started for another reason (storage, an
-    /// unknown skill).
-    #[error("{0}")]
-    Unavailable(String),
-}
 
 /// What a bot gives its runner.
 pub struct AgentSetup {
@@ -93,7 +77,7 @@ struct Inner {
 }
 
 impl AgentRunner {
-    pub fn new(setup: AgentSetup) -> crate::error::Result<Self> {
+    pub fn new(setup: AgentSetup) -> Result<Self, crate::store::StoreError> {
         let runs = RunStore::open(&setup.store)?;
         Ok(Self {
             inner: Arc::new(Inner {
@@ -173,7 +157,7 @@ impl AgentRunner {
                 let task_id = handle.task_id.clone();
                 (Some(task_id), answer(handle.finished().await))
             }
-            Err(e) => (None, Err(AgentError::Unavailable(e.to_string()))),
+            Err(e) => (None, Err(AgentError::Start(e))),
         }
     }
 
@@ -185,8 +169,7 @@ impl AgentRunner {
         name: &str,
         input: &str,
     ) -> Result<String, AgentError> {
-        let entry = crate::skills::entry(&self.inner.skills_dir, name)
-            .map_err(|e| AgentError::Unavailable(e.to_string()))?;
+        let entry = crate::skills::entry(&self.inner.skills_dir, name).map_err(RunError::from)?;
         let argv = if entry.extension().is_some_and(|e| e == "sh") {
             vec!["sh".to_string(), entry.display().to_string()]
         } else {
@@ -199,19 +182,7 @@ impl AgentRunner {
     }
 
     async fn run_queued(&self, request: RunRequest) -> Result<RunRecord, AgentError> {
-        let handle = self.start_queued(request).await.map_err(|e| match e {
-            crate::error::Error::Spawn(reason) => AgentError::Spawn {
-                program: self
-                    .inner
-                    .config
-                    .command
-                    .first()
-                    .cloned()
-                    .unwrap_or_default(),
-                reason,
-            },
-            other => AgentError::Unavailable(other.to_string()),
-        })?;
+        let handle = self.start_queued(request).await?;
         Ok(handle.finished().await)
     }
 

@@ -1,7 +1,7 @@
 //! Child processes: their own process group, killed (group and all) on
 //! timeout, cancel or drop, output kept within bounds.
 
-use super::AgentError;
+use super::RunError;
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::time::Duration;
@@ -97,9 +97,9 @@ pub struct Started {
 }
 
 /// Starts `spec` in its own process group; the prompt goes to stdin.
-pub fn spawn(spec: RunSpec) -> Result<Started, AgentError> {
+pub fn spawn(spec: RunSpec) -> Result<Started, RunError> {
     let program = spec.argv.first().cloned().unwrap_or_default();
-    let failed = |reason: String| AgentError::Spawn {
+    let failed = |reason: String| RunError::Spawn {
         program: program.clone(),
         reason,
     };

@@ -4,8 +4,9 @@
 //! (UUID v7), so key order is start order.
 //! `<id>/run_events`: `<taskId>\u{1f}<seq:010>` → [`RunEvent`].
 
-use crate::error::{Error, Result};
+use super::RunError;
 use crate::scope::Scope;
+use crate::store::Result;
 use crate::store::{BotStore, TypedTree};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -37,12 +38,9 @@ impl RunStatus {
         }
     }
 
-    pub fn parse(text: &str) -> Result<Self> {
-        serde_json::from_value(Value::String(text.to_string())).map_err(|_| {
-            Error::bad_request(format!(
-                "unknown status `{text}` (running, succeeded, failed, timeout, cancelled)"
-            ))
-        })
+    pub fn parse(text: &str) -> Result<Self, RunError> {
+        serde_json::from_value(Value::String(text.to_string()))
+            .map_err(|_| RunError::UnknownStatus(text.to_string()))
     }
 }
 
@@ -136,9 +134,9 @@ impl RunStore {
         self.runs.get(task_id)
     }
 
-    pub fn require(&self, task_id: &str) -> Result<RunRecord> {
+    pub fn require(&self, task_id: &str) -> Result<RunRecord, RunError> {
         self.get(task_id)?
-            .ok_or_else(|| Error::not_found(format!("no run `{task_id}`")))
+            .ok_or_else(|| RunError::NotFound(task_id.to_string()))
     }
 
     pub fn put(&self, record: &RunRecord) -> Result<()> {
@@ -203,7 +201,7 @@ impl RunStore {
         }
     }
 
-    pub fn page(&self, task_id: &str, after: u64) -> Result<EventsPage> {
+    pub fn page(&self, task_id: &str, after: u64) -> Result<EventsPage, RunError> {
         self.require(task_id)?;
         Ok(EventsPage {
             last_seq: self.last_seq(task_id)?,

@@ -2,8 +2,8 @@
 
 use super::process::{self, Ending, RunSpec, Started};
 use super::record::{event, finished_event, RunRecord, RunStatus};
+use super::RunError;
 use super::{AgentRunner, DEFAULT_TIMEOUT, MAX_PROMPT_CHARS, MAX_TIMEOUT};
-use crate::error::{Error, Result};
 use crate::goal::Goal;
 use crate::http::generate_token;
 use crate::scope::Scope;
@@ -14,6 +14,8 @@ use std::panic::AssertUnwindSafe;
 use std::time::Duration;
 use tokio::sync::{watch, OwnedSemaphorePermit};
 use tokio_util::sync::CancellationToken;
+
+type Result<T, E = RunError> = std::result::Result<T, E>;
 
 /// Stdout lines recorded as events per run; later lines only reach the
 /// output tail.
@@ -92,17 +94,15 @@ impl AgentRunner {
     pub async fn start(&self, request: RunRequest) -> Result<RunHandle> {
         let prompt_chars = request.prompt.chars().count();
         if request.prompt.trim().is_empty() {
-            return Err(Error::bad_request("`prompt` is required"));
+            return Err(RunError::MissingPrompt);
         }
         if prompt_chars > MAX_PROMPT_CHARS {
-            return Err(Error::bad_request(format!(
-                "`prompt` has {prompt_chars} characters; the limit is {MAX_PROMPT_CHARS}"
-            )));
+            return Err(RunError::PromptTooLong(prompt_chars));
         }
         self.program(&request)?;
-        let full = |what: &str| Error::TooManyRequests {
-            message: format!("{what} is running as many agent runs as it may; retry later"),
-            retry_after_secs: RETRY_AFTER_SECS,
+        let full = |who: &str| RunError::Busy {
+            who: who.to_string(),
+            retry_after: RETRY_AFTER_SECS,
         };
         let bot = self.inner.bot_slots.clone().try_acquire_owned();
         let bot = bot.map_err(|_| full(&format!("bot `{}`", self.inner.bot_id)))?;
@@ -122,7 +122,7 @@ impl AgentRunner {
     /// capacity instead of refusing.
     pub async fn start_queued(&self, request: RunRequest) -> Result<RunHandle> {
         self.program(&request)?;
-        let closed = |_| Error::Unavailable("the bot is stopping".into());
+        let closed = |_| RunError::Stopping(self.inner.bot_id.clone());
         let bot = self.inner.bot_slots.clone().acquire_owned().await;
         let host = self.inner.host_slots.clone().acquire_owned().await;
         let slots = Slots {
@@ -139,10 +139,7 @@ impl AgentRunner {
         }
         let argv = &self.inner.config.command;
         let Some(first) = argv.first() else {
-            return Err(Error::bad_request(format!(
-                "bot `{}` has no agent (set bots.{}.agent.command)",
-                self.inner.bot_id, self.inner.bot_id
-            )));
+            return Err(RunError::NoAgent(self.inner.bot_id.clone()));
         };
         let name = std::path::Path::new(first)
             .file_name()
@@ -151,28 +148,23 @@ impl AgentRunner {
         match request.agent.as_deref() {
             None | Some("") | Some("default") => Ok((name, argv.clone())),
             Some(asked) if asked == name => Ok((name, argv.clone())),
-            Some(asked) => Err(Error::bad_request(format!(
-                "unknown agent `{asked}`; bot `{}` runs `{name}` (or say `default`)",
-                self.inner.bot_id
-            ))),
+            Some(asked) => Err(RunError::UnknownAgent {
+                asked: asked.to_string(),
+                bot: self.inner.bot_id.clone(),
+                runs: name,
+            }),
         }
     }
 
     async fn launch(&self, request: RunRequest, slots: Slots) -> Result<RunHandle> {
         if self.inner.stopping.is_cancelled() {
-            return Err(Error::Conflict(format!(
-                "bot `{}` is stopping",
-                self.inner.bot_id
-            )));
+            return Err(RunError::Stopping(self.inner.bot_id.clone()));
         }
         let (agent, argv) = self.program(&request)?;
         let timeout = match request.timeout_ms {
             None => DEFAULT_TIMEOUT,
             Some(ms) if ms == 0 || ms > MAX_TIMEOUT.as_millis() as u64 => {
-                return Err(Error::bad_request(format!(
-                    "`timeoutMs` must be between 1 and {}",
-                    MAX_TIMEOUT.as_millis()
-                )))
+                return Err(RunError::BadTimeout)
             }
             Some(ms) => Duration::from_millis(ms),
         };
@@ -241,7 +233,7 @@ impl AgentRunner {
                     .push_event(&task_id, &finished_event(1, &record))?;
                 self.inner.runs.put(&record)?;
                 self.inner.runs.durable().await?;
-                return Err(Error::Spawn(err.to_string()));
+                return Err(err);
             }
         };
         let data = json!({"taskId": task_id, "agent": record.agent, "pid": started.pid});
@@ -255,7 +247,7 @@ impl AgentRunner {
         if let Err(e) = stored.await {
             // The process dies with `started`; its token must die with it.
             self.inner.grants.remove(&token);
-            return Err(e);
+            return Err(e.into());
         }
         tracing::info!(bot = %self.inner.bot_id, task = %task_id, agent = %record.agent, "agent run started");
 
@@ -358,7 +350,11 @@ impl AgentRunner {
         record
     }
 
-    async fn store_outcome(&self, record: &RunRecord, finish: &super::RunEvent) -> Result<()> {
+    async fn store_outcome(
+        &self,
+        record: &RunRecord,
+        finish: &super::RunEvent,
+    ) -> crate::store::Result<()> {
         let runs = &self.inner.runs;
         runs.push_event(&record.task_id, finish)?;
         runs.put(record)?;

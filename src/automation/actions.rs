@@ -3,6 +3,7 @@
 //! the agent service's recorded runs (origin `ask` / `workflow`).
 
 use super::model::{Action, Task};
+use super::ActionError;
 use crate::agent::AgentRunner;
 use crate::connector::{Destination, Messenger, Payload};
 use crate::scope::Scope;
@@ -21,29 +22,21 @@ impl Actions {
     }
 
     /// Runs `task`'s action; the id of the message sent, if one was.
-    pub async fn run(&self, task: &Task) -> Result<Option<String>, String> {
+    pub async fn run(&self, task: &Task) -> Result<Option<String>, ActionError> {
         let scope = scope_of(task);
         let text = match task.action {
             Action::SendText => task.text.clone().unwrap_or_default(),
             Action::RunLlm => {
                 let prompt = task.prompt.as_deref().unwrap_or_default();
-                let answer = self
-                    .agent
-                    .ask(&scope, prompt)
-                    .await
-                    .map_err(|e| e.to_string())?;
+                let answer = self.agent.ask(&scope, prompt).await?;
                 if answer.is_empty() {
-                    return Err("the agent answered nothing".into());
+                    return Err(ActionError::EmptyAnswer);
                 }
                 answer
             }
             Action::RunWorkflow => {
                 let name = task.workflow.as_deref().unwrap_or_default();
-                let output = self
-                    .agent
-                    .run_skill(&scope, name, "")
-                    .await
-                    .map_err(|e| e.to_string())?;
+                let output = self.agent.run_skill(&scope, name, "").await?;
                 if output.is_empty() {
                     return Ok(None);
                 }
@@ -55,11 +48,7 @@ impl Actions {
             receive_id: task.scope_id.clone(),
             reply_to: None,
         };
-        let sent = self
-            .messenger
-            .send(&to, Payload::Text(text))
-            .await
-            .map_err(|e| e.to_string())?;
+        let sent = self.messenger.send(&to, Payload::Text(text)).await?;
         Ok(Some(sent.message_id))
     }
 }

@@ -7,6 +7,7 @@
 //! and a task never fires from a write that could still be lost.
 
 mod actions;
+mod error;
 mod model;
 mod queue;
 mod scheduler;
@@ -15,12 +16,14 @@ mod timing;
 mod validate;
 
 pub use actions::Actions;
+pub use error::{ActionError, TaskError};
 pub use model::{Action, Creator, Outcome, RunRecord, ScopeType, Task, TaskStatus};
 pub use store::RUNS_KEPT;
 
 use crate::config::BotConfig;
-use crate::error::{Error, Result};
 use crate::store::BotStore;
+
+type Result<T, E = TaskError> = std::result::Result<T, E>;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use model::StoredTask;
@@ -78,7 +81,7 @@ impl Automation {
         let tz: Tz = config
             .timezone
             .parse()
-            .map_err(|_| Error::Internal(format!("unknown timezone `{}`", config.timezone)))?;
+            .map_err(|_| TaskError::Invalid(format!("unknown timezone `{}`", config.timezone)))?;
         let store = TaskStore::open(store)?;
         Ok(Self {
             inner: Arc::new(Inner {
@@ -132,9 +135,7 @@ impl Automation {
         };
         validate::check(&task)?;
         if !access.allows(&task) {
-            return Err(Error::Forbidden(
-                "this token is limited to its own conversation".into(),
-            ));
+            return Err(TaskError::OutsideScope);
         }
         task.next_run_at = self.next_run(&task, None, now);
         let store = &self.inner.store;
@@ -171,7 +172,7 @@ impl Automation {
         let store = self.inner.store.clone();
         let all = tokio::task::spawn_blocking(move || store.all())
             .await
-            .map_err(Error::internal)??;
+            .map_err(crate::store::StoreError::from)??;
         let matching: Vec<Task> = all
             .into_iter()
             .map(|stored| stored.task)
@@ -223,7 +224,7 @@ impl Automation {
     /// The task's last runs, newest first (at most [`RUNS_KEPT`]).
     pub fn runs(&self, id: &str, access: &Access) -> Result<Vec<RunRecord>> {
         self.get(id, access)?;
-        self.inner.store.runs(id)
+        Ok(self.inner.store.runs(id)?)
     }
 
     /// When an (active) task runs next; a one-shot time already taken
@@ -241,6 +242,6 @@ impl Automation {
     }
 }
 
-fn not_found(id: &str) -> Error {
-    Error::not_found(format!("no automation task `{id}`"))
+fn not_found(id: &str) -> TaskError {
+    TaskError::NotFound(id.to_string())
 }

@@ -20,7 +20,7 @@ use super::model::{Outcome, RunRecord, StoredTask, Task, TaskStatus};
 use super::queue::DueQueue;
 use super::store::TaskStore;
 use super::timing::next_due;
-use crate::error::{Error, Result};
+use super::{ActionError, TaskError};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use futures_util::FutureExt;
@@ -32,12 +32,13 @@ use tokio_cron_scheduler::{Job, JobScheduler};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+type Result<T, E = TaskError> = std::result::Result<T, E>;
+
 /// The sweep job's period. The crate checks for due jobs every 500 ms and
 /// counts in whole seconds, so this is its finest repeat.
 const SWEEP_EVERY: Duration = Duration::from_secs(1);
 /// After the grace period, interrupted runs get this long to record it.
 const INTERRUPT_WAIT: Duration = Duration::from_secs(5);
-const INTERRUPTED: &str = "interrupted: the bot stopped during the run";
 
 pub struct Scheduler {
     store: TaskStore,
@@ -75,13 +76,13 @@ impl Scheduler {
         let this = self.clone();
         let ids = tokio::task::spawn_blocking(move || this.recover())
             .await
-            .map_err(Error::internal)??;
+            .map_err(crate::store::StoreError::from)??;
         self.store.durable().await?;
         for id in ids {
             self.sync(&id);
         }
         let crate_error =
-            |e: tokio_cron_scheduler::JobSchedulerError| Error::internal(format!("scheduler: {e}"));
+            |e: tokio_cron_scheduler::JobSchedulerError| TaskError::Scheduler(e.to_string());
         let jobs = JobScheduler::new().await.map_err(crate_error)?;
         let weak = Arc::downgrade(self);
         let sweep = Job::new_repeated_async(SWEEP_EVERY, move |_, _| {
@@ -171,9 +172,9 @@ impl Scheduler {
 
     async fn run_due(self: &Arc<Self>, id: &str, due: DateTime<Utc>) -> Result<()> {
         let now = Utc::now();
-        let Some(Some((task, overlapping))) = self
-            .store
-            .update(id, |stored| Ok(self.take_due(stored, due, now)))?
+        let Some(Some((task, overlapping))) = self.store.update(id, |stored| {
+            Ok::<_, TaskError>(self.take_due(stored, due, now))
+        })?
         else {
             return Ok(());
         };
@@ -202,7 +203,7 @@ impl Scheduler {
         tracing::info!(task = %id, due = %due, "automation task running");
         let outcome = tokio::select! {
             outcome = self.actions.run(&task) => outcome,
-            _ = self.abort.cancelled() => Err(INTERRUPTED.to_string()),
+            _ = self.abort.cancelled() => Err(ActionError::Interrupted),
         };
         self.finish(id, &key, outcome).await
     }
@@ -239,10 +240,10 @@ impl Scheduler {
         &self,
         id: &str,
         run_key: &str,
-        outcome: std::result::Result<Option<String>, String>,
+        outcome: std::result::Result<Option<String>, ActionError>,
     ) -> Result<()> {
         let now = Utc::now();
-        let error = outcome.as_ref().err().cloned();
+        let error = outcome.as_ref().err().map(ToString::to_string);
         if let Some(e) = &error {
             tracing::warn!(task = %id, error = %e, "automation task failed");
         }
@@ -255,19 +256,19 @@ impl Scheduler {
                 task.status = TaskStatus::Completed;
                 task.updated_at = now;
             }
-            Ok(())
+            Ok::<_, TaskError>(())
         })?;
         self.store.update_run(run_key, |run| {
             run.finished_at = Some(now);
             run.outcome = match &outcome {
                 Ok(_) => Outcome::Succeeded,
-                Err(e) if e == INTERRUPTED => Outcome::Interrupted,
+                Err(ActionError::Interrupted) => Outcome::Interrupted,
                 Err(_) => Outcome::Failed,
             };
             run.error = error.clone();
             run.message_id = outcome.as_ref().ok().cloned().flatten();
         })?;
-        self.store.durable().await
+        Ok(self.store.durable().await?)
     }
 
     /// What a previous life of the bot left: runs cut short are marked
@@ -280,7 +281,7 @@ impl Scheduler {
                 self.store.update_run(&key, |run| {
                     run.outcome = Outcome::Interrupted;
                     run.finished_at = Some(now);
-                    run.error = Some(INTERRUPTED.into());
+                    run.error = Some(ActionError::Interrupted.to_string());
                 })?;
             }
         }
@@ -300,7 +301,7 @@ impl Scheduler {
                 } else {
                     task.next_run_at = next_due(task, self.tz, now);
                 }
-                Ok(())
+                Ok::<_, TaskError>(())
             })?;
             active.push(id);
         }

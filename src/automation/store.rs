@@ -8,8 +8,7 @@
 //! (the group commit) before they answer or act.
 
 use super::model::{RunRecord, StoredTask};
-use crate::error::{Error, Result};
-use crate::store::{BotStore, TypedTree};
+use crate::store::{BotStore, Result, StoreError, TypedTree};
 use std::sync::{Arc, Mutex};
 
 /// Runs kept per task; older ones are dropped.
@@ -56,11 +55,11 @@ impl TaskStore {
 
     /// Changes one task under the write lock; the change is written only if
     /// `change` succeeds. `None` when there is no such task.
-    pub fn update<T>(
+    pub fn update<T, E: From<StoreError>>(
         &self,
         id: &str,
-        change: impl FnOnce(&mut StoredTask) -> Result<T>,
-    ) -> Result<Option<T>> {
+        change: impl FnOnce(&mut StoredTask) -> Result<T, E>,
+    ) -> Result<Option<T>, E> {
         let _guard = self.lock();
         let Some(mut stored) = self.tasks.get(id)? else {
             return Ok(None);
@@ -136,7 +135,7 @@ impl TaskStore {
             .raw()
             .scan_prefix(format!("{task_id}{SEP}"))
             .keys()
-            .map(|k| k.map_err(Error::from))
+            .map(|k| k.map_err(StoreError::from))
             .collect()
     }
 

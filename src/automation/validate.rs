@@ -5,8 +5,10 @@
 
 use super::model::{Action, ScopeType, Task, TaskStatus};
 use super::timing::parse_cron;
-use crate::error::{Error, Result};
+use super::TaskError;
 use chrono::{DateTime, Utc};
+
+type Result<T, E = TaskError> = std::result::Result<T, E>;
 use serde_json::{Map, Value};
 
 const CREATE_FIELDS: &[&str] = &[
@@ -40,7 +42,7 @@ pub struct NewTask {
 pub fn new_task(body: Value, now: DateTime<Utc>) -> Result<NewTask> {
     let map = object(body, CREATE_FIELDS)?;
     let required = |name: &str, hint: &str| {
-        string(&map, name)?.ok_or_else(|| Error::bad_request(format!("`{name}` is required{hint}")))
+        string(&map, name)?.ok_or_else(|| bad(format!("`{name}` is required{hint}")))
     };
     let scope_type = required("scope_type", " (\"chat\" or \"user\")")?;
     let scope_id = required("scope_id", "")?;
@@ -125,7 +127,7 @@ pub fn check(task: &Task) -> Result<()> {
             "give either `cron` or `run_at`, not both (in a PATCH, set the other to null)",
         )),
         (Some(cron), None) => {
-            let parsed = parse_cron(cron).map_err(Error::BadRequest)?;
+            let parsed = parse_cron(cron).map_err(TaskError::Invalid)?;
             // `0 9 31 2 *` parses but never comes: a task that never runs.
             match super::timing::next_cron(&parsed, chrono_tz::UTC, chrono::Utc::now()) {
                 Some(_) => Ok(()),
@@ -251,6 +253,6 @@ fn string(map: &Map<String, Value>, name: &str) -> Result<Option<String>> {
     }
 }
 
-fn bad(msg: impl Into<String>) -> Error {
-    Error::bad_request(msg)
+fn bad(msg: impl Into<String>) -> TaskError {
+    TaskError::Invalid(msg.into())
 }

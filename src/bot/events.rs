@@ -2,11 +2,13 @@
 //! Feishu, the receiver both transports use plus the long connection the
 //! bot owns.
 
+use super::state::OpenError;
 use super::{BotState, Host};
 use crate::config::{ConnectorKind, EventsTransport};
 use crate::connector::feishu_events::{FeishuInbound, LongConnection};
 use crate::connector::inbound::InboundSink;
-use crate::error::{Error, Result};
+use crate::connector::ConnectorError;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,7 +31,7 @@ pub fn default_sink(state: &BotState) -> Arc<dyn InboundSink> {
 
 /// Sets up a Feishu bot's receiver and, with `events = "long_connection"`,
 /// opens the connection. Nothing for other connectors.
-pub fn start(state: &BotState, host: &Host) -> Result<Option<LongConnection>> {
+pub fn start(state: &BotState, host: &Host) -> Result<Option<LongConnection>, OpenError> {
     let connector = &state.config().connector;
     if connector.kind != ConnectorKind::Feishu {
         return Ok(None);
@@ -37,7 +39,7 @@ pub fn start(state: &BotState, host: &Host) -> Result<Option<LongConnection>> {
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
         .build()
-        .map_err(Error::internal)?;
+        .map_err(|e| ConnectorError::Internal(format!("cannot build the HTTP client: {e}")))?;
     let inbound = FeishuInbound::new(
         state.id(),
         connector,

@@ -6,9 +6,10 @@ use crate::chat::ChatPipeline;
 use crate::config::{BotConfig, ConnectorKind};
 use crate::connector::feishu_events::FeishuInbound;
 use crate::connector::{FeishuConnector, LocalConnector, Messenger};
-use crate::error::{Error, Result};
+use crate::error::{Code, ErrorCode};
 use crate::goal::Goals;
 use crate::http::{generate_token, tokens_equal, Authenticator, Principal};
+use crate::store::StoreError;
 use crate::store::{BotStore, Store};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
@@ -38,7 +39,7 @@ impl Host {
     }
 
     /// A bot's run records, whether the bot runs or not.
-    pub fn run_store(&self, id: &str) -> Result<RunStore> {
+    pub fn run_store(&self, id: &str) -> Result<RunStore, StoreError> {
         RunStore::open(&self.store.bot(id))
     }
 
@@ -49,7 +50,7 @@ impl Host {
 
     /// The local connector's view of a bot's conversations, whether the bot
     /// runs or not.
-    pub fn local_conversations(&self, id: &str) -> Result<LocalConnector> {
+    pub fn local_conversations(&self, id: &str) -> Result<LocalConnector, StoreError> {
         LocalConnector::open(self.store.bot(id), self.bot_folder(id))
     }
 }
@@ -75,6 +76,37 @@ struct Inner {
     automation: Automation,
 }
 
+/// Why a bot could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the bot's folder: {0}")]
+    Folder(#[from] std::io::Error),
+    #[error(transparent)]
+    Connector(#[from] crate::connector::ConnectorError),
+    #[error(transparent)]
+    Skills(#[from] crate::skills::SkillError),
+    #[error(transparent)]
+    Automation(#[from] crate::automation::TaskError),
+    #[error(transparent)]
+    Goals(#[from] crate::goal::GoalError),
+}
+
+/// `permissions.<key>` is off for this bot.
+#[derive(Debug, thiserror::Error)]
+#[error("permissions.{key} is disabled for bot `{bot}`")]
+pub struct PermissionDenied {
+    pub key: &'static str,
+    pub bot: String,
+}
+
+impl ErrorCode for PermissionDenied {
+    fn code(&self) -> Code {
+        Code::PermissionDisabled
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Permission {
     Message,
@@ -88,7 +120,7 @@ const TOKEN_KEY: &str = "runtime_http_token";
 impl BotState {
     /// Opens the bot's trees, settles its token (from config, or generated
     /// once and kept in `<id>/meta`) and builds its connector and agent.
-    pub async fn open(config: Arc<BotConfig>, host: &Host) -> Result<Self> {
+    pub async fn open(config: Arc<BotConfig>, host: &Host) -> Result<Self, OpenError> {
         let store = host.store.bot(&config.id);
         let token = if config.runtime_http_token.is_empty() {
             let meta = store.tree::<String>(META)?;
@@ -219,7 +251,7 @@ impl BotState {
 
     /// Fails runs a crash left `running` and writes the bundled skills into
     /// the workspace; run once at start.
-    pub async fn prepare(&self) -> Result<()> {
+    pub async fn prepare(&self) -> Result<(), OpenError> {
         let failed = self.agent().store().recover().await?;
         if failed > 0 {
             tracing::warn!(bot = %self.id(), runs = failed, "runs left running by a previous process marked failed");
@@ -234,7 +266,7 @@ impl BotState {
     }
 
     /// 403 unless `permissions.<permission>` is on for this bot.
-    pub fn require(&self, permission: Permission) -> Result<()> {
+    pub fn require(&self, permission: Permission) -> Result<(), PermissionDenied> {
         let p = &self.config().permissions;
         let (on, key) = match permission {
             Permission::Message => (p.runtime_message, "runtime_message"),
@@ -244,10 +276,10 @@ impl BotState {
         if on {
             Ok(())
         } else {
-            Err(Error::Forbidden(format!(
-                "permissions.{key} is disabled for bot `{}`",
-                self.id()
-            )))
+            Err(PermissionDenied {
+                key,
+                bot: self.id().to_string(),
+            })
         }
     }
 

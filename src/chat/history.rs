@@ -2,7 +2,7 @@
 //!
 //! Tree `<id>/history`: `<session_key>\u{1f}<seq:020>` → [`Turn`].
 
-use crate::error::Result;
+use crate::store::Result;
 use crate::store::{BotStore, TypedTree};
 use serde::{Deserialize, Serialize};
 

@@ -5,7 +5,7 @@
 //! `<id>/inbound_seen`: `<message_id>` → first-seen time (pruned).
 
 use crate::connector::inbound::InboundMessage;
-use crate::error::Result;
+use crate::store::Result;
 use crate::store::{BotStore, TypedTree};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};

@@ -9,13 +9,13 @@ mod inbox;
 pub use history::{build_prompt, History, Turn};
 pub use inbox::{session_key, Inbox, Pending};
 
-use crate::agent::AgentRunner;
+use crate::agent::{AgentError, AgentRunner};
 use crate::config::{ChatConfig, TriggerMode};
 use crate::connector::inbound::{InboundMessage, InboundSink};
 use crate::connector::{Destination, Messenger, Payload};
-use crate::error::Result;
 use crate::scope::Scope;
 use crate::store::BotStore;
+use crate::store::Result;
 use async_trait::async_trait;
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
@@ -30,7 +30,7 @@ pub trait Answerer: Send + Sync + 'static {
         &self,
         scope: &Scope,
         prompt: &str,
-    ) -> (Option<String>, std::result::Result<String, String>);
+    ) -> (Option<String>, std::result::Result<String, AgentError>);
 }
 
 #[async_trait]
@@ -39,9 +39,8 @@ impl Answerer for AgentRunner {
         &self,
         scope: &Scope,
         prompt: &str,
-    ) -> (Option<String>, std::result::Result<String, String>) {
-        let (run_id, result) = self.converse(scope, prompt).await;
-        (run_id, result.map_err(|e| e.to_string()))
+    ) -> (Option<String>, std::result::Result<String, AgentError>) {
+        self.converse(scope, prompt).await
     }
 }
 

@@ -29,5 +29,5 @@ pub struct InboundMessage {
 /// the platform be told it arrived.
 #[async_trait]
 pub trait InboundSink: Send + Sync + 'static {
-    async fn deliver(&self, message: InboundMessage) -> crate::error::Result<()>;
+    async fn deliver(&self, message: InboundMessage) -> crate::store::Result<()>;
 }

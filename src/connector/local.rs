@@ -5,7 +5,7 @@
 //! `<id>/conversations`: `<receive_id>` → [`ConversationSummary`].
 
 use super::{sanitize_filename, ConnectorError, Destination, Messenger, Payload, Sent};
-use crate::error::Result;
+use crate::store::Result;
 use crate::store::{BotStore, TypedTree};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};

@@ -11,7 +11,8 @@ pub use feishu::FeishuConnector;
 pub use local::{LocalConnector, StoredMessage};
 pub use names::sanitize_filename;
 
-use crate::error::Error;
+use crate::error::{Code, ErrorCode};
+use crate::store::StoreError;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
@@ -45,6 +46,9 @@ pub enum ConnectorError {
     Rejected(String),
     #[error("the platform did not answer in time: {0}")]
     Timeout(String),
+    /// Still throttled after the retries.
+    #[error("{what}: the platform kept throttling; retry in {retry_after} s")]
+    Throttled { what: String, retry_after: u64 },
     /// The payload breaks a platform rule (size, emptiness).
     #[error("{0}")]
     Invalid(String),
@@ -52,20 +56,28 @@ pub enum ConnectorError {
     Internal(String),
 }
 
-impl From<ConnectorError> for Error {
-    fn from(err: ConnectorError) -> Self {
-        match err {
-            ConnectorError::Rejected(_) => Error::BadGateway(err.to_string()),
-            ConnectorError::Timeout(_) => Error::GatewayTimeout(err.to_string()),
-            ConnectorError::Invalid(msg) => Error::BadRequest(msg),
-            ConnectorError::Internal(msg) => Error::Internal(msg),
+impl ErrorCode for ConnectorError {
+    fn code(&self) -> Code {
+        match self {
+            ConnectorError::Rejected(_) => Code::PlatformRejected,
+            ConnectorError::Timeout(_) => Code::PlatformTimeout,
+            ConnectorError::Throttled { .. } => Code::PlatformThrottled,
+            ConnectorError::Invalid(_) => Code::InvalidMessage,
+            ConnectorError::Internal(_) => Code::Internal,
+        }
+    }
+
+    fn retry_after(&self) -> Option<u64> {
+        match self {
+            ConnectorError::Throttled { retry_after, .. } => Some(*retry_after),
+            _ => None,
         }
     }
 }
 
-impl From<Error> for ConnectorError {
-    fn from(err: Error) -> Self {
-        ConnectorError::Internal(err.to_string())
+impl From<StoreError> for ConnectorError {
+    fn from(err: StoreError) -> Self {
+        ConnectorError::Internal(format!("storage: {err}"))
     }
 }
 

@@ -2,8 +2,8 @@
 //!
 //! Tree `<id>/goals`: `<session_key>` → [`Goal`].
 
-use crate::error::{Error, Result};
-use crate::store::{BotStore, TypedTree};
+use crate::error::{Code, ErrorCode};
+use crate::store::{BotStore, StoreError, TypedTree};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex};
@@ -56,6 +56,39 @@ impl Transition {
     }
 }
 
+#[derive(Debug, thiserror::Error)]
+pub enum GoalError {
+    #[error("`description` is required")]
+    MissingDescription,
+    #[error("`description` is longer than {MAX_DESCRIPTION} characters")]
+    DescriptionTooLong,
+    #[error("this conversation has no goal")]
+    NoGoal,
+    #[error("this conversation already has an unfinished goal ({id}, {}); complete or delete it first", status_name(*.status))]
+    Unfinished { id: String, status: GoalStatus },
+    #[error("cannot {} a goal that is {}", .change.verb(), status_name(*.from))]
+    IllegalTransition {
+        change: Transition,
+        from: GoalStatus,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl ErrorCode for GoalError {
+    fn code(&self) -> Code {
+        match self {
+            GoalError::MissingDescription | GoalError::DescriptionTooLong => Code::InvalidGoal,
+            GoalError::NoGoal => Code::GoalNotFound,
+            GoalError::Unfinished { .. } => Code::GoalExists,
+            GoalError::IllegalTransition { .. } => Code::IllegalGoalTransition,
+            GoalError::Store(e) => e.code(),
+        }
+    }
+}
+
+type Result<T, E = GoalError> = std::result::Result<T, E>;
+
 /// Longest description accepted.
 pub const MAX_DESCRIPTION: usize = 4000;
 
@@ -79,7 +112,7 @@ impl Goals {
 
     /// The scope's goal, whatever its status.
     pub fn get(&self, session_key: &str) -> Result<Option<Goal>> {
-        self.tree.get(session_key)
+        Ok(self.tree.get(session_key)?)
     }
 
     /// The goal an agent run in this scope should pursue (in progress only).
@@ -94,22 +127,19 @@ impl Goals {
     pub async fn create(&self, session_key: &str, description: &str) -> Result<Goal> {
         let description = description.trim();
         if description.is_empty() {
-            return Err(Error::bad_request("`description` is required"));
+            return Err(GoalError::MissingDescription);
         }
         if description.chars().count() > MAX_DESCRIPTION {
-            return Err(Error::bad_request(format!(
-                "`description` is longer than {MAX_DESCRIPTION} characters"
-            )));
+            return Err(GoalError::DescriptionTooLong);
         }
         let goal = {
             let _guard = self.lock.lock().expect("goal lock");
             if let Some(existing) = self.tree.get(session_key)? {
                 if existing.status != GoalStatus::Completed {
-                    return Err(Error::Conflict(format!(
-                        "this conversation already has an unfinished goal ({}, {}); complete or delete it first",
-                        existing.id,
-                        status_name(existing.status)
-                    )));
+                    return Err(GoalError::Unfinished {
+                        id: existing.id,
+                        status: existing.status,
+                    });
                 }
             }
             let now = Utc::now();
@@ -131,17 +161,13 @@ impl Goals {
     pub async fn transition(&self, session_key: &str, change: Transition) -> Result<Goal> {
         let goal = {
             let _guard = self.lock.lock().expect("goal lock");
-            let mut goal = self
-                .tree
-                .get(session_key)?
-                .ok_or_else(|| Error::not_found("this conversation has no goal"))?;
-            let next = change.apply(goal.status).ok_or_else(|| {
-                Error::Conflict(format!(
-                    "cannot {} a goal that is {}",
-                    change.verb(),
-                    status_name(goal.status)
-                ))
-            })?;
+            let mut goal = self.tree.get(session_key)?.ok_or(GoalError::NoGoal)?;
+            let next = change
+                .apply(goal.status)
+                .ok_or(GoalError::IllegalTransition {
+                    change,
+                    from: goal.status,
+                })?;
             goal.status = next;
             goal.updated_at = Utc::now();
             self.tree.insert(session_key, &goal)?;

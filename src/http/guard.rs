@@ -2,7 +2,7 @@
 //! attempts per client address, and the declared body size.
 
 use super::auth::{Authenticator, Principal};
-use crate::error::Error;
+use crate::error::{Code, Error, ErrorCode};
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header;
@@ -18,6 +18,40 @@ use std::sync::Arc;
 const OPEN_PATHS: &[&str] = &["/healthz", "/openapi.json"];
 /// Failed authentications allowed per client address and minute.
 const FAILED_AUTH_PER_MINUTE: u32 = 30;
+
+/// Why the guard turned a request away.
+#[derive(Debug, thiserror::Error)]
+pub enum AccessError {
+    #[error("missing bearer token (Authorization: Bearer <token>)")]
+    MissingToken,
+    #[error("invalid token")]
+    InvalidToken,
+    #[error("too many failed authentication attempts; retry in {0} s")]
+    AuthThrottled(u64),
+    #[error("rate limit exceeded; retry in {0} s")]
+    RateLimited(u64),
+    #[error("request body exceeds the limit of {0} bytes")]
+    BodyTooLarge(usize),
+}
+
+impl ErrorCode for AccessError {
+    fn code(&self) -> Code {
+        match self {
+            AccessError::MissingToken => Code::MissingToken,
+            AccessError::InvalidToken => Code::InvalidToken,
+            AccessError::AuthThrottled(_) => Code::AuthThrottled,
+            AccessError::RateLimited(_) => Code::RateLimited,
+            AccessError::BodyTooLarge(_) => Code::BodyTooLarge,
+        }
+    }
+
+    fn retry_after(&self) -> Option<u64> {
+        match self {
+            AccessError::AuthThrottled(secs) | AccessError::RateLimited(secs) => Some(*secs),
+            _ => None,
+        }
+    }
+}
 
 pub struct AccessGuard {
     authenticator: Arc<dyn Authenticator>,
@@ -41,7 +75,7 @@ impl AccessGuard {
         }
     }
 
-    fn check(&self, req: &ServiceRequest) -> Result<Option<Principal>, Error> {
+    fn check(&self, req: &ServiceRequest) -> Result<Option<Principal>, AccessError> {
         if OPEN_PATHS.contains(&req.path()) {
             return Ok(None);
         }
@@ -54,37 +88,30 @@ impl AccessGuard {
                     .map(|a| a.ip())
                     .unwrap_or(IpAddr::from([127, 0, 0, 1]));
                 if let Err(wait) = self.failed_auth.check_key(&ip) {
-                    return Err(too_many(wait, "too many failed authentication attempts"));
+                    return Err(AccessError::AuthThrottled(seconds(wait)));
                 }
-                return Err(Error::Unauthorized(match token {
-                    None => "missing bearer token (Authorization: Bearer <token>)".into(),
-                    Some(_) => "invalid token".into(),
-                }));
+                return Err(match token {
+                    None => AccessError::MissingToken,
+                    Some(_) => AccessError::InvalidToken,
+                });
             }
         };
         if let Err(wait) = self.per_token.check_key(&principal.bucket) {
-            return Err(too_many(wait, "rate limit exceeded"));
+            return Err(AccessError::RateLimited(seconds(wait)));
         }
         if declared_length(req).is_some_and(|len| len > self.body_limit) {
-            return Err(Error::PayloadTooLarge(format!(
-                "request body exceeds the limit of {} bytes",
-                self.body_limit
-            )));
+            return Err(AccessError::BodyTooLarge(self.body_limit));
         }
         Ok(Some(principal))
     }
 }
 
-fn too_many(wait: governor::NotUntil<governor::clock::QuantaInstant>, what: &str) -> Error {
-    let secs = wait
-        .wait_time_from(DefaultClock::default().now())
+/// Whole seconds until the limiter lets the next request through (≥ 1).
+fn seconds(wait: governor::NotUntil<governor::clock::QuantaInstant>) -> u64 {
+    wait.wait_time_from(DefaultClock::default().now())
         .as_secs_f64()
         .ceil()
-        .max(1.0) as u64;
-    Error::TooManyRequests {
-        message: format!("{what}; retry in {secs} s"),
-        retry_after_secs: secs,
-    }
+        .max(1.0) as u64
 }
 
 fn bearer(req: &ServiceRequest) -> Option<&str> {
@@ -122,7 +149,7 @@ pub async fn guard(
             Ok(next.call(req).await?.map_into_left_body())
         }
         Err(err) => Ok(req
-            .into_response(err.error_response())
+            .into_response(Error::from(err).error_response())
             .map_into_right_body()),
     }
 }

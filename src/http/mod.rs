@@ -13,7 +13,7 @@ pub use guard::AccessGuard;
 pub use observe::{observe, ServerLabel};
 pub use openapi::BearerAuth;
 
-use crate::error::Error;
+use crate::error::{Error, RequestError};
 use actix_web::web;
 
 /// Extractor configs that route every rejection through [`Error`].
@@ -22,24 +22,28 @@ pub fn extractor_configs(body_limit: usize) -> impl FnOnce(&mut web::ServiceConf
         cfg.app_data(
             web::JsonConfig::default()
                 .limit(body_limit)
-                .error_handler(|err, _| Error::from(err).into()),
+                .error_handler(|err, _| Error::from(RequestError::from(err)).into()),
         )
-        .app_data(web::QueryConfig::default().error_handler(|err, _| Error::from(err).into()))
-        .app_data(web::PathConfig::default().error_handler(|err, _| Error::from(err).into()))
+        .app_data(
+            web::QueryConfig::default()
+                .error_handler(|err, _| Error::from(RequestError::from(err)).into()),
+        )
+        .app_data(
+            web::PathConfig::default()
+                .error_handler(|err, _| Error::from(RequestError::from(err)).into()),
+        )
         .app_data(web::PayloadConfig::default().limit(body_limit));
     }
 }
 
 /// The default service: an unknown route is a JSON 404.
 pub async fn no_route() -> Result<actix_web::HttpResponse, Error> {
-    Err(Error::not_found("no such route"))
+    Err(RequestError::NoRoute.into())
 }
 
 /// For resources: a known route with another method is a JSON 405.
 pub async fn wrong_method() -> Result<actix_web::HttpResponse, Error> {
-    Err(Error::MethodNotAllowed(
-        "method not allowed on this route".into(),
-    ))
+    Err(RequestError::WrongMethod.into())
 }
 
 use actix_web::body::MessageBody;

@@ -2,7 +2,7 @@
 //! the answer, one log line per request, and JSON bodies for the errors that
 //! actix produces itself (unknown route, wrong method, overflow).
 
-use crate::error::{canonical_reason, ErrorBody};
+use crate::error::{canonical, ErrorBody};
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
@@ -73,9 +73,8 @@ fn json_errors(res: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody> {
         return res;
     }
     let (req, old) = res.into_parts();
-    let mut new = HttpResponse::build(status).json(ErrorBody {
-        error: canonical_reason(status),
-    });
+    let (code, error) = canonical(status);
+    let mut new = HttpResponse::build(status).json(ErrorBody { error, code });
     for name in [header::ALLOW, header::RETRY_AFTER] {
         if let Some(v) = old.headers().get(&name) {
             new.headers_mut().insert(name, v.clone());

@@ -6,9 +6,49 @@ mod sniff;
 
 pub use sniff::image_format;
 
-use crate::connector::{sanitize_filename, Destination, Messenger, Payload, Sent};
-use crate::error::{Error, Result};
+use crate::connector::{sanitize_filename, ConnectorError, Destination, Messenger, Payload, Sent};
+use crate::error::{Code, ErrorCode};
 use crate::scope::Scope;
+
+#[derive(Debug, thiserror::Error)]
+pub enum MessageError {
+    /// The form breaks a rule (a part missing, repeated, empty, not text).
+    #[error("{0}")]
+    Form(String),
+    #[error("the `image` part is not an image (expected PNG, JPEG, GIF, WebP, BMP, TIFF or ICO)")]
+    NotAnImage,
+    #[error("no conversation: the X-Alice-Receive-Id header (ALICE_RECEIVE_ID) is missing")]
+    NoConversation,
+    #[error(transparent)]
+    Connector(#[from] ConnectorError),
+    /// The upload reached the conversation; its caption did not.
+    #[error("{message_id} was sent but its caption was not: {source}")]
+    CaptionLost {
+        message_id: String,
+        source: ConnectorError,
+    },
+}
+
+impl ErrorCode for MessageError {
+    fn code(&self) -> Code {
+        match self {
+            MessageError::Form(_) | MessageError::NotAnImage => Code::InvalidUpload,
+            MessageError::NoConversation => Code::MissingConversation,
+            MessageError::Connector(e) | MessageError::CaptionLost { source: e, .. } => e.code(),
+        }
+    }
+
+    fn retry_after(&self) -> Option<u64> {
+        match self {
+            MessageError::Connector(e) | MessageError::CaptionLost { source: e, .. } => {
+                e.retry_after()
+            }
+            _ => None,
+        }
+    }
+}
+
+type Result<T, E = MessageError> = std::result::Result<T, E>;
 
 /// One part of a `multipart/form-data` body, read into memory (bounded by
 /// the bot's body limit).
@@ -33,7 +73,7 @@ impl Form {
     fn one(&self, name: &str) -> Result<Option<&FormPart>> {
         let mut found = self.parts.iter().filter(|p| p.name == name);
         match (found.next(), found.next()) {
-            (Some(_), Some(_)) => Err(Error::bad_request(format!(
+            (Some(_), Some(_)) => Err(MessageError::Form(format!(
                 "the `{name}` part appears more than once"
             ))),
             (one, _) => Ok(one),
@@ -43,11 +83,11 @@ impl Form {
     /// A required, non-empty upload.
     fn upload(&self, name: &str) -> Result<&FormPart> {
         match self.one(name)? {
-            None => Err(Error::bad_request(format!(
+            None => Err(MessageError::Form(format!(
                 "the multipart body has no `{name}` part"
             ))),
             Some(p) if p.bytes.is_empty() => {
-                Err(Error::bad_request(format!("the `{name}` part is empty")))
+                Err(MessageError::Form(format!("the `{name}` part is empty")))
             }
             Some(p) => Ok(p),
         }
@@ -59,7 +99,7 @@ impl Form {
             return Ok(None);
         };
         let text = std::str::from_utf8(&part.bytes)
-            .map_err(|_| Error::bad_request(format!("the `{name}` field is not UTF-8 text")))?;
+            .map_err(|_| MessageError::Form(format!("the `{name}` field is not UTF-8 text")))?;
         Ok(Some(text.to_string()).filter(|t| !t.trim().is_empty()))
     }
 }
@@ -67,11 +107,10 @@ impl Form {
 /// Where a message for this scope goes: 400 without a receive id; with a
 /// source message id the message replies to it.
 pub fn destination(scope: &Scope) -> Result<Destination> {
-    let receive_id = scope.receive_id.clone().ok_or_else(|| {
-        Error::bad_request(
-            "no conversation: the X-Alice-Receive-Id header (ALICE_RECEIVE_ID) is missing",
-        )
-    })?;
+    let receive_id = scope
+        .receive_id
+        .clone()
+        .ok_or(MessageError::NoConversation)?;
     Ok(Destination {
         receive_id_type: scope.receive_id_type().to_string(),
         receive_id,
@@ -82,11 +121,7 @@ pub fn destination(scope: &Scope) -> Result<Destination> {
 /// `image` (required, a real image) and `caption` (optional).
 pub async fn send_image(messenger: &dyn Messenger, to: &Destination, form: Form) -> Result<Sent> {
     let part = form.upload("image")?;
-    let ext = image_format(&part.bytes).ok_or_else(|| {
-        Error::bad_request(
-            "the `image` part is not an image (expected PNG, JPEG, GIF, WebP, BMP, TIFF or ICO)",
-        )
-    })?;
+    let ext = image_format(&part.bytes).ok_or(MessageError::NotAnImage)?;
     let caption = form.text("caption")?;
     let name = display_name(part.filename.as_deref(), &format!("image.{ext}"));
     let payload = Payload::Image {
@@ -130,19 +165,10 @@ async fn deliver(
         messenger
             .send(to, Payload::Text(caption))
             .await
-            .map_err(|e| match Error::from(e) {
-                Error::BadGateway(m) => Error::BadGateway(caption_lost(&sent, &m)),
-                Error::GatewayTimeout(m) => Error::GatewayTimeout(caption_lost(&sent, &m)),
-                Error::BadRequest(m) => Error::BadRequest(caption_lost(&sent, &m)),
-                other => other,
+            .map_err(|source| MessageError::CaptionLost {
+                message_id: sent.message_id.clone(),
+                source,
             })?;
     }
     Ok(sent)
-}
-
-fn caption_lost(sent: &Sent, reason: &str) -> String {
-    format!(
-        "{} was sent but its caption was not: {reason}",
-        sent.message_id
-    )
 }

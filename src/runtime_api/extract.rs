@@ -1,7 +1,7 @@
 //! Extractors shared by the resources: the conversation scope from the
 //! `X-Alice-*` headers, checked against the token's own scope.
 
-use crate::error::Error;
+use crate::error::{Code, Error};
 use crate::http::Principal;
 use crate::scope::{Scope, FIELDS};
 use actix_web::dev::Payload;
@@ -31,8 +31,9 @@ fn within_token(principal: Option<&Principal>, asked: Scope) -> Result<Scope, Er
     match principal.and_then(|p| p.scope.as_ref()) {
         None => Ok(asked),
         Some(own) if own.admits(&asked) => Ok(own.clone()),
-        Some(_) => Err(Error::Forbidden(
-            "this token is limited to its own conversation".into(),
+        Some(_) => Err(Error::new(
+            Code::OutsideScope,
+            "this token is limited to its own conversation",
         )),
     }
 }

@@ -1,7 +1,7 @@
 //! `/api/v1/goal…`: the goal of the caller's conversation (session key).
 
 use crate::bot::{BotState, Permission};
-use crate::error::{Error, ErrorBody, Result};
+use crate::error::{Code, Error, ErrorBody, Result};
 use crate::goal::{Goal, Transition};
 use crate::http::resource;
 use crate::scope::Scope;
@@ -18,7 +18,8 @@ pub struct NewGoal {
 /// Goals belong to a conversation: its session key, given or derived.
 fn session(scope: &Scope) -> Result<String> {
     scope.session_key().ok_or_else(|| {
-        Error::bad_request(
+        Error::new(
+            Code::MissingConversation,
             "goals belong to a conversation: send X-Alice-Session-Key or X-Alice-Receive-Id",
         )
     })

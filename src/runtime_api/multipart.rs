@@ -2,7 +2,7 @@
 //! arrive: a body over the limit is refused at the first chunk past it (a
 //! chunked body has no Content-Length for the guard to check up front).
 
-use crate::error::{Error, Result};
+use crate::error::{Error, RequestError, Result};
 use crate::messages::{Form, FormPart};
 use actix_multipart::{Multipart, MultipartError};
 use actix_web::error::PayloadError;
@@ -19,14 +19,17 @@ pub async fn read_form(req: &HttpRequest, body: web::Payload, limit: usize) -> R
         .to_ascii_lowercase()
         .starts_with("multipart/form-data")
     {
-        return Err(Error::bad_request(format!(
-            "expected a multipart/form-data body, got `{}`",
-            if content_type.is_empty() {
-                "no Content-Type"
-            } else {
-                content_type
-            }
-        )));
+        return Err(Error::new(
+            crate::error::Code::InvalidUpload,
+            format!(
+                "expected a multipart/form-data body, got `{}`",
+                if content_type.is_empty() {
+                    "no Content-Type"
+                } else {
+                    content_type
+                }
+            ),
+        ));
     }
     let mut seen = 0usize;
     let counted = body.map(move |chunk| {
@@ -66,8 +69,11 @@ pub async fn read_form(req: &HttpRequest, body: web::Payload, limit: usize) -> R
 fn rejected(err: MultipartError, limit: usize) -> Error {
     match err {
         MultipartError::Payload(PayloadError::Overflow) => {
-            Error::PayloadTooLarge(format!("request body exceeds the limit of {limit} bytes"))
+            RequestError::BodyTooLarge { limit: Some(limit) }.into()
         }
-        other => Error::bad_request(format!("invalid multipart body: {other}")),
+        other => Error::new(
+            crate::error::Code::InvalidUpload,
+            format!("invalid multipart body: {other}"),
+        ),
     }
 }

@@ -2,7 +2,9 @@
 //! The supervisor's headless routes reuse the request and answer shapes.
 
 use super::extract::token_scope;
-use crate::agent::{AgentRunner, EventFeed, EventsPage, RunRecord, RunRequest, RunStatus};
+use crate::agent::{
+    AgentRunner, EventFeed, EventsPage, RunError, RunRecord, RunRequest, RunStatus,
+};
 use crate::bot::BotState;
 use crate::error::{Error, ErrorBody, Result};
 use crate::http::{resource, sse};
@@ -77,8 +79,8 @@ pub async fn start(
 pub fn events_answer(
     req: &HttpRequest,
     after: Option<u64>,
-    feed: impl FnOnce(u64) -> Result<EventFeed>,
-    page: impl FnOnce(u64) -> Result<EventsPage>,
+    feed: impl FnOnce(u64) -> Result<EventFeed, RunError>,
+    page: impl FnOnce(u64) -> Result<EventsPage, RunError>,
 ) -> Result<HttpResponse> {
     let after = sse::resume_after(req, after);
     if sse::wants_event_stream(req) {
@@ -89,7 +91,7 @@ pub fn events_answer(
 }
 
 pub fn parse_status(status: Option<&str>) -> Result<Option<RunStatus>> {
-    status.map(RunStatus::parse).transpose()
+    Ok(status.map(RunStatus::parse).transpose()?)
 }
 
 /// Starts an agent run in the caller's conversation.

@@ -13,7 +13,8 @@ pub async fn list(state: web::Data<BotState>) -> Result<HttpResponse> {
     let dir = state.agent().skills_dir().to_path_buf();
     let found = web::block(move || skills::list(&dir))
         .await
-        .map_err(crate::error::Error::internal)??;
+        .map_err(crate::error::Error::internal)?
+        .map_err(crate::error::Error::from)?;
     Ok(HttpResponse::Ok().json(found))
 }
 

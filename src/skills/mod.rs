@@ -2,11 +2,35 @@
 //! `description`, optional `entry`) and its scripts. alice ships three,
 //! embedded in the binary and written into every bot's workspace at start.
 
-use crate::error::{Error, Result};
-use crate::store::TypedTree;
+use crate::error::{Code, ErrorCode};
+use crate::store::{StoreError, TypedTree};
 use serde::Serialize;
 use std::path::{Path, PathBuf};
 use utoipa::ToSchema;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SkillError {
+    #[error("no skill `{0}`")]
+    NotFound(String),
+    #[error("skill `{name}` has no entry script `{entry}`")]
+    NoEntry { name: String, entry: String },
+    #[error("the skills folder cannot be read")]
+    Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl ErrorCode for SkillError {
+    fn code(&self) -> Code {
+        match self {
+            SkillError::NotFound(_) => Code::SkillNotFound,
+            SkillError::NoEntry { .. } => Code::InvalidSkill,
+            SkillError::Io(_) | SkillError::Store(_) => Code::Internal,
+        }
+    }
+}
+
+type Result<T, E = SkillError> = std::result::Result<T, E>;
 
 /// (path inside a skills folder, content) of every bundled file.
 const BUNDLED: &[(&str, &str)] = &[
@@ -126,7 +150,7 @@ pub fn entry(skills_dir: &Path, name: &str) -> Result<PathBuf> {
     let skill = list(skills_dir)?
         .into_iter()
         .find(|s| s.name == name)
-        .ok_or_else(|| Error::not_found(format!("no skill `{name}`")))?;
+        .ok_or_else(|| SkillError::NotFound(name.to_string()))?;
     let folder = skills_dir.join(&skill.folder);
     let rel = skill.entry.unwrap_or_else(|| "run.sh".into());
     let path = folder.join(&rel);
@@ -136,9 +160,10 @@ pub fn entry(skills_dir: &Path, name: &str) -> Result<PathBuf> {
         .zip(folder.canonicalize().ok())
         .is_some_and(|(p, f)| p.starts_with(f));
     if !inside || !path.is_file() {
-        return Err(Error::bad_request(format!(
-            "skill `{name}` has no entry script `{rel}`"
-        )));
+        return Err(SkillError::NoEntry {
+            name: name.to_string(),
+            entry: rel,
+        });
     }
     Ok(path)
 }

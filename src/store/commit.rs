@@ -2,7 +2,7 @@
 //! drains every pending request, runs a single `flush`, and wakes them all.
 //! Many concurrent writers therefore share one disk sync.
 
-use crate::error::{Error, Result};
+use super::{Result, StoreError};
 use tokio::sync::{mpsc, oneshot};
 
 type Waiter = oneshot::Sender<Result<(), String>>;
@@ -40,9 +40,9 @@ impl GroupCommit {
         let (tx, rx) = oneshot::channel();
         self.requests
             .send(tx)
-            .map_err(|_| Error::internal("the flusher has stopped"))?;
+            .map_err(|_| StoreError::FlusherGone)?;
         rx.await
-            .map_err(|_| Error::internal("the flusher has stopped"))?
-            .map_err(|e| Error::Internal(format!("flush failed: {e}")))
+            .map_err(|_| StoreError::FlusherGone)?
+            .map_err(StoreError::Flush)
     }
 }

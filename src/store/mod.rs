@@ -7,8 +7,33 @@ mod typed;
 pub use commit::GroupCommit;
 pub use typed::TypedTree;
 
-use crate::error::Result;
+use crate::error::{Code, ErrorCode};
 use std::path::Path;
+
+/// A storage failure: always internal to the client, whole in the log.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("storage")]
+    Sled(#[from] sled::Error),
+    #[error("stored data cannot be encoded or decoded")]
+    Encoding(#[from] serde_json::Error),
+    #[error("the flush failed: {0}")]
+    Flush(String),
+    #[error("the flusher has stopped")]
+    FlusherGone,
+    #[error("a storage task ended abnormally")]
+    Blocking(#[from] tokio::task::JoinError),
+    #[error("file system")]
+    Io(#[from] std::io::Error),
+}
+
+impl ErrorCode for StoreError {
+    fn code(&self) -> Code {
+        Code::Internal
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// The process-wide database and its shared flusher.
 #[derive(Clone)]

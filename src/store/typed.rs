@@ -1,7 +1,7 @@
 //! A sled tree with string keys and JSON values, so no handler ever
 //! assembles bytes by hand.
 
-use crate::error::Result;
+use super::Result;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::marker::PhantomData;

@@ -3,9 +3,10 @@
 //! token: Feishu proves itself with the signature and Verification Token.
 
 use super::Supervisor;
+use super::SupervisorError;
 use crate::config::{ConnectorKind, EventsTransport};
-use crate::connector::feishu_events::webhook::{self, Callback, WebhookError};
-use crate::error::{Error, ErrorBody, Result};
+use crate::connector::feishu_events::webhook::{self, Callback};
+use crate::error::{ErrorBody, Result};
 use crate::http::server::RunningServer;
 use crate::http::{self, resource};
 use actix_web::{web, HttpRequest, HttpResponse, HttpServer};
@@ -86,9 +87,7 @@ pub async fn feishu(
     let status = sup.status(&bot_id).await?;
     let connector = &status.config.connector;
     if connector.kind != ConnectorKind::Feishu || connector.events != EventsTransport::Webhook {
-        return Err(Error::Conflict(format!(
-            "bot `{bot_id}` does not take Feishu events by webhook (connector.kind = \"feishu\", connector.events = \"webhook\")"
-        )));
+        return Err(SupervisorError::NotWebhook(bot_id.to_string()).into());
     }
     let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
     let callback = webhook::open(
@@ -99,11 +98,7 @@ pub async fn feishu(
             signature: header(webhook::SIGNATURE_HEADER),
             body: &body,
         },
-    )
-    .map_err(|e| match e {
-        WebhookError::Unauthorized(msg) => Error::Unauthorized(msg),
-        WebhookError::BadRequest(msg) => Error::BadRequest(msg),
-    })?;
+    )?;
     match callback {
         Callback::Challenge(challenge) => {
             Ok(HttpResponse::Ok().json(serde_json::json!({ "challenge": challenge })))
@@ -113,7 +108,7 @@ pub async fn feishu(
                 .bot
                 .as_ref()
                 .and_then(|bot| bot.feishu_inbound())
-                .ok_or_else(|| Error::Unavailable(format!("bot `{bot_id}` is not running")))?;
+                .ok_or_else(|| SupervisorError::Offline(bot_id.to_string()))?;
             inbound.accept(*event).await?;
             Ok(HttpResponse::Ok().json(serde_json::json!({ "msg": "success" })))
         }

@@ -3,6 +3,7 @@
 
 pub mod admin_api;
 mod admin_token;
+mod error;
 mod events_api;
 mod runs;
 mod serve;
@@ -10,6 +11,7 @@ mod unit;
 
 pub use admin_api::{AdminDoc, AdminServer};
 pub use admin_token::{admin_token, read_admin_token};
+pub use error::SupervisorError;
 pub use events_api::{EventsDoc, EventsServer};
 pub use runs::RunOwner;
 pub use serve::serve;
@@ -17,11 +19,12 @@ pub use unit::{RunState, UnitStatus};
 
 use crate::bot::Host;
 use crate::config::{self, Config};
-use crate::error::{Error, Result};
 use crate::store::Store;
 use std::sync::Arc;
 use tokio::sync::Mutex;
 use unit::Unit;
+
+type Result<T, E = SupervisorError> = std::result::Result<T, E>;
 
 #[derive(Clone)]
 pub struct Supervisor {
@@ -148,7 +151,10 @@ impl Supervisor {
         let unit = find(&*self.inner.state.lock().await, id)?.clone();
         run(&unit)
             .await
-            .map_err(|e| Error::Unavailable(format!("bot `{id}`: {e}")))?;
+            .map_err(|reason| SupervisorError::Unavailable {
+                id: id.to_string(),
+                reason,
+            })?;
         Ok(unit.status())
     }
 
@@ -156,11 +162,9 @@ impl Supervisor {
     pub async fn local_conversations(&self, id: &str) -> Result<crate::connector::LocalConnector> {
         let config = self.status(id).await?.config;
         if config.connector.kind != crate::config::ConnectorKind::Local {
-            return Err(Error::Conflict(format!(
-                "bot `{id}` does not use the local connector"
-            )));
+            return Err(SupervisorError::NotLocal(id.to_string()));
         }
-        self.inner.host.local_conversations(id)
+        Ok(self.inner.host.local_conversations(id)?)
     }
 
     /// A user's message on a local conversation: recorded, then answered by
@@ -217,12 +221,10 @@ impl Supervisor {
         // quick bookkeeping, never while bots drain, so the admin API, the
         // webhook listener and `alice chat` keep answering meanwhile.
         let _one_at_a_time = self.inner.reloading.lock().await;
-        let (new, old) = {
-            let state = self.inner.state.lock().await;
-            let new = config::load(&state.config.source)
-                .map_err(|e| Error::bad_request(e.to_string()))?;
-            (new, state.units.clone())
-        };
+        // The file is read outside the state lock (it may be slow).
+        let source = self.inner.state.lock().await.config.source.clone();
+        let new = config::load(&source)?;
+        let old = self.inner.state.lock().await.units.clone();
         if new.supervisor != self.config().await.supervisor {
             tracing::warn!("changes to [supervisor] take effect at the next start of alice");
         }
@@ -299,7 +301,7 @@ fn find<'a>(state: &'a State, id: &str) -> Result<&'a Unit> {
         .iter()
         .find(|(uid, _)| uid == id)
         .map(|(_, u)| u)
-        .ok_or_else(|| Error::not_found(format!("no bot `{id}`")))
+        .ok_or_else(|| SupervisorError::UnknownBot(id.to_string()))
 }
 
 #[derive(Debug, Default, serde::Serialize, utoipa::ToSchema)]

@@ -2,8 +2,10 @@
 //! trees of whichever bot owns it, running or not.
 
 use super::Supervisor;
-use crate::agent::{AgentRunner, EventFeed, EventsPage, RunRecord, RunStatus, RunStore};
-use crate::error::{Error, Result};
+use super::SupervisorError;
+use crate::agent::{AgentRunner, EventFeed, EventsPage, RunError, RunRecord, RunStatus, RunStore};
+
+type Result<T, E = SupervisorError> = std::result::Result<T, E>;
 
 /// A run's bot: its stored runs, and its live runner if the bot runs.
 pub struct RunOwner {
@@ -12,7 +14,7 @@ pub struct RunOwner {
 }
 
 impl RunOwner {
-    pub fn feed(&self, task_id: &str, after: u64) -> Result<EventFeed> {
+    pub fn feed(&self, task_id: &str, after: u64) -> Result<EventFeed, RunError> {
         match &self.live {
             Some(runner) => runner.feed(task_id, after, None),
             None => Ok(EventFeed::new(
@@ -24,17 +26,17 @@ impl RunOwner {
         }
     }
 
-    pub fn page(&self, task_id: &str, after: u64) -> Result<EventsPage> {
+    pub fn page(&self, task_id: &str, after: u64) -> Result<EventsPage, RunError> {
         self.store.page(task_id, after)
     }
 
-    pub async fn cancel(&self, task_id: &str) -> Result<RunRecord> {
+    pub async fn cancel(&self, task_id: &str) -> Result<RunRecord, RunError> {
         match &self.live {
             Some(runner) => runner.cancel(task_id, None).await,
-            None => Err(Error::Conflict(format!(
-                "run `{task_id}` has already finished ({})",
-                self.store.require(task_id)?.status.name()
-            ))),
+            None => Err(RunError::Finished {
+                id: task_id.to_string(),
+                status: self.store.require(task_id)?.status.name(),
+            }),
         }
     }
 }
@@ -43,9 +45,10 @@ impl Supervisor {
     /// The run service of a running bot: 404 unknown, 409 not running.
     pub async fn runner(&self, bot_id: &str) -> Result<AgentRunner> {
         let status = self.status(bot_id).await?;
-        status.bot.map(|bot| bot.agent().clone()).ok_or_else(|| {
-            Error::Conflict(format!("bot `{bot_id}` is not running; start it first"))
-        })
+        status
+            .bot
+            .map(|bot| bot.agent().clone())
+            .ok_or_else(|| SupervisorError::NotRunning(bot_id.to_string()))
     }
 
     async fn bot_ids(&self) -> Vec<String> {
@@ -78,7 +81,7 @@ impl Supervisor {
                 return Ok((owner, record));
             }
         }
-        Err(Error::not_found(format!("no run `{task_id}`")))
+        Err(RunError::NotFound(task_id.to_string()).into())
     }
 
     /// Runs of one bot (or all), most recent first.

@@ -20,7 +20,7 @@ struct BotSink {
 
 #[async_trait::async_trait]
 impl InboundSink for BotSink {
-    async fn deliver(&self, message: InboundMessage) -> alice::error::Result<()> {
+    async fn deliver(&self, message: InboundMessage) -> alice::store::Result<()> {
         self.recorder
             .0
             .lock()

@@ -70,10 +70,11 @@ impl Api {
                     );
                     tokio::time::sleep(wait).await;
                 }
-                Outcome::Throttled(_) => {
-                    return Err(ConnectorError::Rejected(format!(
-                        "{what}: feishu kept throttling (code 99991400)"
-                    )))
+                Outcome::Throttled(wait) => {
+                    return Err(ConnectorError::Throttled {
+                        what: what.to_string(),
+                        retry_after: wait.as_secs().max(1),
+                    })
                 }
                 Outcome::InvalidToken(reason) | Outcome::Refused(reason) => {
                     return Err(ConnectorError::Rejected(format!("{what}: {reason}")))

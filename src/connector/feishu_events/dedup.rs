@@ -2,7 +2,7 @@
 //! (message id → first seen, ms since the epoch), so that a redelivery is
 //! dropped even after a restart.
 
-use crate::error::Result;
+use crate::store::Result;
 use crate::store::{BotStore, TypedTree};
 use std::sync::atomic::{AtomicU32, Ordering};
 

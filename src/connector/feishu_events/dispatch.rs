@@ -7,8 +7,9 @@ use super::event::{self, Event, ReceivedMessage};
 use super::identity::BotIdentity;
 use crate::config::ConnectorConfig;
 use crate::connector::inbound::InboundSink;
-use crate::error::Result;
+use crate::error::{Code, ErrorCode};
 use crate::store::BotStore;
+use crate::store::{Result, StoreError};
 use futures_util::FutureExt;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
@@ -47,7 +48,18 @@ pub enum HandleError {
     #[error(transparent)]
     Event(#[from] event::EventError),
     #[error(transparent)]
-    Storage(#[from] crate::error::Error),
+    Storage(#[from] StoreError),
+    #[error("delivering a message failed unexpectedly")]
+    Panicked,
+}
+
+impl ErrorCode for HandleError {
+    fn code(&self) -> Code {
+        match self {
+            HandleError::Event(_) => Code::InvalidEvent,
+            HandleError::Storage(_) | HandleError::Panicked => Code::Internal,
+        }
+    }
 }
 
 impl FeishuInbound {
@@ -83,18 +95,16 @@ impl FeishuInbound {
     /// message is queued durably before answering when that fits in
     /// [`ACK_BUDGET`] (it does unless the bot's own identity is still being
     /// fetched for the first time), and in the background otherwise.
-    pub async fn accept(&self, event: Event) -> Result<Outcome> {
+    pub async fn accept(&self, event: Event) -> Result<Outcome, HandleError> {
         if event.message.is_none() {
-            return self.process(event).await;
+            return Ok(self.process(event).await?);
         }
         let this = self.clone();
         let work = self.inner.tasks.spawn(async move {
             let processed = AssertUnwindSafe(this.process(event)).catch_unwind();
             let outcome = match processed.await {
-                Ok(outcome) => outcome,
-                Err(_) => Err(crate::error::Error::internal(
-                    "delivering a message panicked",
-                )),
+                Ok(outcome) => outcome.map_err(HandleError::from),
+                Err(_) => Err(HandleError::Panicked),
             };
             if let Err(e) = &outcome {
                 tracing::error!(bot = %this.inner.bot_id, error = %e, "a message was not queued");
@@ -103,7 +113,7 @@ impl FeishuInbound {
         });
         match tokio::time::timeout(ACK_BUDGET, work).await {
             Ok(Ok(outcome)) => outcome,
-            Ok(Err(e)) => Err(crate::error::Error::internal(e)),
+            Ok(Err(_)) => Err(HandleError::Panicked),
             Err(_) => {
                 tracing::warn!(bot = %self.inner.bot_id, "slow delivery: acknowledged before it was queued");
                 Ok(Outcome::Delivered)

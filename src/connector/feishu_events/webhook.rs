@@ -40,6 +40,16 @@ pub enum WebhookError {
     BadRequest(String),
 }
 
+impl crate::error::ErrorCode for WebhookError {
+    fn code(&self) -> crate::error::Code {
+        use crate::error::Code;
+        match self {
+            WebhookError::Unauthorized(_) => Code::InvalidSignature,
+            WebhookError::BadRequest(_) => Code::InvalidEvent,
+        }
+    }
+}
+
 #[derive(Deserialize)]
 struct Outer {
     encrypt: Option<String>,

@@ -103,9 +103,9 @@ pub async fn restart(sup: web::Data<Supervisor>, id: web::Path<String>) -> Resul
         (status = 409, description = "The bot is not running", body = ErrorBody)))]
 pub async fn token(sup: web::Data<Supervisor>, id: web::Path<String>) -> Result<HttpResponse> {
     let status = sup.status(&id).await?;
-    let bot = status.bot.ok_or_else(|| {
-        crate::error::Error::Conflict(format!("bot `{id}` is not running; start it first"))
-    })?;
+    let bot = status
+        .bot
+        .ok_or_else(|| crate::supervisor::SupervisorError::NotRunning(id.to_string()))?;
     Ok(HttpResponse::Ok().json(TokenView {
         id: id.into_inner(),
         token: bot.token().to_string(),

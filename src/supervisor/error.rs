@@ -1,0 +1,59 @@
+//! What can go wrong with the supervisor's operations on its bots.
+
+use crate::agent::RunError;
+use crate::config::ConfigError;
+use crate::connector::ConnectorError;
+use crate::error::{Code, ErrorCode};
+use crate::store::StoreError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SupervisorError {
+    #[error("no bot `{0}`")]
+    UnknownBot(String),
+    #[error("bot `{0}` is not running; start it first")]
+    NotRunning(String),
+    /// The bot is not running to take a platform's callback: the platform
+    /// should deliver again later.
+    #[error("bot `{0}` is not running")]
+    Offline(String),
+    /// A start, stop or restart did not happen (the reason says why).
+    #[error("bot `{id}`: {reason}")]
+    Unavailable { id: String, reason: String },
+    #[error("bot `{0}` does not use the local connector")]
+    NotLocal(String),
+    #[error("bot `{0}` does not take Feishu events by webhook (connector.kind = \"feishu\", connector.events = \"webhook\")")]
+    NotWebhook(String),
+    #[error("{0}")]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Run(#[from] RunError),
+    #[error(transparent)]
+    Connector(#[from] ConnectorError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl ErrorCode for SupervisorError {
+    fn code(&self) -> Code {
+        match self {
+            SupervisorError::UnknownBot(_) => Code::BotNotFound,
+            SupervisorError::NotRunning(_) => Code::BotNotRunning,
+            SupervisorError::Unavailable { .. } | SupervisorError::Offline(_) => {
+                Code::BotUnavailable
+            }
+            SupervisorError::NotLocal(_) | SupervisorError::NotWebhook(_) => Code::WrongConnector,
+            SupervisorError::Config(_) => Code::InvalidConfig,
+            SupervisorError::Run(e) => e.code(),
+            SupervisorError::Connector(e) => e.code(),
+            SupervisorError::Store(e) => e.code(),
+        }
+    }
+
+    fn retry_after(&self) -> Option<u64> {
+        match self {
+            SupervisorError::Run(e) => e.retry_after(),
+            SupervisorError::Connector(e) => e.retry_after(),
+            _ => None,
+        }
+    }
+}
