@@ -307,3 +307,62 @@ async fn a_second_alice_on_the_same_data_dir_is_refused_clearly() {
     send_signal(&first, libc::SIGTERM);
     assert_eq!(wait_exit(&mut first, 20).code(), Some(0));
 }
+
+/// A data folder written by a newer alice is refused at start with one
+/// clear line, and left untouched; an older one (no version) is brought up
+/// to date and keeps its data.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_newer_storage_schema_is_a_clear_startup_error() {
+    let dir = TestDir::new();
+    let (base, admin) = (free_ports(1), free_ports(1));
+    let path = dir.write_config(&format!("{}[bots.alpha]\n", supervisor_toml(admin, base)));
+    let db_path = dir.path().join("data/db");
+    let set_version = |version: Option<&str>| {
+        let db = sled::open(&db_path).expect("open the test db");
+        match version {
+            Some(v) => db.insert("alice:schema_version", v.as_bytes()).map(|_| ()),
+            None => db.remove("alice:schema_version").map(|_| ()),
+        }
+        .expect("write");
+        // A pre-registry bot kept its skill bookkeeping in `meta`.
+        db.open_tree("alpha/meta")
+            .unwrap()
+            .insert("bundled:/x/SKILL.md", "\"old\"")
+            .unwrap();
+        db.flush().expect("flush");
+    };
+
+    set_version(Some("99"));
+    let out = alice_command(&["serve", "--config", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let errors: Vec<&str> = stderr.lines().filter(|l| l.starts_with("alice:")).collect();
+    assert_eq!(errors.len(), 1, "{stderr}");
+    assert!(
+        errors[0].contains("newer alice") && errors[0].contains("schema 99"),
+        "{stderr}"
+    );
+    let db = sled::open(&db_path).unwrap();
+    assert_eq!(db.get("alice:schema_version").unwrap().unwrap(), b"99"[..]);
+    drop(db);
+
+    // No version: migrated, then served.
+    set_version(None);
+    let mut child = spawn_serve(&path, &[]);
+    wait_healthy(&format!("http://127.0.0.1:{base}/healthz")).await;
+    send_signal(&child, libc::SIGTERM);
+    assert_eq!(wait_exit(&mut child, 20).code(), Some(0));
+    let db = sled::open(&db_path).unwrap();
+    let version = db.get("alice:schema_version").unwrap().unwrap();
+    assert_eq!(version, alice::store::SCHEMA_VERSION.to_string().as_bytes());
+    let meta = db.open_tree("alpha/meta").unwrap();
+    assert!(meta.get("bundled:/x/SKILL.md").unwrap().is_none());
+    assert!(meta.get("runtime_http_token").unwrap().is_some());
+    let files = db.open_tree("alpha/skill_files").unwrap();
+    assert_eq!(
+        files.get("bundled:/x/SKILL.md").unwrap().unwrap(),
+        b"\"old\""[..]
+    );
+}

@@ -87,7 +87,7 @@ fn raw_sled(dir: &Path, secs: u64) -> f64 {
 async fn group_commit(dir: &Path, writers: usize, secs: u64) -> f64 {
     let store = alice::store::Store::open(&dir.join("group")).expect("open the store");
     let bot = store.bot("bench");
-    let tree = bot.tree::<String>("tasks").expect("tree");
+    let tree = bot.tree::<String>(alice::store::Tree::Tasks).expect("tree");
     let value = "x".repeat(420);
     let done = Arc::new(AtomicU64::new(0));
     let start = Instant::now();

@@ -7,7 +7,7 @@
 use super::RunError;
 use crate::scope::Scope;
 use crate::store::Result;
-use crate::store::{BotStore, TypedTree};
+use crate::store::{BotStore, Tree, TypedTree};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -121,8 +121,8 @@ impl RunStore {
         Ok(Self {
             bot: store.bot_id().to_string(),
             store: store.clone(),
-            runs: store.tree("runs")?,
-            events: store.tree("run_events")?,
+            runs: store.tree(Tree::Runs)?,
+            events: store.tree(Tree::RunEvents)?,
         })
     }
 

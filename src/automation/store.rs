@@ -8,7 +8,7 @@
 //! (the group commit) before they answer or act.
 
 use super::model::{RunRecord, StoredTask};
-use crate::store::{BotStore, Result, StoreError, TypedTree};
+use crate::store::{BotStore, Result, StoreError, Tree, TypedTree};
 use std::sync::{Arc, Mutex};
 
 /// Runs kept per task; older ones are dropped.
@@ -28,8 +28,8 @@ pub struct TaskStore {
 impl TaskStore {
     pub fn open(store: &BotStore) -> Result<Self> {
         Ok(Self {
-            tasks: store.tree("tasks")?,
-            runs: store.tree("task_runs")?,
+            tasks: store.tree(Tree::Tasks)?,
+            runs: store.tree(Tree::TaskRuns)?,
             store: store.clone(),
             write: Arc::new(Mutex::new(())),
         })

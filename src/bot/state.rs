@@ -10,7 +10,7 @@ use crate::error::{Code, ErrorCode};
 use crate::goal::Goals;
 use crate::http::{generate_token, tokens_equal, Authenticator, Principal};
 use crate::store::StoreError;
-use crate::store::{BotStore, Store};
+use crate::store::{BotStore, Store, Tree};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
@@ -114,7 +114,6 @@ pub enum Permission {
     Goal,
 }
 
-const META: &str = "meta";
 const TOKEN_KEY: &str = "runtime_http_token";
 
 impl BotState {
@@ -123,7 +122,7 @@ impl BotState {
     pub async fn open(config: Arc<BotConfig>, host: &Host) -> Result<Self, OpenError> {
         let store = host.store.bot(&config.id);
         let token = if config.runtime_http_token.is_empty() {
-            let meta = store.tree::<String>(META)?;
+            let meta = store.tree::<String>(Tree::Meta)?;
             let token = meta.get_or_insert(TOKEN_KEY, &generate_token())?;
             store.durable().await?;
             token
@@ -256,9 +255,9 @@ impl BotState {
         if failed > 0 {
             tracing::warn!(bot = %self.id(), runs = failed, "runs left running by a previous process marked failed");
         }
-        let meta = self.store().tree::<String>(META)?;
+        let written = self.store().tree::<String>(Tree::SkillFiles)?;
         let (workspace, skills) = (self.agent().workspace(), self.agent().skills_dir());
-        let written = crate::skills::install(workspace, skills, &meta)?;
+        let written = crate::skills::install(workspace, skills, &written)?;
         if written > 0 {
             self.store().durable().await?;
         }

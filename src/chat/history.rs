@@ -3,7 +3,7 @@
 //! Tree `<id>/history`: `<session_key>\u{1f}<seq:020>` → [`Turn`].
 
 use crate::store::Result;
-use crate::store::{BotStore, TypedTree};
+use crate::store::{BotStore, Tree, TypedTree};
 use serde::{Deserialize, Serialize};
 
 const SEP: char = '\u{1f}';
@@ -26,7 +26,7 @@ pub struct History {
 impl History {
     pub fn open(store: BotStore) -> Result<Self> {
         Ok(Self {
-            turns: store.tree("history")?,
+            turns: store.tree(Tree::History)?,
             store,
         })
     }

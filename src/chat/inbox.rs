@@ -6,7 +6,7 @@
 
 use crate::connector::inbound::InboundMessage;
 use crate::store::Result;
-use crate::store::{BotStore, TypedTree};
+use crate::store::{BotStore, Tree, TypedTree};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -35,8 +35,8 @@ pub struct Inbox {
 impl Inbox {
     pub fn open(store: BotStore) -> Result<Self> {
         Ok(Self {
-            pending: store.tree("inbox")?,
-            seen: store.tree("inbound_seen")?,
+            pending: store.tree(Tree::Inbox)?,
+            seen: store.tree(Tree::InboxSeen)?,
             store,
             inserted: Default::default(),
         })

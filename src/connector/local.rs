@@ -6,7 +6,7 @@
 
 use super::{sanitize_filename, ConnectorError, Destination, Messenger, Payload, Sent};
 use crate::store::Result;
-use crate::store::{BotStore, TypedTree};
+use crate::store::{BotStore, Tree, TypedTree};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -56,8 +56,8 @@ pub struct LocalConnector {
 impl LocalConnector {
     pub fn open(store: BotStore, folder: PathBuf) -> Result<Self> {
         Ok(Self {
-            messages: store.tree("messages")?,
-            conversations: store.tree("conversations")?,
+            messages: store.tree(Tree::LocalMessages)?,
+            conversations: store.tree(Tree::LocalConversations)?,
             files: folder.join("files"),
             store,
             feed: broadcast::channel(256).0,

@@ -16,7 +16,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 /// What a domain error says about itself to the HTTP layer.
-pub trait ErrorCode: std::error::Error {
+pub trait ErrorCode: std::fmt::Display {
     fn code(&self) -> Code;
 
     /// Seconds a throttled caller should wait (`Retry-After`).
@@ -80,19 +80,9 @@ impl std::fmt::Display for Error {
 
 impl<E: ErrorCode> From<E> for Error {
     fn from(err: E) -> Self {
-        let code = err.code();
-        // An internal error keeps its whole chain for the log.
-        let mut message = err.to_string();
-        if code == Code::Internal {
-            let mut source = err.source();
-            while let Some(s) = source {
-                message = format!("{message}: {s}");
-                source = s.source();
-            }
-        }
         Self {
-            code,
-            message,
+            code: err.code(),
+            message: err.to_string(),
             retry_after: err.retry_after(),
         }
     }

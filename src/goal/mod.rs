@@ -3,7 +3,7 @@
 //! Tree `<id>/goals`: `<session_key>` → [`Goal`].
 
 use crate::error::{Code, ErrorCode};
-use crate::store::{BotStore, StoreError, TypedTree};
+use crate::store::{BotStore, StoreError, Tree, TypedTree};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::sync::{Arc, Mutex};
@@ -104,7 +104,7 @@ pub struct Goals {
 impl Goals {
     pub fn open(store: &BotStore) -> Result<Self> {
         Ok(Self {
-            tree: store.tree("goals")?,
+            tree: store.tree(Tree::Goals)?,
             store: store.clone(),
             lock: Arc::new(Mutex::new(())),
         })

@@ -14,7 +14,7 @@ pub enum SkillError {
     NotFound(String),
     #[error("skill `{name}` has no entry script `{entry}`")]
     NoEntry { name: String, entry: String },
-    #[error("the skills folder cannot be read")]
+    #[error("the skills folder cannot be read: {0}")]
     Io(#[from] std::io::Error),
     #[error(transparent)]
     Store(#[from] StoreError),

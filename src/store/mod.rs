@@ -2,9 +2,13 @@
 //! names start with its own id (`<id>/meta`, `<id>/tasks`, …).
 
 mod commit;
+mod schema;
+mod trees;
 mod typed;
 
 pub use commit::GroupCommit;
+pub use schema::SCHEMA_VERSION;
+pub use trees::Tree;
 pub use typed::TypedTree;
 
 use crate::error::{Code, ErrorCode};
@@ -13,18 +17,20 @@ use std::path::Path;
 /// A storage failure: always internal to the client, whole in the log.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("storage")]
+    #[error("storage: {0}")]
     Sled(#[from] sled::Error),
-    #[error("stored data cannot be encoded or decoded")]
+    #[error("stored data cannot be encoded or decoded: {0}")]
     Encoding(#[from] serde_json::Error),
     #[error("the flush failed: {0}")]
     Flush(String),
     #[error("the flusher has stopped")]
     FlusherGone,
-    #[error("a storage task ended abnormally")]
+    #[error("a storage task ended abnormally: {0}")]
     Blocking(#[from] tokio::task::JoinError),
-    #[error("file system")]
+    #[error("file system: {0}")]
     Io(#[from] std::io::Error),
+    #[error("the data folder was written by a newer alice (storage schema {found}; this alice reads up to {supported}): upgrade alice or use another data_dir")]
+    NewerSchema { found: u32, supported: u32 },
 }
 
 impl ErrorCode for StoreError {
@@ -43,15 +49,16 @@ pub struct Store {
 }
 
 impl Store {
-    /// Opens (or creates) the database under `data_dir/db`.
-    pub fn open(data_dir: &Path) -> std::io::Result<Self> {
+    /// Opens (or creates) the database under `data_dir/db`, refusing one
+    /// written by a newer alice and bringing an older one up to date.
+    pub fn open(data_dir: &Path) -> Result<Self> {
         std::fs::create_dir_all(data_dir)?;
         let db = sled::Config::new()
             .path(data_dir.join("db"))
             // Durability comes from explicit group-commit flushes, not timers.
             .flush_every_ms(None)
-            .open()
-            .map_err(std::io::Error::other)?;
+            .open()?;
+        schema::settle(&db)?;
         let commit = GroupCommit::start(db.clone());
         Ok(Self { db, commit })
     }
@@ -83,12 +90,14 @@ impl BotStore {
         &self.bot_id
     }
 
-    /// Opens `<bot_id>/<name>` as a typed tree.
+    /// Opens one of the bot's trees (`<bot_id>/<name>`), typed.
     pub fn tree<V: serde::Serialize + serde::de::DeserializeOwned>(
         &self,
-        name: &str,
+        tree: Tree,
     ) -> Result<TypedTree<V>> {
-        let tree = self.db.open_tree(format!("{}/{name}", self.bot_id))?;
+        let tree = self
+            .db
+            .open_tree(format!("{}/{}", self.bot_id, tree.name()))?;
         Ok(TypedTree::new(tree))
     }
 

@@ -3,10 +3,9 @@
 //! dropped even after a restart.
 
 use crate::store::Result;
-use crate::store::{BotStore, TypedTree};
+use crate::store::{BotStore, Tree, TypedTree};
 use std::sync::atomic::{AtomicU32, Ordering};
 
-const TREE: &str = "seen_events";
 /// Feishu retries over about 7 hours (15 s, 5 min, 1 h, 6 h): a day covers it.
 const KEEP_MS: i64 = 24 * 3600 * 1000;
 /// At most this many ids are kept, whatever their age.
@@ -24,7 +23,7 @@ pub struct SeenMessages {
 impl SeenMessages {
     pub fn open(store: &BotStore) -> Result<Self> {
         Ok(Self {
-            tree: store.tree(TREE)?,
+            tree: store.tree(Tree::FeishuSeen)?,
             store: store.clone(),
             inserted: Default::default(),
         })
