@@ -160,12 +160,11 @@ impl RunStore {
         limit: usize,
     ) -> Result<Vec<RunRecord>> {
         let mut out = Vec::new();
-        for item in self.runs.raw().iter().rev() {
+        for item in self.runs.iter_rev() {
             if out.len() >= limit {
                 break;
             }
-            let (_, bytes) = item?;
-            let record: RunRecord = serde_json::from_slice(&bytes)?;
+            let (_, record) = item?;
             if status.is_some_and(|s| s != record.status) {
                 continue;
             }
@@ -181,24 +180,12 @@ impl RunStore {
     pub fn events_after(&self, task_id: &str, after: u64) -> Result<Vec<RunEvent>> {
         let start = format!("{task_id}{SEP}{:010}", after.saturating_add(1));
         let end = format!("{task_id}{}", char::from_u32(SEP as u32 + 1).expect("char"));
-        self.events
-            .raw()
-            .range(start.as_bytes()..end.as_bytes())
-            .values()
-            .take(EVENTS_PAGE)
-            .map(|v| Ok(serde_json::from_slice(&v?)?))
-            .collect()
+        self.events.range_values(&start, &end, EVENTS_PAGE)
     }
 
     pub fn last_seq(&self, task_id: &str) -> Result<u64> {
-        let prefix = format!("{task_id}{SEP}");
-        match self.events.raw().scan_prefix(prefix.as_bytes()).next_back() {
-            Some(item) => {
-                let event: RunEvent = serde_json::from_slice(&item?.1)?;
-                Ok(event.seq)
-            }
-            None => Ok(0),
-        }
+        let last = self.events.last_with_prefix(&format!("{task_id}{SEP}"))?;
+        Ok(last.map_or(0, |event| event.seq))
     }
 
     pub fn page(&self, task_id: &str, after: u64) -> Result<EventsPage, RunError> {
@@ -231,21 +218,18 @@ impl RunStore {
     pub fn prune(&self, keep: usize) -> Result<usize> {
         let mut finished = 0;
         let mut removed = 0;
-        for item in self.runs.raw().iter().rev() {
-            let (key, bytes) = item?;
-            let record: RunRecord = serde_json::from_slice(&bytes)?;
+        for item in self.runs.iter_rev() {
+            let (key, record) = item?;
             if record.status == RunStatus::Running {
                 continue;
             }
             finished += 1;
             if finished > keep {
-                let prefix = format!("{}{SEP}", record.task_id);
-                let mut batch = sled::Batch::default();
-                for event_key in self.events.raw().scan_prefix(prefix.as_bytes()).keys() {
-                    batch.remove(event_key?);
-                }
-                self.events.raw().apply_batch(batch)?;
-                self.runs.raw().remove(key)?;
+                // Events first: events left without their record would
+                // never be pruned.
+                self.events
+                    .remove_prefix(&format!("{}{SEP}", record.task_id))?;
+                self.runs.remove(&key)?;
                 removed += 1;
             }
         }

@@ -44,11 +44,8 @@ impl History {
             let key = format!("{session}{SEP}{:020}", self.store.next_id()?);
             self.turns.insert(&key, turn)?;
         }
-        let keys = self.turns.keys_with_prefix(&format!("{session}{SEP}"))?;
-        let excess = keys.len().saturating_sub(keep + KEEP_EXTRA);
-        for key in keys.into_iter().take(excess) {
-            self.turns.remove(&key)?;
-        }
+        self.turns
+            .keep_last_with_prefix(&format!("{session}{SEP}"), keep + KEEP_EXTRA)?;
         Ok(())
     }
 }

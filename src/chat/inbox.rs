@@ -45,17 +45,8 @@ impl Inbox {
     /// Queues a message durably; `None` when it was seen before.
     pub async fn push(&self, message: InboundMessage) -> Result<Option<Pending>> {
         let now = Utc::now();
-        if !self.seen.insert_new(&message.message_id, &now)? {
-            return Ok(None);
-        }
         let id = message.message_id.clone();
-        let seq = match self.store.next_id() {
-            Ok(seq) => seq,
-            Err(e) => {
-                let _ = self.seen.remove(&id);
-                return Err(e);
-            }
-        };
+        let seq = self.store.next_id()?;
         let key = format!("{seq:020}");
         let item = Pending {
             seq,
@@ -63,15 +54,28 @@ impl Inbox {
             message,
             received_at: now,
         };
-        let queued = async {
-            self.pending.insert(&key, &item)?;
-            self.store.durable().await
-        };
-        if let Err(e) = queued.await {
-            // Not queued: neither the item nor the mark may stay behind, or
+        // The mark and the item are written together or not at all.
+        let fresh = self.seen.transaction_with(&self.pending, |seen, pending| {
+            if seen.get(&id)?.is_some() {
+                return Ok(false);
+            }
+            seen.insert(&id, &now)?;
+            pending.insert(&key, &item)?;
+            Ok(true)
+        })?;
+        if !fresh {
+            return Ok(None);
+        }
+        if let Err(e) = self.store.durable().await {
+            // Not on disk: neither the item nor the mark may stay behind, or
             // the redelivery would be dropped (or the message run twice).
-            let _ = self.pending.remove(&key);
-            let _ = self.seen.remove(&id);
+            let undo = self.seen.transaction_with(&self.pending, |seen, pending| {
+                seen.remove(&id)?;
+                pending.remove(&key)
+            });
+            if let Err(undo) = undo {
+                tracing::error!(error = %undo, "cannot undo an inbound message that was not flushed");
+            }
             return Err(e);
         }
         let count = self
@@ -95,11 +99,8 @@ impl Inbox {
     }
 
     /// Whether the item is still waiting for its answer.
-    pub fn is_pending(&self, seq: u64) -> bool {
-        matches!(
-            self.pending.raw().contains_key(format!("{seq:020}")),
-            Ok(true)
-        )
+    pub fn is_pending(&self, seq: u64) -> Result<bool> {
+        self.pending.contains_key(&format!("{seq:020}"))
     }
 
     pub async fn done(&self, seq: u64) -> Result<()> {
@@ -110,14 +111,8 @@ impl Inbox {
 
 /// Keeps the newest [`SEEN_KEEP`] ids.
 fn prune_seen(seen: &TypedTree<DateTime<Utc>>) -> Result<()> {
-    if seen.len() <= SEEN_KEEP {
-        return Ok(());
-    }
-    let mut all: Vec<(String, DateTime<Utc>)> = seen.entries()?;
-    all.sort_by_key(|(_, at)| *at);
-    let excess = all.len().saturating_sub(SEEN_KEEP);
-    for (id, _) in all.into_iter().take(excess) {
-        seen.remove(&id)?;
+    if seen.len() > SEEN_KEEP {
+        seen.keep_newest(SEEN_KEEP, None, |at| *at)?;
     }
     Ok(())
 }

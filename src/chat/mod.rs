@@ -103,7 +103,7 @@ impl ChatPipeline {
         let pending = self.inner.inbox.unanswered()?;
         let count = pending.len();
         for item in pending {
-            self.dispatch(item);
+            self.dispatch(item)?;
         }
         Ok(count)
     }
@@ -126,25 +126,32 @@ impl ChatPipeline {
     pub async fn push(&self, message: InboundMessage) -> Result<bool> {
         match self.inner.inbox.push(message).await? {
             Some(item) => {
-                self.dispatch(item);
+                self.dispatch(item)?;
                 Ok(true)
             }
             None => Ok(false),
         }
     }
 
-    fn dispatch(&self, item: Pending) {
+    fn dispatch(&self, item: Pending) -> Result<()> {
         let session = item.session_key.clone();
         let start_worker = {
             let mut q = self.inner.queues.lock().expect("queues");
             // Taken already, or answered since it was read (`done` removes it
             // from the inbox before it leaves `taken`): nothing to do.
             if !q.taken.insert(item.seq) {
-                return;
+                return Ok(());
             }
-            if !self.inner.inbox.is_pending(item.seq) {
-                q.taken.remove(&item.seq);
-                return;
+            match self.inner.inbox.is_pending(item.seq) {
+                Ok(true) => {}
+                Ok(false) => {
+                    q.taken.remove(&item.seq);
+                    return Ok(());
+                }
+                Err(e) => {
+                    q.taken.remove(&item.seq);
+                    return Err(e);
+                }
             }
             q.waiting
                 .entry(session.clone())
@@ -158,6 +165,7 @@ impl ChatPipeline {
                 .workers
                 .spawn(async move { inner.work(session).await });
         }
+        Ok(())
     }
 }
 

@@ -23,6 +23,8 @@ pub enum StoreError {
     Encoding(#[from] serde_json::Error),
     #[error("the flush failed: {0}")]
     Flush(String),
+    #[error("a transaction failed: {0}")]
+    Transaction(String),
     #[error("the flusher has stopped")]
     FlusherGone,
     #[error("a storage task ended abnormally: {0}")]

@@ -58,12 +58,6 @@ impl SeenMessages {
 
 /// Drops ids older than a day, then the oldest beyond [`MAX_IDS`].
 fn prune(tree: &TypedTree<i64>, now: i64) -> Result<()> {
-    let mut entries = tree.entries()?;
-    entries.sort_by_key(|(_, seen)| std::cmp::Reverse(*seen));
-    for (i, (id, seen)) in entries.iter().enumerate() {
-        if i >= MAX_IDS || now - seen > KEEP_MS {
-            tree.remove(id)?;
-        }
-    }
+    tree.keep_newest(MAX_IDS, Some(now - KEEP_MS), |seen| *seen)?;
     Ok(())
 }
