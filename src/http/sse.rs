@@ -1,7 +1,8 @@
-//! Server-Sent Events for run events: `id: <seq>`, the event's name, the
-//! event as JSON data, and keep-alive comments while nothing happens.
+//! Server-Sent Events: `id:`, the event's name and its data for each event
+//! a [`Source`] yields, keep-alive comments while nothing happens, and the
+//! end of the stream when the source ends. Nothing here knows what the
+//! events are about.
 
-use crate::agent::{EventFeed, FeedItem, RunEvent};
 use actix_web::http::header;
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse};
@@ -31,32 +32,55 @@ pub fn resume_after(req: &HttpRequest, after: Option<u64>) -> u64 {
         .unwrap_or(0)
 }
 
-fn frame(out: &mut String, event: &RunEvent) {
-    let data = serde_json::to_string(event).unwrap_or_default();
+/// One event: its sequence number (the client's `Last-Event-ID`), its name
+/// and its data (one line of JSON).
+pub struct Frame {
+    pub id: u64,
+    pub event: String,
+    pub data: String,
+}
+
+/// What a source has next.
+pub enum Next {
+    Frames(Vec<Frame>),
+    /// Nothing happened within the idle time: a keep-alive is sent.
+    Idle,
+    /// Everything was sent: the stream ends.
+    End,
+    /// The source broke: an `error` event, then the stream ends.
+    Failed(String),
+}
+
+/// Events to stream, waited for at most `idle` at a time.
+pub trait Source: Send + 'static {
+    fn next(&mut self, idle: Duration) -> impl std::future::Future<Output = Next> + Send;
+}
+
+fn frame(out: &mut String, frame: &Frame) {
     let _ = write!(
         out,
-        "id: {}\nevent: {}\ndata: {data}\n\n",
-        event.seq, event.event
+        "id: {}\nevent: {}\ndata: {}\n\n",
+        frame.id, frame.event, frame.data
     );
 }
 
-/// Streams the feed until the run has finished and everything was sent.
-pub fn event_stream(feed: EventFeed) -> HttpResponse {
+/// Streams `source` until it ends.
+pub fn event_stream(feed: impl Source) -> HttpResponse {
     let opening = futures_util::stream::once(async {
         Ok::<_, actix_web::Error>(Bytes::from_static(b"retry: 2000\n: run events\n\n"))
     });
     let events = futures_util::stream::unfold(Some(feed), |feed| async move {
         let mut feed = feed?;
         let (chunk, next) = match feed.next(KEEP_ALIVE).await {
-            Ok(FeedItem::Events(events)) => {
+            Next::Frames(frames) => {
                 let mut out = String::new();
-                events.iter().for_each(|e| frame(&mut out, e));
+                frames.iter().for_each(|f| frame(&mut out, f));
                 (out, Some(feed))
             }
-            Ok(FeedItem::Idle) => (": keep-alive\n\n".to_string(), Some(feed)),
-            Ok(FeedItem::End) => return None,
-            Err(err) => {
-                tracing::warn!(error = %err, "run event stream failed");
+            Next::Idle => (": keep-alive\n\n".to_string(), Some(feed)),
+            Next::End => return None,
+            Next::Failed(reason) => {
+                tracing::warn!(error = %reason, "event stream failed");
                 let data = serde_json::json!({"error": "the event stream failed; reconnect"});
                 (format!("event: error\ndata: {data}\n\n"), None)
             }

@@ -3,7 +3,7 @@
 
 use super::extract::token_scope;
 use crate::agent::{
-    AgentRunner, EventFeed, EventsPage, RunError, RunRecord, RunRequest, RunStatus,
+    AgentRunner, EventFeed, EventsPage, FeedItem, RunError, RunRecord, RunRequest, RunStatus,
 };
 use crate::bot::BotState;
 use crate::error::{Error, ErrorBody, Result};
@@ -84,9 +84,32 @@ pub fn events_answer(
 ) -> Result<HttpResponse> {
     let after = sse::resume_after(req, after);
     if sse::wants_event_stream(req) {
-        Ok(sse::event_stream(feed(after)?))
+        Ok(sse::event_stream(RunEvents(feed(after)?)))
     } else {
         Ok(HttpResponse::Ok().json(page(after)?))
+    }
+}
+
+/// A run's events as Server-Sent Events.
+struct RunEvents(EventFeed);
+
+impl sse::Source for RunEvents {
+    async fn next(&mut self, idle: std::time::Duration) -> sse::Next {
+        match self.0.next(idle).await {
+            Ok(FeedItem::Events(events)) => sse::Next::Frames(
+                events
+                    .iter()
+                    .map(|e| sse::Frame {
+                        id: e.seq,
+                        event: e.event.clone(),
+                        data: serde_json::to_string(e).unwrap_or_default(),
+                    })
+                    .collect(),
+            ),
+            Ok(FeedItem::Idle) => sse::Next::Idle,
+            Ok(FeedItem::End) => sse::Next::End,
+            Err(e) => sse::Next::Failed(e.to_string()),
+        }
     }
 }
 
