@@ -1,4 +1,6 @@
-//! alice: several chat bots from one host. See `DESIGN.md` in the README.
+//! alice: several chat bots from one host. One supervisor reads `bots.toml`
+//! and runs every bot with its own Runtime API server, trees, token,
+//! scheduler and agent runner; the README describes the whole.
 
 pub mod agent;
 pub mod automation;

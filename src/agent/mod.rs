@@ -32,7 +32,7 @@ use tokio_util::task::TaskTracker;
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(300);
 /// The longest watchdog a caller may ask for.
 pub const MAX_TIMEOUT: Duration = Duration::from_secs(30 * 60);
-/// Longest prompt accepted by the run endpoints (seed 002).
+/// Longest prompt accepted by the run endpoints (the headless webhook's limit).
 pub const MAX_PROMPT_CHARS: usize = 16_000;
 
 /// What a bot gives its runner.

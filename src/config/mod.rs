@@ -143,7 +143,8 @@ impl Default for Permissions {
     }
 }
 
-/// The seeds' numbers are the defaults.
+/// The Runtime API reference's numbers are the defaults (1 MiB bodies,
+/// 120 requests a minute, lists of at most 200).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Limits {

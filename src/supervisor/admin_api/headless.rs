@@ -1,5 +1,7 @@
-//! The headless webhook of seed 002 (one workspace = one bot): start agent
-//! runs on a bot, read their records and events, cancel them.
+//! The headless-run webhook (the upstream Alice's workspace webhook, where
+//! one workspace is one bot here): start agent runs on a bot, read their
+//! records and events, cancel them. `taskId` is that webhook's name for a
+//! run and stays so on the wire.
 
 use crate::agent::RunRecord;
 use crate::error::{ErrorBody, Result};
