@@ -438,3 +438,56 @@ async fn message_routes_are_in_the_openapi_document() {
     }
     app.stop().await;
 }
+
+/// The local connector keeps `connector.keep_messages` per conversation:
+/// older messages and their files go; pages come from storage with the
+/// kept total.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_local_connector_keeps_the_newest_messages_and_pages_them() {
+    let (dir, app, apis) = start(
+        "[bots.alpha]\n[bots.alpha.connector]\nkind = \"local\"\nkeep_messages = 3\n",
+        &["alpha"],
+    )
+    .await;
+    let alpha = &apis[0];
+    for i in 0..5 {
+        let name = format!("f{i}.txt");
+        let body = format!("payload {i}");
+        let (status, reply) = alpha
+            .post("file", &[CHAT], &[("file", Some(&name), body.as_bytes())])
+            .await;
+        assert_eq!(status, 200, "{reply}");
+    }
+    let kept = messages_of(&app, "alpha", "oc_demo").await;
+    let names: Vec<&str> = kept
+        .iter()
+        .filter_map(|m| m["file_name"].as_str())
+        .collect();
+    assert_eq!(names, ["f2.txt", "f3.txt", "f4.txt"]);
+    let files = files_under(&dir.path().join("data/alpha/files"));
+    let mut stored: Vec<String> = files
+        .iter()
+        .map(|p| p.file_name().unwrap().to_string_lossy().into_owned())
+        .collect();
+    stored.sort();
+    assert_eq!(stored.len(), 3, "{stored:?}");
+    assert!(stored
+        .iter()
+        .all(|n| !n.ends_with("f0.txt") && !n.ends_with("f1.txt")));
+
+    let res = client()
+        .get(format!(
+            "{}/api/bots/alpha/conversations/oc_demo/messages?offset=1&limit=1",
+            app.admin_url
+        ))
+        .bearer_auth(app.supervisor.admin_token())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["x-total-count"], "3");
+    let page: Value = res.json().await.unwrap();
+    assert_eq!(page[0]["file_name"], "f3.txt", "{page}");
+    let (_, conversations) = app.admin_get("/api/bots/alpha/conversations").await;
+    assert_eq!(conversations[0]["messages"], 3, "{conversations}");
+    app.stop().await;
+}

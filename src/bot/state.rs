@@ -134,7 +134,8 @@ impl BotState {
         let (messenger, local): (Arc<dyn Messenger>, Option<LocalConnector>) =
             match config.connector.kind {
                 ConnectorKind::Local => {
-                    let local = LocalConnector::open(store.clone(), folder.clone())?;
+                    let local = LocalConnector::open(store.clone(), folder.clone())?
+                        .with_retention(config.connector.keep_messages);
                     (Arc::new(local.clone()), Some(local))
                 }
                 ConnectorKind::Feishu => (Arc::new(FeishuConnector::new(&config.connector)?), None),

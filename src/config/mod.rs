@@ -191,6 +191,9 @@ pub struct ConnectorConfig {
     pub encrypt_key: String,
     /// Each call to the platform must answer within this time (else 504).
     pub request_timeout_secs: u64,
+    /// The local connector keeps this many messages per conversation (and
+    /// their files); older ones are dropped.
+    pub keep_messages: usize,
 }
 
 impl Default for ConnectorConfig {
@@ -204,6 +207,7 @@ impl Default for ConnectorConfig {
             verification_token: String::new(),
             encrypt_key: String::new(),
             request_timeout_secs: 30,
+            keep_messages: crate::connector::local::KEEP_MESSAGES,
         }
     }
 }

@@ -15,6 +15,8 @@ use tokio::sync::broadcast;
 use utoipa::ToSchema;
 
 const SEP: char = '\u{1f}';
+/// Messages kept per conversation unless `connector.keep_messages` says otherwise.
+pub const KEEP_MESSAGES: usize = 10_000;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct StoredMessage {
@@ -51,6 +53,8 @@ pub struct LocalConnector {
     files: PathBuf,
     /// Every stored message, for live readers (`alice chat`, tests).
     feed: broadcast::Sender<StoredMessage>,
+    /// Messages kept per conversation.
+    keep: usize,
 }
 
 impl LocalConnector {
@@ -61,7 +65,14 @@ impl LocalConnector {
             files: folder.join("files"),
             store,
             feed: broadcast::channel(256).0,
+            keep: KEEP_MESSAGES,
         })
+    }
+
+    /// Keeps `keep` messages per conversation (at least one).
+    pub fn with_retention(mut self, keep: usize) -> Self {
+        self.keep = keep.max(1);
+        self
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<StoredMessage> {
@@ -75,17 +86,46 @@ impl LocalConnector {
         Ok(all)
     }
 
-    /// One conversation's messages in order, paged.
+    /// One conversation's messages in order, paged in storage; the total
+    /// comes from the conversation's summary.
     pub fn messages(
         &self,
         receive_id: &str,
         offset: usize,
         limit: usize,
     ) -> Result<(Vec<StoredMessage>, usize)> {
+        let total = self
+            .conversations
+            .get(receive_id)?
+            .map_or(0, |c| c.messages as usize);
         let prefix = format!("{receive_id}{SEP}");
-        let all = self.messages.scan_prefix(&prefix)?;
-        let total = all.len();
-        Ok((all.into_iter().skip(offset).take(limit).collect(), total))
+        let page = self.messages.page_with_prefix(&prefix, offset, limit)?;
+        Ok((page, total))
+    }
+
+    /// Drops a conversation's oldest messages (and their files) beyond
+    /// `keep`; the summary's count follows.
+    async fn retain(&self, summary: &mut ConversationSummary) -> Result<()> {
+        let excess = (summary.messages as usize).saturating_sub(self.keep);
+        if excess == 0 {
+            return Ok(());
+        }
+        let prefix = format!("{}{SEP}", summary.receive_id);
+        for (key, old) in self.messages.first_with_prefix(&prefix, excess)? {
+            self.messages.remove(&key)?;
+            if let Some(path) = old.file_path {
+                match tokio::fs::remove_file(self.files.join(path.trim_start_matches("files/")))
+                    .await
+                {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        tracing::warn!(error = %e, "cannot remove an old message's file")
+                    }
+                    _ => {}
+                }
+            }
+        }
+        summary.messages = self.keep as u64;
+        Ok(())
     }
 
     /// Stores a message (either direction) and makes it durable.
@@ -115,6 +155,7 @@ impl LocalConnector {
                 });
         summary.messages += 1;
         summary.last_message_at = message.created_at;
+        self.retain(&mut summary).await?;
         self.conversations.insert(&message.receive_id, &summary)?;
         self.store.durable().await?;
         let _ = self.feed.send(message.clone());

@@ -154,6 +154,33 @@ impl<V: Serialize + DeserializeOwned> TypedTree<V> {
         })
     }
 
+    /// One page of the values under `prefix`, in key order: skipped keys
+    /// are not decoded.
+    pub fn page_with_prefix(&self, prefix: &str, offset: usize, limit: usize) -> Result<Vec<V>> {
+        self.tree
+            .scan_prefix(prefix)
+            .values()
+            .skip(offset)
+            .take(limit)
+            .map(|v| Ok(serde_json::from_slice(&v?)?))
+            .collect()
+    }
+
+    /// The first `n` (key, value) pairs under `prefix`, in key order.
+    pub fn first_with_prefix(&self, prefix: &str, n: usize) -> Result<Vec<(String, V)>> {
+        self.tree
+            .scan_prefix(prefix)
+            .take(n)
+            .map(|item| {
+                let (k, v) = item?;
+                Ok((
+                    String::from_utf8_lossy(&k).into_owned(),
+                    serde_json::from_slice(&v)?,
+                ))
+            })
+            .collect()
+    }
+
     /// Removes every key that starts with `prefix`, in one batch.
     pub fn remove_prefix(&self, prefix: &str) -> Result<usize> {
         let mut batch = sled::Batch::default();
