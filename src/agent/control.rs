@@ -19,13 +19,14 @@ impl AgentRunner {
         }
     }
 
-    pub fn list(
+    pub async fn list(
         &self,
         status: Option<RunStatus>,
         limit_to: Option<&Scope>,
         limit: usize,
     ) -> Result<Vec<RunRecord>> {
-        Ok(self.inner.runs.list(status, limit_to, limit)?)
+        let limit_to = limit_to.cloned();
+        Ok(self.inner.runs.list_async(status, limit_to, limit).await?)
     }
 
     pub fn events(

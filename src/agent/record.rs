@@ -176,6 +176,17 @@ impl RunStore {
         Ok(out)
     }
 
+    /// [`RunStore::list`] off the async workers (it may scan every record).
+    pub async fn list_async(
+        &self,
+        status: Option<RunStatus>,
+        limit_to: Option<Scope>,
+        limit: usize,
+    ) -> Result<Vec<RunRecord>> {
+        let this = self.clone();
+        tokio::task::spawn_blocking(move || this.list(status, limit_to.as_ref(), limit)).await?
+    }
+
     /// Events with `seq > after`, at most [`EVENTS_PAGE`].
     pub fn events_after(&self, task_id: &str, after: u64) -> Result<Vec<RunEvent>> {
         let start = format!("{task_id}{SEP}{:010}", after.saturating_add(1));
@@ -199,7 +210,9 @@ impl RunStore {
     /// Runs left `running` by a crash (or a kill -9) are failed: nothing
     /// watches them any more.
     pub async fn recover(&self) -> Result<usize> {
-        let stale = self.list(Some(RunStatus::Running), None, usize::MAX)?;
+        let stale = self
+            .list_async(Some(RunStatus::Running), None, usize::MAX)
+            .await?;
         for mut record in stale.iter().cloned() {
             let seq = self.last_seq(&record.task_id)? + 1;
             record.status = RunStatus::Failed;

@@ -257,8 +257,14 @@ impl BotState {
             tracing::warn!(bot = %self.id(), runs = failed, "runs left running by a previous process marked failed");
         }
         let written = self.store().tree::<String>(Tree::SkillFiles)?;
-        let (workspace, skills) = (self.agent().workspace(), self.agent().skills_dir());
-        let written = crate::skills::install(workspace, skills, &written)?;
+        let workspace = self.agent().workspace().to_path_buf();
+        let skills = self.agent().skills_dir().to_path_buf();
+        // File system work: off the async workers.
+        let written = tokio::task::spawn_blocking(move || {
+            crate::skills::install(&workspace, &skills, &written)
+        })
+        .await
+        .map_err(StoreError::from)??;
         if written > 0 {
             self.store().durable().await?;
         }

@@ -79,9 +79,10 @@ impl LocalConnector {
         self.feed.subscribe()
     }
 
-    /// Conversations, most recent first.
-    pub fn conversations(&self) -> Result<Vec<ConversationSummary>> {
-        let mut all = self.conversations.values()?;
+    /// Conversations, most recent first (a full scan, off the async workers).
+    pub async fn conversations(&self) -> Result<Vec<ConversationSummary>> {
+        let tree = self.conversations.clone();
+        let mut all = tokio::task::spawn_blocking(move || tree.values()).await??;
         all.sort_by_key(|c| std::cmp::Reverse(c.last_message_at));
         Ok(all)
     }

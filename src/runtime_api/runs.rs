@@ -155,7 +155,8 @@ pub async fn list(
         .min(state.config().limits.list_max);
     let runs = state
         .agent()
-        .list(status, token_scope(&req).as_ref(), limit)?;
+        .list(status, token_scope(&req).as_ref(), limit)
+        .await?;
     Ok(HttpResponse::Ok().json(runs))
 }
 

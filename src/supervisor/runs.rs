@@ -100,7 +100,8 @@ impl Supervisor {
         };
         let mut runs = Vec::new();
         for id in ids {
-            runs.extend(self.owner_of(&id).await?.store.list(status, None, limit)?);
+            let owner = self.owner_of(&id).await?;
+            runs.extend(owner.store.list_async(status, None, limit).await?);
         }
         runs.sort_by_key(|r| std::cmp::Reverse(r.started_at));
         runs.truncate(limit);

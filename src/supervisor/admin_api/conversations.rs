@@ -23,7 +23,7 @@ pub struct Page {
         (status = 409, description = "The bot does not use the local connector", body = ErrorBody)))]
 pub async fn list(sup: web::Data<Supervisor>, id: web::Path<String>) -> Result<HttpResponse> {
     let local = sup.local_conversations(&id).await?;
-    Ok(HttpResponse::Ok().json(local.conversations()?))
+    Ok(HttpResponse::Ok().json(local.conversations().await?))
 }
 
 /// One conversation's messages, oldest first; `X-Total-Count` has the total.
