@@ -1,5 +1,6 @@
 //! `/api/bots…` and `/api/reload`.
 
+use crate::config::ConnectorKind;
 use crate::error::{ErrorBody, Result};
 use crate::http::resource;
 use crate::supervisor::{ReloadReport, RunState, Supervisor, UnitStatus};
@@ -8,20 +9,19 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 /// One bot as the admin sees it.
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Serialize, ToSchema)]
 pub struct BotView {
     pub id: String,
     pub name: String,
     /// Runtime API address.
     pub address: String,
     pub enabled: bool,
-    #[schema(value_type = String, example = "running")]
-    pub state: String,
+    pub state: RunState,
     /// Seconds since the bot entered its current state.
     pub uptime_secs: Option<u64>,
     pub restarts: u32,
     pub last_error: Option<String>,
-    pub connector: String,
+    pub connector: ConnectorKind,
 }
 
 impl From<UnitStatus> for BotView {
@@ -32,17 +32,11 @@ impl From<UnitStatus> for BotView {
             name: c.display_name().to_string(),
             address: c.listen_addr().to_string(),
             enabled: c.enabled,
-            state: serde_json::to_value(s.state)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default(),
+            state: s.state,
             uptime_secs: (s.state == RunState::Running).then(|| s.since.elapsed().as_secs()),
             restarts: s.restarts,
             last_error: s.last_error,
-            connector: serde_json::to_value(c.connector.kind)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                .unwrap_or_default(),
+            connector: c.connector.kind,
         }
     }
 }
