@@ -1,13 +1,10 @@
 //! Messages: the image and file endpoints over the local connector and over
 //! the Feishu connector against a fake Feishu on loopback.
 
-mod common;
-#[path = "messages/feishu.rs"]
 mod feishu;
-#[path = "messages/support.rs"]
 mod support;
 
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;

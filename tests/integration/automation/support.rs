@@ -1,7 +1,7 @@
 //! Helpers of the automation tests: configs, a bot's API, the local
 //! connector's messages, `alice serve` as a child.
 
-use super::common::*;
+use crate::common::*;
 use chrono::{DateTime, Duration as Span, Utc};
 use serde_json::Value;
 use std::path::Path;

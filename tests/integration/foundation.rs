@@ -1,8 +1,6 @@
 //! The foundation: config, ports, auth, limits, lifecycle, admin API, CLI.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 use std::time::Duration;
 

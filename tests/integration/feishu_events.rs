@@ -1,19 +1,13 @@
 //! Feishu inbound events: the long connection against a fake Feishu, and the
 //! webhook listener, each ending in a recording sink.
 
-mod common;
-#[path = "common/fake_feishu_ws.rs"]
-mod fake_feishu_ws;
-#[path = "common/feishu_harness.rs"]
-mod feishu_harness;
-
+use crate::common::fake_feishu_ws::*;
+use crate::common::feishu_harness::*;
+use crate::common::*;
 use alice::connector::feishu_events::frame;
 use alice::connector::feishu_events::webhook;
 use alice::connector::inbound::InboundMessage;
 use alice::supervisor::EventsServer;
-use common::*;
-use fake_feishu_ws::*;
-use feishu_harness::*;
 use serde_json::{json, Value};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -1,8 +1,8 @@
 //! Tasks firing: the local connector sees them on the right scope, once;
 //! agents and workflow skills; timezones.
 
-use super::common::*;
 use super::support::*;
+use crate::common::*;
 use chrono::{Duration as Span, Timelike, Utc};
 use serde_json::{json, Value};
 use std::os::unix::fs::PermissionsExt;

@@ -2,16 +2,12 @@
 //! isolation here; firing in `automation/firing.rs`; crashes and restarts in
 //! `automation/restarts.rs`.
 
-mod common;
-#[path = "automation/firing.rs"]
 mod firing;
-#[path = "automation/restarts.rs"]
 mod restarts;
-#[path = "automation/support.rs"]
 mod support;
 
+use crate::common::*;
 use chrono::{Duration as Span, Timelike, Utc};
-use common::*;
 use serde_json::{json, Value};
 use support::*;
 

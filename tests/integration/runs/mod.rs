@@ -2,16 +2,13 @@
 //! `alice runtime` / `alice run` CLI, driven over HTTP on loopback with real
 //! agent scripts from `tests/agents/`.
 
-#[path = "../common/mod.rs"]
-mod common;
-
 mod events;
 mod goals;
 mod lifecycle;
 mod modes;
 mod skills;
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 use std::path::PathBuf;
 

@@ -1,7 +1,7 @@
 //! The real binary killed with SIGKILL and started again.
 
-use super::common::*;
 use super::support::*;
+use crate::common::*;
 use serde_json::json;
 use std::time::Duration;
 

@@ -3,6 +3,8 @@
 #![allow(dead_code)]
 
 pub mod fake_feishu;
+pub mod fake_feishu_ws;
+pub mod feishu_harness;
 
 use alice::supervisor::{AdminServer, Supervisor};
 use serde_json::Value;

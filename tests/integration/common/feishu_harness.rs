@@ -2,8 +2,8 @@
 //! into a recording sink, against a fresh fake Feishu.
 #![allow(dead_code)]
 
-use super::common::{eventually, free_ports, supervisor_toml, TestDir};
 use super::fake_feishu_ws::*;
+use super::{eventually, free_ports, supervisor_toml, TestDir};
 use alice::connector::feishu_events::frame::{self, Frame};
 use alice::connector::inbound::{InboundMessage, InboundSink};
 use alice::supervisor::Supervisor;

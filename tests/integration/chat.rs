@@ -1,9 +1,7 @@
 //! The reply pipeline on the local connector: inbound messages are answered
 //! by the bot's agent, in order per conversation, in parallel across them.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::{json, Value};
 use std::path::PathBuf;
 

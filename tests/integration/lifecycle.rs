@@ -1,8 +1,6 @@
 //! The real `alice` binary: bad configs, signals, restarts, CLI output, logs.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 use std::os::unix::fs::PermissionsExt;
 
