@@ -65,6 +65,9 @@ pub struct AgentSetup {
     pub goals: Goals,
     /// Shared by every bot of the supervisor.
     pub host_slots: Arc<Semaphore>,
+    /// The bot's graceful-shutdown timeout
+    /// (`runtime_api_shutdown_timeout_secs`).
+    pub shutdown_timeout: Duration,
 }
 
 /// The run service of one bot. Cloning is cheap.
@@ -90,11 +93,17 @@ struct Inner {
     tracker: TaskTracker,
     /// Cancelled when the bot stops; every run's token is a child.
     stopping: CancellationToken,
+    /// The bot's runtime: runs are driven here, whoever starts them.
+    runtime: tokio::runtime::Handle,
+    shutdown_timeout: Duration,
 }
 
 impl AgentRunner {
     pub fn new(setup: AgentSetup) -> crate::error::Result<Self> {
         let runs = RunStore::open(&setup.store)?;
+        let runtime = tokio::runtime::Handle::try_current().map_err(|e| {
+            crate::error::Error::Internal(format!("an agent runner needs a runtime: {e}"))
+        })?;
         Ok(Self {
             inner: Arc::new(Inner {
                 bot_slots: Arc::new(Semaphore::new(setup.config.max_concurrent_runs)),
@@ -111,6 +120,8 @@ impl AgentRunner {
                 host_slots: setup.host_slots,
                 tracker: TaskTracker::new(),
                 stopping: CancellationToken::new(),
+                runtime,
+                shutdown_timeout: setup.shutdown_timeout,
             }),
         })
     }
@@ -220,11 +231,14 @@ impl AgentRunner {
         self.inner.stopping.cancel();
     }
 
-    /// Stops every live run (as `cancelled`) and waits for their records.
+    /// Stops every live run (as `cancelled`) and waits for their records:
+    /// the bot's shutdown timeout, plus what killing a run's process group
+    /// and reading its last output may take.
     pub async fn stop(&self) {
         self.cancel_all();
         self.inner.tracker.close();
-        if tokio::time::timeout(Duration::from_secs(10), self.inner.tracker.wait())
+        let bound = self.inner.shutdown_timeout + process::KILL_BOUND;
+        if tokio::time::timeout(bound, self.inner.tracker.wait())
             .await
             .is_err()
         {

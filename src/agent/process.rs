@@ -17,6 +17,9 @@ const KILL_GRACE: Duration = Duration::from_secs(2);
 /// How long to keep reading pipes once the group is dead (a process that
 /// escaped the group may hold them open forever).
 const DRAIN: Duration = Duration::from_secs(1);
+/// The longest a cancelled command takes to end: SIGTERM, the grace,
+/// SIGKILL, then draining stdout and stderr.
+pub const KILL_BOUND: Duration = Duration::from_secs(KILL_GRACE.as_secs() + 2 * DRAIN.as_secs());
 
 pub struct RunSpec {
     pub argv: Vec<String>,

@@ -158,7 +158,24 @@ impl AgentRunner {
         }
     }
 
+    /// Starts a run on the bot's own runtime, tracked by the runner. The
+    /// caller may be an actix worker, whose runtime ends with its server: a
+    /// run driven there would vanish when the bot stops, its process killed
+    /// but its record left `running` and its event stream never finished.
     async fn launch(&self, request: RunRequest, slots: Slots) -> Result<RunHandle> {
+        let this = self.clone();
+        let launch = self
+            .inner
+            .tracker
+            .track_future(async move { this.launch_here(request, slots).await });
+        self.inner
+            .runtime
+            .spawn(launch)
+            .await
+            .map_err(|e| Error::Internal(format!("the run's launch failed: {e}")))?
+    }
+
+    async fn launch_here(&self, request: RunRequest, slots: Slots) -> Result<RunHandle> {
         if self.inner.stopping.is_cancelled() {
             return Err(Error::Conflict(format!(
                 "bot `{}` is stopping",

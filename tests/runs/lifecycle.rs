@@ -298,3 +298,81 @@ async fn capacity_per_bot_and_per_host_gives_429() {
     assert_eq!(status, 202, "room again");
     h.stop().await;
 }
+
+/// Reads an SSE response to its end; `None` if it is still open at the
+/// deadline (a generous bound, only against hangs).
+async fn read_to_end(mut res: reqwest::Response) -> Option<String> {
+    let mut body = String::new();
+    let read = async {
+        while let Ok(Some(chunk)) = res.chunk().await {
+            body.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(20), read)
+        .await
+        .ok()?;
+    Some(body)
+}
+
+/// Stopping a bot ends its runs (started on the bot's own route and on the
+/// supervisor's) as `cancelled` "the bot stopped" before the stop answers,
+/// and their event streams get `finished` and close.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopping_a_bot_cancels_its_runs_before_the_stop_answers() {
+    let h = Harness::start(&[BotSpec::new("b", "gate.sh")], "").await;
+    let token = h.token("b").await;
+    let (status, own) = bot_call(
+        Method::POST,
+        &format!("{}/api/v1/runs", h.url("b")),
+        &token,
+        &[],
+        Some(json!({"prompt": "hold"})),
+    )
+    .await;
+    assert_eq!(status, 202, "{own}");
+    let (status, admin) = h.headless("b", json!({"prompt": "hold"})).await;
+    assert_eq!(status, 202, "{admin}");
+    let tasks: Vec<String> = [&own, &admin]
+        .iter()
+        .map(|r| r["taskId"].as_str().unwrap().to_string())
+        .collect();
+    let mut streams = Vec::new();
+    for task in &tasks {
+        h.run_token("b", task).await;
+        let res = client()
+            .get(format!("{}/api/headless/{task}/events", h.app.admin_url))
+            .bearer_auth(h.app.supervisor.admin_token())
+            .header("Accept", "text/event-stream")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        streams.push(res);
+    }
+
+    let (status, body) = h.app.admin_post("/api/bots/b/stop").await;
+    assert_eq!(status, 200, "{body}");
+    for task in &tasks {
+        let (status, run) = h.app.admin_get(&format!("/api/headless/{task}")).await;
+        assert_eq!(status, 200, "{run}");
+        assert_eq!(run["status"], "cancelled", "{run}");
+        assert_eq!(run["error"], "the bot stopped", "{run}");
+    }
+    let (_, running) = h.app.admin_get("/api/headless?status=running").await;
+    assert_eq!(running.as_array().map(Vec::len), Some(0), "{running}");
+    for res in streams {
+        let body = read_to_end(res).await.expect("the event stream closes");
+        assert!(body.contains("event: finished"), "{body}");
+        assert!(body.contains("cancelled"), "{body}");
+    }
+
+    // The next start leaves them as they are.
+    let (status, body) = h.app.admin_post("/api/bots/b/start").await;
+    assert_eq!(status, 200, "{body}");
+    for task in &tasks {
+        let (_, run) = h.app.admin_get(&format!("/api/headless/{task}")).await;
+        assert_eq!(run["status"], "cancelled", "{run}");
+        assert_eq!(run["error"], "the bot stopped", "{run}");
+    }
+    h.stop().await;
+}
