@@ -45,6 +45,9 @@ pub enum AgentError {
     Failed { code: Option<i32>, stderr: String },
     #[error("the agent run was cancelled")]
     Cancelled,
+    /// The bot is stopping: the run was refused, or cancelled by the stop.
+    #[error("the bot is stopping")]
+    Stopping,
     /// The run could not be started for another reason (storage, an
     /// unknown skill).
     #[error("{0}")]
@@ -179,11 +182,18 @@ impl AgentRunner {
             return (None, Err(AgentError::NotConfigured));
         }
         let request = RunRequest::new(prompt, scope.clone(), "chat");
+        let stopping = || self.inner.stopping.is_cancelled();
         match self.start_queued(request).await {
             Ok(handle) => {
                 let task_id = handle.task_id.clone();
-                (Some(task_id), answer(handle.finished().await))
+                let record = handle.finished().await;
+                let result = match record.status {
+                    RunStatus::Cancelled if stopping() => Err(AgentError::Stopping),
+                    _ => answer(record),
+                };
+                (Some(task_id), result)
             }
+            Err(_) if stopping() => (None, Err(AgentError::Stopping)),
             Err(e) => (None, Err(AgentError::Unavailable(e.to_string()))),
         }
     }

@@ -9,7 +9,7 @@ mod inbox;
 pub use history::{build_prompt, History, Turn};
 pub use inbox::{session_key, Inbox, Pending};
 
-use crate::agent::AgentRunner;
+use crate::agent::{AgentError, AgentRunner};
 use crate::config::{ChatConfig, TriggerMode};
 use crate::connector::inbound::{InboundMessage, InboundSink};
 use crate::connector::{Destination, Messenger, Payload};
@@ -22,6 +22,17 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
+/// Why a message has no answer.
+#[derive(Debug, thiserror::Error)]
+pub enum AnswerError {
+    /// The bot is stopping: the message waits in the inbox for the next
+    /// start instead of getting the failure message.
+    #[error("the bot is stopping")]
+    Stopping,
+    #[error("{0}")]
+    Failed(String),
+}
+
 /// Answers a prompt for a conversation (the bot's agent runs).
 #[async_trait]
 pub trait Answerer: Send + Sync + 'static {
@@ -30,7 +41,7 @@ pub trait Answerer: Send + Sync + 'static {
         &self,
         scope: &Scope,
         prompt: &str,
-    ) -> (Option<String>, std::result::Result<String, String>);
+    ) -> (Option<String>, std::result::Result<String, AnswerError>);
 }
 
 #[async_trait]
@@ -39,9 +50,13 @@ impl Answerer for AgentRunner {
         &self,
         scope: &Scope,
         prompt: &str,
-    ) -> (Option<String>, std::result::Result<String, String>) {
+    ) -> (Option<String>, std::result::Result<String, AnswerError>) {
         let (run_id, result) = self.converse(scope, prompt).await;
-        (run_id, result.map_err(|e| e.to_string()))
+        let result = result.map_err(|e| match e {
+            AgentError::Stopping => AnswerError::Stopping,
+            other => AnswerError::Failed(other.to_string()),
+        });
+        (run_id, result)
     }
 }
 
@@ -63,6 +78,9 @@ struct Inner {
     cancel: CancellationToken,
     workers: tokio_util::task::TaskTracker,
 }
+
+/// A message's answer was cut short by a stop.
+struct Interrupted;
 
 #[derive(Default)]
 struct Queues {
@@ -191,8 +209,14 @@ impl Inner {
             // answered one is sent and marked done.
             let reply = tokio::select! {
                 biased;
-                _ = self.cancel.cancelled() => continue,
+                _ = self.cancel.cancelled() => Err(Interrupted),
                 reply = self.reply_for(&item) => reply,
+            };
+            let Ok(reply) = reply else {
+                // Interrupted by a stop (ours, or the agent's seen first):
+                // it stays in the inbox for the next start.
+                self.queues.lock().expect("queues").taken.remove(&item.seq);
+                continue;
             };
             if let Some((text, run_id)) = reply {
                 self.send(&item.message, text, &run_id).await;
@@ -204,17 +228,20 @@ impl Inner {
         }
     }
 
-    /// The text to send for a message and the run's id, or `None` when
-    /// nothing is to be sent.
-    async fn reply_for(&self, item: &Pending) -> Option<(String, String)> {
+    /// The text to send for a message and the run's id, `None` when nothing
+    /// is to be sent, `Interrupted` when the bot is stopping.
+    async fn reply_for(
+        &self,
+        item: &Pending,
+    ) -> std::result::Result<Option<(String, String)>, Interrupted> {
         let message = &item.message;
         if message.chat_type == "group"
             && !message.mentions_bot
             && self.config.trigger_mode == TriggerMode::Mention
         {
-            return None;
+            return Ok(None);
         }
-        let _permit = self.capacity.acquire().await.ok()?;
+        let _permit = self.capacity.acquire().await.map_err(|_| Interrupted)?;
         let scope = Scope {
             receive_id_type: Some(message.receive_id_type.clone()),
             receive_id: Some(message.receive_id.clone()),
@@ -251,12 +278,16 @@ impl Inner {
                 {
                     tracing::error!(bot = %self.bot_id, error = %e, "cannot keep history");
                 }
-                (!answer.is_empty() && answer != self.config.no_reply_token)
-                    .then_some((answer, run_id))
+                Ok((!answer.is_empty() && answer != self.config.no_reply_token)
+                    .then_some((answer, run_id)))
+            }
+            Err(AnswerError::Stopping) => {
+                tracing::info!(bot = %self.bot_id, message_id = %message.message_id, "the bot is stopping; the message waits for the next start");
+                Err(Interrupted)
             }
             Err(error) => {
                 tracing::error!(bot = %self.bot_id, run_id = %run_id, message_id = %message.message_id, error = %error, "agent run failed");
-                Some((self.config.failure_message.clone(), run_id))
+                Ok(Some((self.config.failure_message.clone(), run_id)))
             }
         }
     }
