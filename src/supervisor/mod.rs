@@ -141,15 +141,19 @@ impl Supervisor {
     async fn command(
         &self,
         id: &str,
-        run: impl FnOnce(&Unit) -> futures_util::future::BoxFuture<'_, std::result::Result<(), String>>,
+        run: impl FnOnce(
+            &Unit,
+        )
+            -> futures_util::future::BoxFuture<'_, std::result::Result<UnitStatus, String>>,
     ) -> Result<UnitStatus> {
         // Only this bot's unit is touched, and the lock is not held while it
-        // works: listing and other bots' commands go on meanwhile.
+        // works: listing and other bots' commands go on meanwhile. The status
+        // is the one the command left (a later command may already be
+        // changing it).
         let unit = find(&*self.inner.state.lock().await, id)?.clone();
         run(&unit)
             .await
-            .map_err(|e| Error::Unavailable(format!("bot `{id}`: {e}")))?;
-        Ok(unit.status())
+            .map_err(|e| Error::Unavailable(format!("bot `{id}`: {e}")))
     }
 
     /// The local connector's store of a bot's conversations.
