@@ -10,7 +10,10 @@ pub mod record;
 mod runs;
 
 pub use feed::{EventFeed, FeedItem};
-pub use process::{spawn, CommandOutput, Ending, RunSpec, Started};
+pub use process::{
+    inherited_fds_close_on_exec, spawn, while_no_child_forks, CommandOutput, Ending, RunSpec,
+    Started,
+};
 pub use record::{EventsPage, RunEvent, RunRecord, RunStatus, RunStore};
 pub use runs::{Grant, RunHandle, RunRequest};
 

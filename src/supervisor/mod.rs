@@ -66,6 +66,8 @@ impl Supervisor {
         runtime_bin: std::path::PathBuf,
         inbound_sink: Option<crate::bot::SinkFactory>,
     ) -> std::io::Result<Self> {
+        // Agents must never hold what alice's parent left open.
+        crate::agent::inherited_fds_close_on_exec();
         let data_dir = config.supervisor.data_dir.clone();
         let store = Store::open(&data_dir).map_err(|e| {
             // sled locks its files: the usual cause is a second alice.
