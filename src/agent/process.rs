@@ -2,11 +2,13 @@
 //! timeout, cancel or drop, output kept within bounds.
 
 use super::AgentError;
+use std::os::fd::{FromRawFd, OwnedFd};
 use std::path::PathBuf;
 use std::process::Stdio;
 use std::sync::{PoisonError, RwLock};
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::io::unix::AsyncFd;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, Interest, Lines};
 use tokio::process::{Child, ChildStdout, Command};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -129,6 +131,60 @@ impl Drop for GroupGuard {
     }
 }
 
+/// The group leader's exit, seen without reaping it: until it is reaped its
+/// pid (the group's id) cannot be given to another process, so signalling
+/// the group never reaches a stranger. A pidfd where the kernel has them,
+/// polling `waitid(WNOWAIT)` otherwise.
+struct LeaderExit {
+    pid: Option<i32>,
+    pidfd: Option<AsyncFd<OwnedFd>>,
+}
+
+impl LeaderExit {
+    const POLL: Duration = Duration::from_millis(20);
+
+    fn new(pid: Option<i32>) -> Self {
+        let pidfd = pid.and_then(|pid| {
+            // SAFETY: pidfd_open returns a new (close-on-exec) descriptor or -1.
+            let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+            if fd < 0 {
+                return None;
+            }
+            // SAFETY: the descriptor was just opened and nothing else owns it.
+            let fd = unsafe { OwnedFd::from_raw_fd(fd as i32) };
+            // SAFETY: the AsyncFd owns the descriptor for its whole life.
+            unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE) }.ok()
+        });
+        Self { pid, pidfd }
+    }
+
+    /// Resolves once the leader has exited (it stays a zombie until reaped).
+    async fn exited(&self) {
+        let Some(pid) = self.pid else { return };
+        match &self.pidfd {
+            // A pidfd stays readable once its process has exited.
+            Some(fd) => {
+                let _ = fd.readable().await;
+            }
+            None => {
+                while !has_exited(pid) {
+                    tokio::time::sleep(Self::POLL).await;
+                }
+            }
+        }
+    }
+}
+
+fn has_exited(pid: i32) -> bool {
+    // SAFETY: waitid writes only into `info`; WNOWAIT leaves the child to be
+    // reaped by its owner.
+    unsafe {
+        let mut info: libc::siginfo_t = std::mem::zeroed();
+        let flags = libc::WEXITED | libc::WNOHANG | libc::WNOWAIT;
+        libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, flags) != 0 || info.si_pid() != 0
+    }
+}
+
 /// A command that has started; [`Started::wait`] runs it to its end.
 pub struct Started {
     child: Child,
@@ -220,6 +276,7 @@ impl Started {
         };
         let deadline = tokio::time::sleep(self.timeout);
         tokio::pin!(deadline);
+        let leader = LeaderExit::new(self.guard.0);
         let mut exited: Option<Option<i32>> = None;
         let mut stdout_open = true;
         let ending = loop {
@@ -231,25 +288,33 @@ impl Started {
                     Ok(Some(line)) => take(&line, &mut out),
                     _ => stdout_open = false,
                 },
-                status = self.child.wait(), if exited.is_none() => {
-                    exited = Some(status.ok().and_then(|s| s.code()));
+                _ = leader.exited(), if exited.is_none() => {
                     // The leader is gone; stray members of its group go
-                    // with it, so that the pipes close.
+                    // with it, so that the pipes close. Then it is reaped.
                     self.guard.signal(libc::SIGKILL);
+                    let status = self.child.wait().await;
+                    self.guard.0 = None;
+                    exited = Some(status.ok().and_then(|s| s.code()));
                 }
                 _ = &mut deadline => break Ending::TimedOut,
                 _ = cancel.cancelled() => break Ending::Cancelled,
             }
         };
         if !matches!(ending, Ending::Exited(_)) {
+            // Signals only while the leader is unreaped (the guard is
+            // cleared once it is).
             self.guard.signal(libc::SIGTERM);
-            if tokio::time::timeout(KILL_GRACE, self.child.wait())
-                .await
-                .is_err()
-            {
-                tracing::warn!(pid = ?self.pid, "agent ignored SIGTERM; killing its group");
+            if exited.is_none() {
+                if tokio::time::timeout(KILL_GRACE, leader.exited())
+                    .await
+                    .is_err()
+                {
+                    tracing::warn!(pid = ?self.pid, "agent ignored SIGTERM; killing its group");
+                }
+                self.guard.signal(libc::SIGKILL);
+                self.guard.0 = None;
+                let _ = tokio::time::timeout(DRAIN, self.child.wait()).await;
             }
-            self.guard.signal(libc::SIGKILL);
             let _ = tokio::time::timeout(DRAIN, async {
                 while let Ok(Some(line)) = self.stdout.next_line().await {
                     take(&line, &mut out);
