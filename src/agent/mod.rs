@@ -250,7 +250,7 @@ impl AgentRunner {
     pub async fn stop(&self) {
         self.cancel_all();
         self.inner.tracker.close();
-        let bound = self.inner.shutdown_timeout + process::KILL_BOUND;
+        let bound = stop_bound(self.inner.shutdown_timeout);
         if tokio::time::timeout(bound, self.inner.tracker.wait())
             .await
             .is_err()
@@ -258,6 +258,13 @@ impl AgentRunner {
             tracing::warn!(bot = %self.inner.bot_id, "agent runs did not end in time");
         }
     }
+}
+
+/// How long a stopping bot waits for its runs' records: its own shutdown
+/// timeout, plus what killing a cancelled run's group and reading its last
+/// output may take.
+fn stop_bound(shutdown_timeout: Duration) -> Duration {
+    shutdown_timeout + process::KILL_BOUND
 }
 
 fn answer(record: RunRecord) -> Result<String, AgentError> {
@@ -274,5 +281,18 @@ fn answer(record: RunRecord) -> Result<String, AgentError> {
                 500,
             ),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stop_waits_for_runs_within_the_bots_own_timeout() {
+        for secs in [0, 1, 5, 30] {
+            let timeout = Duration::from_secs(secs);
+            assert_eq!(stop_bound(timeout), timeout + process::KILL_BOUND);
+        }
     }
 }
