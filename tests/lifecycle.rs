@@ -308,6 +308,16 @@ async fn a_second_alice_on_the_same_data_dir_is_refused_clearly() {
     assert_eq!(wait_exit(&mut first, 20).code(), Some(0));
 }
 
+/// Kills the `alice` child if the test fails before it exits.
+struct Reaped(std::process::Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// SIGTERM with runs in flight (one from the admin API, one from the bot's
 /// own route): alice records them `cancelled` "the bot stopped" before it
 /// exits, so the next start finds them final (not `failed` by recovery).
@@ -332,7 +342,7 @@ async fn sigterm_records_runs_in_flight_as_cancelled_by_the_stop() {
         body["taskId"].as_str().unwrap().to_string()
     };
     let admin_url = format!("http://127.0.0.1:{admin}");
-    let mut child = spawn_serve(&path, &[]);
+    let mut child = Reaped(spawn_serve(&path, &[]));
     wait_healthy(&format!("http://127.0.0.1:{base}/healthz")).await;
     wait_healthy(&format!("{admin_url}/healthz")).await;
     let tasks = [
@@ -347,10 +357,10 @@ async fn sigterm_records_runs_in_flight_as_cancelled_by_the_stop() {
         )
         .await,
     ];
-    send_signal(&child, libc::SIGTERM);
-    assert_eq!(wait_exit(&mut child, 30).code(), Some(0));
+    send_signal(&child.0, libc::SIGTERM);
+    assert_eq!(wait_exit(&mut child.0, 30).code(), Some(0));
 
-    let mut child = spawn_serve(&path, &[]);
+    let mut child = Reaped(spawn_serve(&path, &[]));
     wait_healthy(&format!("{admin_url}/healthz")).await;
     for task in &tasks {
         let run: Value = client()
@@ -365,6 +375,6 @@ async fn sigterm_records_runs_in_flight_as_cancelled_by_the_stop() {
         assert_eq!(run["status"], "cancelled", "{run}");
         assert_eq!(run["error"], "the bot stopped", "{run}");
     }
-    send_signal(&child, libc::SIGTERM);
-    assert_eq!(wait_exit(&mut child, 30).code(), Some(0));
+    send_signal(&child.0, libc::SIGTERM);
+    assert_eq!(wait_exit(&mut child.0, 30).code(), Some(0));
 }
