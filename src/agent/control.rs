@@ -63,7 +63,7 @@ impl AgentRunner {
         match live {
             Some((cancel, mut done)) => {
                 cancel.cancel();
-                Ok(wait_done(&mut done).await)
+                Ok(wait_done(&mut done, &self.inner.runs, task_id).await)
             }
             // A run leaves `live` only after its final record is stored.
             None => Err(RunError::Finished {

@@ -37,6 +37,9 @@ pub enum RunError {
     Finished { id: String, status: &'static str },
     #[error("cannot start the agent `{program}`: {reason}")]
     Spawn { program: String, reason: String },
+    /// The task that starts the run on the bot's runtime ended abnormally.
+    #[error("the run's launch failed: {0}")]
+    Launch(String),
     #[error(transparent)]
     Skill(#[from] SkillError),
     #[error(transparent)]
@@ -59,6 +62,7 @@ impl ErrorCode for RunError {
             RunError::NotFound(_) => Code::RunNotFound,
             RunError::Finished { .. } => Code::RunFinished,
             RunError::Spawn { .. } => Code::SpawnFailed,
+            RunError::Launch(_) => Code::Internal,
             RunError::Skill(e) => e.code(),
             RunError::Goal(e) => e.code(),
             RunError::Store(e) => e.code(),
@@ -84,19 +88,11 @@ pub enum AgentError {
     Failed { code: Option<i32>, stderr: String },
     #[error("the agent run was cancelled")]
     Cancelled,
+    /// The bot is stopping: the run was refused, or cancelled by the stop.
+    #[error("the bot is stopping")]
+    Stopping,
     /// The run could not be started (a full or stopping bot, a missing
     /// program, an unknown skill, storage).
     #[error(transparent)]
     Start(#[from] RunError),
-}
-
-impl AgentError {
-    /// The bot is stopping: the work should wait for its next start rather
-    /// than count as failed.
-    pub fn is_stopping(&self) -> bool {
-        matches!(
-            self,
-            AgentError::Start(RunError::Stopping(_)) | AgentError::Cancelled
-        )
-    }
 }

@@ -12,7 +12,10 @@ mod runs;
 
 pub use error::{AgentError, RunError};
 pub use feed::{EventFeed, FeedItem};
-pub use process::{spawn, CommandOutput, Ending, RunSpec, Started};
+pub use process::{
+    inherited_fds_close_on_exec, spawn, while_no_child_forks, CommandOutput, Ending, RunSpec,
+    Started,
+};
 pub use record::{EventsPage, RunEvent, RunRecord, RunStatus, RunStore};
 pub use runs::{Grant, RunHandle, RunRequest};
 
@@ -49,6 +52,9 @@ pub struct AgentSetup {
     pub goals: Goals,
     /// Shared by every bot of the supervisor.
     pub host_slots: Arc<Semaphore>,
+    /// The bot's graceful-shutdown timeout
+    /// (`runtime_api_shutdown_timeout_secs`).
+    pub shutdown_timeout: Duration,
 }
 
 /// The run service of one bot. Cloning is cheap.
@@ -74,11 +80,17 @@ struct Inner {
     tracker: TaskTracker,
     /// Cancelled when the bot stops; every run's token is a child.
     stopping: CancellationToken,
+    /// The bot's runtime: runs are driven here, whoever starts them.
+    runtime: tokio::runtime::Handle,
+    shutdown_timeout: Duration,
 }
 
 impl AgentRunner {
     pub fn new(setup: AgentSetup) -> Result<Self, crate::store::StoreError> {
         let runs = RunStore::open(&setup.store)?;
+        // Runs are driven on the bot's runtime, not on whichever (actix
+        // worker) runtime started them. A bot is opened in async code.
+        let runtime = tokio::runtime::Handle::current();
         Ok(Self {
             inner: Arc::new(Inner {
                 bot_slots: Arc::new(Semaphore::new(setup.config.max_concurrent_runs)),
@@ -95,6 +107,8 @@ impl AgentRunner {
                 host_slots: setup.host_slots,
                 tracker: TaskTracker::new(),
                 stopping: CancellationToken::new(),
+                runtime,
+                shutdown_timeout: setup.shutdown_timeout,
             }),
         })
     }
@@ -152,11 +166,18 @@ impl AgentRunner {
             return (None, Err(AgentError::NotConfigured));
         }
         let request = RunRequest::new(prompt, scope.clone(), "chat");
+        let stopping = || self.inner.stopping.is_cancelled();
         match self.start_queued(request).await {
             Ok(handle) => {
                 let task_id = handle.task_id.clone();
-                (Some(task_id), answer(handle.finished().await))
+                let record = handle.finished().await;
+                let result = match record.status {
+                    RunStatus::Cancelled if stopping() => Err(AgentError::Stopping),
+                    _ => answer(record),
+                };
+                (Some(task_id), result)
             }
+            Err(_) if stopping() => (None, Err(AgentError::Stopping)),
             Err(e) => (None, Err(AgentError::Start(e))),
         }
     }
@@ -191,17 +212,27 @@ impl AgentRunner {
         self.inner.stopping.cancel();
     }
 
-    /// Stops every live run (as `cancelled`) and waits for their records.
+    /// Stops every live run (as `cancelled`) and waits for their records:
+    /// the bot's shutdown timeout, plus what killing a run's process group
+    /// and reading its last output may take.
     pub async fn stop(&self) {
         self.cancel_all();
         self.inner.tracker.close();
-        if tokio::time::timeout(Duration::from_secs(10), self.inner.tracker.wait())
+        let bound = stop_bound(self.inner.shutdown_timeout);
+        if tokio::time::timeout(bound, self.inner.tracker.wait())
             .await
             .is_err()
         {
             tracing::warn!(bot = %self.inner.bot_id, "agent runs did not end in time");
         }
     }
+}
+
+/// How long a stopping bot waits for its runs' records: its own shutdown
+/// timeout, plus what killing a cancelled run's group and reading its last
+/// output may take.
+fn stop_bound(shutdown_timeout: Duration) -> Duration {
+    shutdown_timeout + process::KILL_BOUND
 }
 
 fn answer(record: RunRecord) -> Result<String, AgentError> {
@@ -218,5 +249,18 @@ fn answer(record: RunRecord) -> Result<String, AgentError> {
                 500,
             ),
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stop_waits_for_runs_within_the_bots_own_timeout() {
+        for secs in [0, 1, 5, 30] {
+            let timeout = Duration::from_secs(secs);
+            assert_eq!(stop_bound(timeout), timeout + process::KILL_BOUND);
+        }
     }
 }

@@ -2,10 +2,13 @@
 //! timeout, cancel or drop, output kept within bounds.
 
 use super::RunError;
+use std::os::fd::{FromRawFd, OwnedFd};
 use std::path::PathBuf;
 use std::process::Stdio;
+use std::sync::{PoisonError, RwLock};
 use std::time::Duration;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, Lines};
+use tokio::io::unix::AsyncFd;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, Interest, Lines};
 use tokio::process::{Child, ChildStdout, Command};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -17,6 +20,9 @@ const KILL_GRACE: Duration = Duration::from_secs(2);
 /// How long to keep reading pipes once the group is dead (a process that
 /// escaped the group may hold them open forever).
 const DRAIN: Duration = Duration::from_secs(1);
+/// The longest a cancelled command takes to end: SIGTERM, the grace,
+/// SIGKILL, then draining stdout and stderr.
+pub const KILL_BOUND: Duration = Duration::from_secs(KILL_GRACE.as_secs() + 2 * DRAIN.as_secs());
 
 pub struct RunSpec {
     pub argv: Vec<String>,
@@ -65,6 +71,46 @@ fn push_tail(buf: &mut String, text: &str) {
     }
 }
 
+/// Held (shared) while a child is forked and until it has exec'd; taken
+/// (exclusive) to bind a listening address. Between fork and exec a child
+/// holds a copy of every descriptor, close-on-exec or not: a bot's old
+/// listening socket kept alive that way makes its restart fail with
+/// "Address already in use". Descriptors are per process, so this is too.
+static FORKING: RwLock<()> = RwLock::new(());
+
+/// Runs `bind` while no child is between fork and exec.
+pub fn while_no_child_forks<T>(bind: impl FnOnce() -> T) -> T {
+    let _alone = FORKING.write().unwrap_or_else(PoisonError::into_inner);
+    bind()
+}
+
+/// Marks every descriptor this process inherited (beyond stdin, stdout and
+/// stderr) close-on-exec, so that agents start with those three only.
+/// Everything alice opens itself is close-on-exec already (Rust's std, mio,
+/// sled); what the shell or service manager that started alice left open is
+/// not. Called once when the supervisor starts.
+pub fn inherited_fds_close_on_exec() {
+    let Ok(fds) = std::fs::read_dir("/proc/self/fd") else {
+        return;
+    };
+    for fd in fds.flatten() {
+        let Some(fd) = fd.file_name().to_str().and_then(|n| n.parse::<i32>().ok()) else {
+            continue;
+        };
+        if fd < 3 {
+            continue;
+        }
+        // SAFETY: fcntl only reads and sets this descriptor's flags; a
+        // descriptor closed meanwhile just fails with EBADF.
+        unsafe {
+            let flags = libc::fcntl(fd, libc::F_GETFD);
+            if flags >= 0 && flags & libc::FD_CLOEXEC == 0 {
+                libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC);
+            }
+        }
+    }
+}
+
 /// Kills the whole process group when dropped (a cancelled run, a panic).
 struct GroupGuard(Option<i32>);
 
@@ -82,6 +128,60 @@ impl GroupGuard {
 impl Drop for GroupGuard {
     fn drop(&mut self) {
         self.signal(libc::SIGKILL);
+    }
+}
+
+/// The group leader's exit, seen without reaping it: until it is reaped its
+/// pid (the group's id) cannot be given to another process, so signalling
+/// the group never reaches a stranger. A pidfd where the kernel has them,
+/// polling `waitid(WNOWAIT)` otherwise.
+struct LeaderExit {
+    pid: Option<i32>,
+    pidfd: Option<AsyncFd<OwnedFd>>,
+}
+
+impl LeaderExit {
+    const POLL: Duration = Duration::from_millis(20);
+
+    fn new(pid: Option<i32>) -> Self {
+        let pidfd = pid.and_then(|pid| {
+            // SAFETY: pidfd_open returns a new (close-on-exec) descriptor or -1.
+            let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+            if fd < 0 {
+                return None;
+            }
+            // SAFETY: the descriptor was just opened and nothing else owns it.
+            let fd = unsafe { OwnedFd::from_raw_fd(fd as i32) };
+            // SAFETY: the AsyncFd owns the descriptor for its whole life.
+            unsafe { AsyncFd::register_with_interest(fd, Interest::READABLE) }.ok()
+        });
+        Self { pid, pidfd }
+    }
+
+    /// Resolves once the leader has exited (it stays a zombie until reaped).
+    async fn exited(&self) {
+        let Some(pid) = self.pid else { return };
+        match &self.pidfd {
+            // A pidfd stays readable once its process has exited.
+            Some(fd) => {
+                let _ = fd.readable().await;
+            }
+            None => {
+                while !has_exited(pid) {
+                    tokio::time::sleep(Self::POLL).await;
+                }
+            }
+        }
+    }
+}
+
+fn has_exited(pid: i32) -> bool {
+    // SAFETY: waitid writes only into `info`; WNOWAIT leaves the child to be
+    // reaped by its owner.
+    unsafe {
+        let mut info: libc::siginfo_t = std::mem::zeroed();
+        let flags = libc::WEXITED | libc::WNOHANG | libc::WNOWAIT;
+        libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, flags) != 0 || info.si_pid() != 0
     }
 }
 
@@ -121,7 +221,11 @@ pub fn spawn(spec: RunSpec) -> Result<Started, RunError> {
         .stderr(Stdio::piped())
         .process_group(0)
         .kill_on_drop(true);
-    let mut child = cmd.spawn().map_err(|e| failed(e.to_string()))?;
+    let mut child = {
+        // Until spawn returns the child has exec'd (std waits for it).
+        let _forking = FORKING.read().unwrap_or_else(PoisonError::into_inner);
+        cmd.spawn().map_err(|e| failed(e.to_string()))?
+    };
     let pid = child.id();
     let guard = GroupGuard(pid.map(|id| id as i32));
 
@@ -172,6 +276,7 @@ impl Started {
         };
         let deadline = tokio::time::sleep(self.timeout);
         tokio::pin!(deadline);
+        let leader = LeaderExit::new(self.guard.0);
         let mut exited: Option<Option<i32>> = None;
         let mut stdout_open = true;
         let ending = loop {
@@ -183,25 +288,33 @@ impl Started {
                     Ok(Some(line)) => take(&line, &mut out),
                     _ => stdout_open = false,
                 },
-                status = self.child.wait(), if exited.is_none() => {
-                    exited = Some(status.ok().and_then(|s| s.code()));
+                _ = leader.exited(), if exited.is_none() => {
                     // The leader is gone; stray members of its group go
-                    // with it, so that the pipes close.
+                    // with it, so that the pipes close. Then it is reaped.
                     self.guard.signal(libc::SIGKILL);
+                    let status = self.child.wait().await;
+                    self.guard.0 = None;
+                    exited = Some(status.ok().and_then(|s| s.code()));
                 }
                 _ = &mut deadline => break Ending::TimedOut,
                 _ = cancel.cancelled() => break Ending::Cancelled,
             }
         };
         if !matches!(ending, Ending::Exited(_)) {
+            // Signals only while the leader is unreaped (the guard is
+            // cleared once it is).
             self.guard.signal(libc::SIGTERM);
-            if tokio::time::timeout(KILL_GRACE, self.child.wait())
-                .await
-                .is_err()
-            {
-                tracing::warn!(pid = ?self.pid, "agent ignored SIGTERM; killing its group");
+            if exited.is_none() {
+                if tokio::time::timeout(KILL_GRACE, leader.exited())
+                    .await
+                    .is_err()
+                {
+                    tracing::warn!(pid = ?self.pid, "agent ignored SIGTERM; killing its group");
+                }
+                self.guard.signal(libc::SIGKILL);
+                self.guard.0 = None;
+                let _ = tokio::time::timeout(DRAIN, self.child.wait()).await;
             }
-            self.guard.signal(libc::SIGKILL);
             let _ = tokio::time::timeout(DRAIN, async {
                 while let Ok(Some(line)) = self.stdout.next_line().await {
                     take(&line, &mut out);

@@ -66,20 +66,55 @@ pub(super) struct Live {
 pub struct RunHandle {
     pub task_id: String,
     done: watch::Receiver<Option<RunRecord>>,
+    /// Where the record is read if its driver vanished.
+    runs: super::RunStore,
 }
 
 impl RunHandle {
     pub async fn finished(mut self) -> RunRecord {
-        wait_done(&mut self.done).await
+        wait_done(&mut self.done, &self.runs, &self.task_id).await
     }
 }
 
-pub(super) async fn wait_done(done: &mut watch::Receiver<Option<RunRecord>>) -> RunRecord {
-    let record = done
-        .wait_for(Option::is_some)
-        .await
-        .expect("the run's driver publishes its record before it ends");
-    record.clone().expect("checked by wait_for")
+/// The run's final record, as its driver publishes it. Should the driver
+/// vanish without publishing (its runtime shut down with the process), the
+/// stored record stands in.
+pub(super) async fn wait_done(
+    done: &mut watch::Receiver<Option<RunRecord>>,
+    runs: &super::RunStore,
+    task_id: &str,
+) -> RunRecord {
+    if let Ok(record) = done.wait_for(Option::is_some).await {
+        if let Some(record) = record.clone() {
+            return record;
+        }
+    }
+    tracing::warn!(task = %task_id, "a run's driver ended without its record");
+    match runs.get(task_id) {
+        Ok(Some(record)) => record,
+        _ => vanished(task_id, runs.bot()),
+    }
+}
+
+/// A stand-in for a run of which nothing is left.
+fn vanished(task_id: &str, bot: &str) -> RunRecord {
+    RunRecord {
+        task_id: task_id.to_string(),
+        bot: bot.to_string(),
+        prompt: String::new(),
+        agent: String::new(),
+        status: RunStatus::Failed,
+        exit_code: None,
+        started_at: Utc::now(),
+        finished_at: Some(Utc::now()),
+        output: String::new(),
+        stderr: String::new(),
+        error: Some("the run ended with alice".into()),
+        timeout_ms: 0,
+        scope: Default::default(),
+        goal_id: None,
+        origin: String::new(),
+    }
 }
 
 /// A place in the bot's and the host's capacity, released on drop.
@@ -156,7 +191,24 @@ impl AgentRunner {
         }
     }
 
+    /// Starts a run on the bot's own runtime, tracked by the runner. The
+    /// caller may be an actix worker, whose runtime ends with its server: a
+    /// run driven there would vanish when the bot stops, its process killed
+    /// but its record left `running` and its event stream never finished.
     async fn launch(&self, request: RunRequest, slots: Slots) -> Result<RunHandle> {
+        let this = self.clone();
+        let launch = self
+            .inner
+            .tracker
+            .track_future(async move { this.launch_here(request, slots).await });
+        self.inner
+            .runtime
+            .spawn(launch)
+            .await
+            .map_err(|e| RunError::Launch(e.to_string()))?
+    }
+
+    async fn launch_here(&self, request: RunRequest, slots: Slots) -> Result<RunHandle> {
         if self.inner.stopping.is_cancelled() {
             return Err(RunError::Stopping(self.inner.bot_id.clone()));
         }
@@ -271,7 +323,11 @@ impl AgentRunner {
             progress_tx.send_modify(|_| {});
             done_tx.send_replace(Some(record));
         });
-        Ok(RunHandle { task_id, done })
+        Ok(RunHandle {
+            task_id,
+            done,
+            runs: self.inner.runs.clone(),
+        })
     }
 
     /// Runs the process to its end and stores the outcome.

@@ -32,7 +32,7 @@ impl Bot {
             .prepare()
             .await
             .map_err(|e| StartError::State(e.to_string()))?;
-        let server = server::start_server(state.clone())?;
+        let server = server::start_server(state.clone()).await?;
         match state.chat().resume() {
             Ok(0) => {}
             Ok(n) => {

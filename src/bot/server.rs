@@ -5,7 +5,7 @@ use crate::http::server::RunningServer;
 use crate::http::AccessGuard;
 use crate::runtime_api;
 use actix_web::{web, HttpServer};
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::time::Duration;
 
 /// Headers must arrive within this time (slowloris).
@@ -22,11 +22,13 @@ pub enum StartError {
     State(String),
 }
 
-pub(super) fn start_server(state: BotState) -> Result<RunningServer, StartError> {
+pub(super) async fn start_server(state: BotState) -> Result<RunningServer, StartError> {
     let config = state.config().clone();
     let addr = config.listen_addr();
-    let listener = TcpListener::bind(addr)
-        .and_then(|l| l.set_nonblocking(true).map(|_| l))
+    // The address this bot's previous server has just given up, when it
+    // restarts.
+    let listener = crate::http::server::bind_again(addr)
+        .await
         .map_err(|source| StartError::Bind { addr, source })?;
     // (Not `http::server::bind`: a taken port is this bot's own start error.)
     let guard = web::Data::new(AccessGuard::new(

@@ -160,6 +160,9 @@ impl BotState {
             store: store.clone(),
             goals: goals.clone(),
             host_slots: host.run_slots.clone(),
+            shutdown_timeout: std::time::Duration::from_secs(
+                config.runtime_api_shutdown_timeout_secs,
+            ),
         })?;
         let chat = ChatPipeline::new(
             &config.id,

@@ -63,6 +63,9 @@ struct Inner {
     workers: tokio_util::task::TaskTracker,
 }
 
+/// A message's answer was cut short by a stop.
+struct Interrupted;
+
 #[derive(Default)]
 struct Queues {
     waiting: HashMap<String, VecDeque<Pending>>,
@@ -198,8 +201,14 @@ impl Inner {
             // answered one is sent and marked done.
             let reply = tokio::select! {
                 biased;
-                _ = self.cancel.cancelled() => continue,
+                _ = self.cancel.cancelled() => Err(Interrupted),
                 reply = self.reply_for(&item) => reply,
+            };
+            let Ok(reply) = reply else {
+                // Interrupted by a stop (ours, or the agent's seen first):
+                // it stays in the inbox for the next start.
+                self.queues.lock().expect("queues").taken.remove(&item.seq);
+                continue;
             };
             if let Some((text, run_id)) = reply {
                 self.send(&item.message, text, &run_id).await;
@@ -211,17 +220,20 @@ impl Inner {
         }
     }
 
-    /// The text to send for a message and the run's id, or `None` when
-    /// nothing is to be sent.
-    async fn reply_for(&self, item: &Pending) -> Option<(String, String)> {
+    /// The text to send for a message and the run's id, `None` when nothing
+    /// is to be sent, `Interrupted` when the bot is stopping.
+    async fn reply_for(
+        &self,
+        item: &Pending,
+    ) -> std::result::Result<Option<(String, String)>, Interrupted> {
         let message = &item.message;
         if message.chat_type == "group"
             && !message.mentions_bot
             && self.config.trigger_mode == TriggerMode::Mention
         {
-            return None;
+            return Ok(None);
         }
-        let _permit = self.capacity.acquire().await.ok()?;
+        let _permit = self.capacity.acquire().await.map_err(|_| Interrupted)?;
         let scope = Scope {
             receive_id_type: Some(message.receive_id_type.clone()),
             receive_id: Some(message.receive_id.clone()),
@@ -258,12 +270,18 @@ impl Inner {
                 {
                     tracing::error!(bot = %self.bot_id, error = %e, "cannot keep history");
                 }
-                (!answer.is_empty() && answer != self.config.no_reply_token)
-                    .then_some((answer, run_id))
+                Ok((!answer.is_empty() && answer != self.config.no_reply_token)
+                    .then_some((answer, run_id)))
+            }
+            // The message waits in the inbox for the next start instead of
+            // getting the failure message.
+            Err(AgentError::Stopping) => {
+                tracing::info!(bot = %self.bot_id, message_id = %message.message_id, "the bot is stopping; the message waits for the next start");
+                Err(Interrupted)
             }
             Err(error) => {
                 tracing::error!(bot = %self.bot_id, run_id = %run_id, message_id = %message.message_id, error = %error, "agent run failed");
-                Some((self.config.failure_message.clone(), run_id))
+                Ok(Some((self.config.failure_message.clone(), run_id)))
             }
         }
     }

@@ -4,11 +4,41 @@
 
 use actix_web::dev::{Server, ServerHandle};
 use std::net::{SocketAddr, TcpListener};
+use std::time::Duration;
 use tokio::task::JoinHandle;
+
+/// How long an address that was just closed may still look taken.
+const REBIND_WAIT: Duration = Duration::from_millis(500);
+const REBIND_STEP: Duration = Duration::from_millis(5);
+
+/// Binds `addr` for a server that is (re)starting. A listening socket this
+/// process has just closed can outlive its close for a moment: an agent
+/// forked meanwhile holds a copy until its exec has closed it, and the
+/// kernel finishes that close after the exec already told us it happened.
+/// So binding never overlaps a fork, and "in use" is retried briefly.
+pub async fn bind_again(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let deadline = tokio::time::Instant::now() + REBIND_WAIT;
+    loop {
+        match crate::agent::while_no_child_forks(|| TcpListener::bind(addr)) {
+            Err(e)
+                if e.kind() == std::io::ErrorKind::AddrInUse
+                    && tokio::time::Instant::now() < deadline =>
+            {
+                tokio::time::sleep(REBIND_STEP).await
+            }
+            Err(e) => return Err(e),
+            Ok(listener) => {
+                listener.set_nonblocking(true)?;
+                return Ok(listener);
+            }
+        }
+    }
+}
 
 /// Binds `addr`; `what` names the setting in the error (`supervisor.admin_addr`).
 pub fn bind(addr: SocketAddr, what: &str) -> std::io::Result<TcpListener> {
-    let listener = TcpListener::bind(addr).map_err(|e| {
+    // Never while an agent is being forked (see `bind_again`).
+    let listener = crate::agent::while_no_child_forks(|| TcpListener::bind(addr)).map_err(|e| {
         std::io::Error::new(e.kind(), format!("cannot listen on {addr} ({what}): {e}"))
     })?;
     listener.set_nonblocking(true)?;

@@ -69,6 +69,8 @@ impl Supervisor {
         runtime_bin: std::path::PathBuf,
         inbound_sink: Option<crate::bot::SinkFactory>,
     ) -> std::io::Result<Self> {
+        // Agents must never hold what alice's parent left open.
+        crate::agent::inherited_fds_close_on_exec();
         let data_dir = config.supervisor.data_dir.clone();
         let store = Store::open(&data_dir).map_err(|e| {
             // sled locks its files: the usual cause is a second alice.
@@ -144,10 +146,15 @@ impl Supervisor {
     async fn command(
         &self,
         id: &str,
-        run: impl FnOnce(&Unit) -> futures_util::future::BoxFuture<'_, std::result::Result<(), String>>,
+        run: impl FnOnce(
+            &Unit,
+        )
+            -> futures_util::future::BoxFuture<'_, std::result::Result<UnitStatus, String>>,
     ) -> Result<UnitStatus> {
         // Only this bot's unit is touched, and the lock is not held while it
-        // works: listing and other bots' commands go on meanwhile.
+        // works: listing and other bots' commands go on meanwhile. The status
+        // is the one the command left (a later command may already be
+        // changing it).
         let unit = find(&*self.inner.state.lock().await, id)?.clone();
         run(&unit)
             .await

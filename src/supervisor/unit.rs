@@ -32,7 +32,9 @@ pub struct UnitStatus {
     pub bot: Option<BotState>,
 }
 
-type Reply = oneshot::Sender<Result<(), String>>;
+/// A command's answer: the unit's status once the command took effect (a
+/// start answers once the bot runs), or why it could not.
+type Reply = oneshot::Sender<Result<UnitStatus, String>>;
 
 enum Command {
     Start(Reply),
@@ -79,23 +81,23 @@ impl Unit {
         self.status.lock().expect("unit status lock").clone()
     }
 
-    pub async fn start(&self) -> Result<(), String> {
+    pub async fn start(&self) -> Result<UnitStatus, String> {
         self.send(Command::Start).await
     }
-    pub async fn stop(&self) -> Result<(), String> {
+    pub async fn stop(&self) -> Result<UnitStatus, String> {
         self.send(Command::Stop).await
     }
-    pub async fn restart(&self) -> Result<(), String> {
+    pub async fn restart(&self) -> Result<UnitStatus, String> {
         self.send(Command::Restart).await
     }
-    pub async fn replace(&self, config: Arc<BotConfig>) -> Result<(), String> {
+    pub async fn replace(&self, config: Arc<BotConfig>) -> Result<UnitStatus, String> {
         self.send(|reply| Command::Replace(config, reply)).await
     }
-    pub async fn shutdown(&self) -> Result<(), String> {
+    pub async fn shutdown(&self) -> Result<UnitStatus, String> {
         self.send(Command::Shutdown).await
     }
 
-    async fn send(&self, make: impl FnOnce(Reply) -> Command) -> Result<(), String> {
+    async fn send(&self, make: impl FnOnce(Reply) -> Command) -> Result<UnitStatus, String> {
         let (tx, rx) = oneshot::channel();
         self.commands
             .send(make(tx))
@@ -129,7 +131,7 @@ impl Worker {
             if !self.want_running {
                 self.set(RunState::Stopped, None, None);
                 for reply in pending.drain(..) {
-                    let _ = reply.send(Ok(()));
+                    let _ = reply.send(Ok(self.snapshot()));
                 }
                 match self.rx.recv().await {
                     None => return,
@@ -138,7 +140,7 @@ impl Worker {
                         pending.push(r);
                     }
                     Some(Command::Stop(r)) => {
-                        let _ = r.send(Ok(()));
+                        let _ = r.send(Ok(self.snapshot()));
                     }
                     Some(Command::Replace(config, r)) => {
                         self.want_running = config.enabled;
@@ -147,7 +149,7 @@ impl Worker {
                         pending.push(r);
                     }
                     Some(Command::Shutdown(r)) => {
-                        let _ = r.send(Ok(()));
+                        let _ = r.send(Ok(self.snapshot()));
                         return;
                     }
                 }
@@ -166,7 +168,7 @@ impl Worker {
                         tracing::error!(bot = %self.config.id, error = %e, "cannot read the inbox");
                     }
                     for reply in pending.drain(..) {
-                        let _ = reply.send(Ok(()));
+                        let _ = reply.send(Ok(self.snapshot()));
                     }
                     match self.supervise(bot, &mut pending).await {
                         Next::Relaunch => {
@@ -205,7 +207,7 @@ impl Worker {
                     return self.wait_retry(pending).await;
                 }
                 cmd = self.rx.recv() => match cmd {
-                    Some(Command::Start(r)) => { let _ = r.send(Ok(())); }
+                    Some(Command::Start(r)) => { let _ = r.send(Ok(self.snapshot())); }
                     Some(Command::Stop(r)) => {
                         self.stop_bot(bot).await;
                         self.want_running = false;
@@ -228,7 +230,7 @@ impl Worker {
                     Some(Command::Shutdown(r)) => {
                         self.stop_bot(bot).await;
                         self.set(RunState::Stopped, None, None);
-                        let _ = r.send(Ok(()));
+                        let _ = r.send(Ok(self.snapshot()));
                         return Next::Exit;
                     }
                     None => {
@@ -257,7 +259,7 @@ impl Worker {
                     pending.push(r);
                     Next::Idle
                 }
-                Some(Command::Shutdown(r)) => { let _ = r.send(Ok(())); Next::Exit }
+                Some(Command::Shutdown(r)) => { let _ = r.send(Ok(self.snapshot())); Next::Exit }
                 None => Next::Exit,
             }
         }
@@ -267,6 +269,10 @@ impl Worker {
         tracing::info!(bot = %self.config.id, "stopping bot");
         bot.stop().await;
         tracing::info!(bot = %self.config.id, "bot stopped");
+    }
+
+    fn snapshot(&self) -> UnitStatus {
+        self.status.lock().expect("status").clone()
     }
 
     fn set(&self, state: RunState, error: Option<String>, bot: Option<BotState>) {

@@ -474,3 +474,123 @@ async fn alice_chat_takes_any_conversation_id() {
     assert_eq!(list[0]["receive_id"], "team #1?/x");
     chat.app.stop().await;
 }
+
+/// The bot's agent, telling the test each time it has answered.
+struct Notifying {
+    runner: alice::agent::AgentRunner,
+    answered: tokio::sync::mpsc::UnboundedSender<()>,
+}
+
+#[async_trait::async_trait]
+impl alice::chat::Answerer for Notifying {
+    async fn answer(
+        &self,
+        scope: &alice::scope::Scope,
+        prompt: &str,
+    ) -> (Option<String>, Result<String, alice::agent::AgentError>) {
+        let outcome = alice::chat::Answerer::answer(&self.runner, scope, prompt).await;
+        let _ = self.answered.send(());
+        outcome
+    }
+}
+
+/// A runner and a pipeline of bot `alpha` on `store`, as a start builds them.
+fn chat_parts(
+    dir: &TestDir,
+    store: &alice::store::BotStore,
+    answered: tokio::sync::mpsc::UnboundedSender<()>,
+) -> (
+    alice::agent::AgentRunner,
+    alice::chat::ChatPipeline,
+    alice::connector::LocalConnector,
+) {
+    use std::sync::Arc;
+    let folder = dir.path().join("alpha");
+    let local = alice::connector::LocalConnector::open(store.clone(), folder.clone()).unwrap();
+    let config = alice::config::AgentConfig {
+        command: vec![
+            "sh".into(),
+            "-c".into(),
+            "cat >/dev/null; echo the real answer".into(),
+        ],
+        ..Default::default()
+    };
+    let runner = alice::agent::AgentRunner::new(alice::agent::AgentSetup {
+        bot_id: "alpha".into(),
+        config,
+        workspace: folder.join("workspace"),
+        skills_dir: folder.join("workspace/skills"),
+        base_url: "http://127.0.0.1:9".into(),
+        bin: PathBuf::from(env!("CARGO_BIN_EXE_alice")),
+        store: store.clone(),
+        goals: alice::goal::Goals::open(store).unwrap(),
+        host_slots: Arc::new(tokio::sync::Semaphore::new(4)),
+        shutdown_timeout: std::time::Duration::from_secs(1),
+    })
+    .unwrap();
+    let answerer = Arc::new(Notifying {
+        runner: runner.clone(),
+        answered,
+    });
+    let pipeline = alice::chat::ChatPipeline::new(
+        "alpha",
+        Default::default(),
+        store,
+        Arc::new(local.clone()),
+        answerer,
+        1,
+    )
+    .unwrap();
+    (runner, pipeline, local)
+}
+
+/// The race of a stop: the agent runner already refuses (the bot is
+/// stopping) while the chat pipeline still hands it a message. The message
+/// stays queued, unanswered, and gets its real answer after the next start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_refused_because_the_bot_is_stopping_stays_queued() {
+    let dir = TestDir::new();
+    let store = alice::store::Store::open(&dir.path().join("data")).unwrap();
+    let bot = store.bot("alpha");
+    let (tx, mut answered) = tokio::sync::mpsc::unbounded_channel();
+    let (runner, pipeline, local) = chat_parts(&dir, &bot, tx.clone());
+    runner.cancel_all();
+    let message = alice::connector::inbound::InboundMessage {
+        message_id: "om_race".into(),
+        receive_id_type: "chat_id".into(),
+        receive_id: "race".into(),
+        chat_type: "p2p".into(),
+        sender_open_id: Some("ou_1".into()),
+        sender_user_id: None,
+        text: "hello".into(),
+        mentions_bot: false,
+    };
+    assert!(pipeline.push(message).await.unwrap());
+    answered.recv().await.expect("the refused run");
+    pipeline.stopped().await;
+    runner.stop().await;
+    let inbox = alice::chat::Inbox::open(bot.clone()).unwrap();
+    let waiting: Vec<String> = inbox
+        .unanswered()
+        .unwrap()
+        .into_iter()
+        .map(|p| p.message.message_id)
+        .collect();
+    assert_eq!(waiting, ["om_race"], "the message stays queued");
+    let (sent, _) = local.messages("race", 0, 100).unwrap();
+    assert!(sent.is_empty(), "nothing was sent: {sent:?}");
+
+    // The next start answers it for real.
+    let (runner, pipeline, local) = chat_parts(&dir, &bot, tx);
+    assert_eq!(pipeline.resume().unwrap(), 1);
+    answered.recv().await.expect("the real run");
+    eventually("the answer is sent and the message done", || async {
+        inbox.unanswered().unwrap().is_empty()
+    })
+    .await;
+    let (sent, _) = local.messages("race", 0, 100).unwrap();
+    let texts: Vec<_> = sent.iter().filter_map(|m| m.text.clone()).collect();
+    assert_eq!(texts, ["the real answer"], "{sent:?}");
+    pipeline.stopped().await;
+    runner.stop().await;
+}

@@ -819,3 +819,28 @@ async fn every_error_body_carries_a_code_from_the_table() {
     }
     app.stop().await;
 }
+
+/// Concurrent restarts of one bot: each answers only once the bot it
+/// restarted is `running` (and says so), or reports why it is not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_restarts_answer_only_once_the_bot_runs() {
+    let dir = TestDir::new();
+    let (base, admin) = (free_ports(1), free_ports(1));
+    dir.write_config(&format!(
+        "{}[bots.b]\nruntime_api_shutdown_timeout_secs = 1\n",
+        supervisor_toml(admin, base)
+    ));
+    let app = InProcess::start(&dir).await;
+    app.wait_running(&["b"]).await;
+    let answers =
+        futures_util::future::join_all((0..40).map(|_| app.admin_post("/api/bots/b/restart")))
+            .await;
+    for (status, body) in answers {
+        match status {
+            200 => assert_eq!(body["state"], "running", "{body}"),
+            503 => assert!(body["error"].is_string(), "{body}"),
+            other => panic!("restart answered {other}: {body}"),
+        }
+    }
+    app.stop().await;
+}

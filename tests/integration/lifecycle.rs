@@ -364,3 +364,74 @@ async fn a_newer_storage_schema_is_a_clear_startup_error() {
         b"\"old\""[..]
     );
 }
+
+/// Kills the `alice` child if the test fails before it exits.
+struct Reaped(std::process::Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// SIGTERM with runs in flight (one from the admin API, one from the bot's
+/// own route): alice records them `cancelled` "the bot stopped" before it
+/// exits, so the next start finds them final (not `failed` by recovery).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_records_runs_in_flight_as_cancelled_by_the_stop() {
+    let dir = TestDir::new();
+    let (base, admin) = (free_ports(1), free_ports(1));
+    let path = dir.write_config(&format!(
+        "{}admin_token = \"admin-sigterm\"\n[bots.b]\nruntime_http_token = \"bot-sigterm\"\n[bots.b.agent]\ncommand = [\"sh\", \"-c\", \"sleep 30; echo ok\"]\n",
+        supervisor_toml(admin, base)
+    ));
+    let post = |url: String, token: &'static str| async move {
+        let res = client()
+            .post(url)
+            .bearer_auth(token)
+            .json(&serde_json::json!({"prompt": "hold"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 202);
+        let body: Value = res.json().await.unwrap();
+        body["taskId"].as_str().unwrap().to_string()
+    };
+    let admin_url = format!("http://127.0.0.1:{admin}");
+    let mut child = Reaped(spawn_serve(&path, &[]));
+    wait_healthy(&format!("http://127.0.0.1:{base}/healthz")).await;
+    wait_healthy(&format!("{admin_url}/healthz")).await;
+    let tasks = [
+        post(
+            format!("{admin_url}/api/workspaces/b/headless"),
+            "admin-sigterm",
+        )
+        .await,
+        post(
+            format!("http://127.0.0.1:{base}/api/v1/runs"),
+            "bot-sigterm",
+        )
+        .await,
+    ];
+    send_signal(&child.0, libc::SIGTERM);
+    assert_eq!(wait_exit(&mut child.0, 30).code(), Some(0));
+
+    let mut child = Reaped(spawn_serve(&path, &[]));
+    wait_healthy(&format!("{admin_url}/healthz")).await;
+    for task in &tasks {
+        let run: Value = client()
+            .get(format!("{admin_url}/api/headless/{task}"))
+            .bearer_auth("admin-sigterm")
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(run["status"], "cancelled", "{run}");
+        assert_eq!(run["error"], "the bot stopped", "{run}");
+    }
+    send_signal(&child.0, libc::SIGTERM);
+    assert_eq!(wait_exit(&mut child.0, 30).code(), Some(0));
+}

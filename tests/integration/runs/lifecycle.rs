@@ -298,3 +298,161 @@ async fn capacity_per_bot_and_per_host_gives_429() {
     assert_eq!(status, 202, "room again");
     h.stop().await;
 }
+
+/// Reads an SSE response to its end; `None` if it is still open at the
+/// deadline (a generous bound, only against hangs).
+async fn read_to_end(mut res: reqwest::Response) -> Option<String> {
+    let mut body = String::new();
+    let read = async {
+        while let Ok(Some(chunk)) = res.chunk().await {
+            body.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(20), read)
+        .await
+        .ok()?;
+    Some(body)
+}
+
+/// Stopping a bot ends its runs (started on the bot's own route and on the
+/// supervisor's) as `cancelled` "the bot stopped" before the stop answers,
+/// and their event streams get `finished` and close.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopping_a_bot_cancels_its_runs_before_the_stop_answers() {
+    let h = Harness::start(&[BotSpec::new("b", "gate.sh")], "").await;
+    let token = h.token("b").await;
+    let (status, own) = bot_call(
+        Method::POST,
+        &format!("{}/api/v1/runs", h.url("b")),
+        &token,
+        &[],
+        Some(json!({"prompt": "hold"})),
+    )
+    .await;
+    assert_eq!(status, 202, "{own}");
+    let (status, admin) = h.headless("b", json!({"prompt": "hold"})).await;
+    assert_eq!(status, 202, "{admin}");
+    let tasks: Vec<String> = [&own, &admin]
+        .iter()
+        .map(|r| r["taskId"].as_str().unwrap().to_string())
+        .collect();
+    let mut streams = Vec::new();
+    for task in &tasks {
+        h.run_token("b", task).await;
+        let res = client()
+            .get(format!("{}/api/headless/{task}/events", h.app.admin_url))
+            .bearer_auth(h.app.supervisor.admin_token())
+            .header("Accept", "text/event-stream")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 200);
+        streams.push(res);
+    }
+
+    let (status, body) = h.app.admin_post("/api/bots/b/stop").await;
+    assert_eq!(status, 200, "{body}");
+    for task in &tasks {
+        let (status, run) = h.app.admin_get(&format!("/api/headless/{task}")).await;
+        assert_eq!(status, 200, "{run}");
+        assert_eq!(run["status"], "cancelled", "{run}");
+        assert_eq!(run["error"], "the bot stopped", "{run}");
+    }
+    let (_, running) = h.app.admin_get("/api/headless?status=running").await;
+    assert_eq!(running.as_array().map(Vec::len), Some(0), "{running}");
+    for res in streams {
+        let body = read_to_end(res).await.expect("the event stream closes");
+        assert!(body.contains("event: finished"), "{body}");
+        assert!(body.contains("cancelled"), "{body}");
+    }
+
+    // The next start leaves them as they are.
+    let (status, body) = h.app.admin_post("/api/bots/b/start").await;
+    assert_eq!(status, 200, "{body}");
+    for task in &tasks {
+        let (_, run) = h.app.admin_get(&format!("/api/headless/{task}")).await;
+        assert_eq!(run["status"], "cancelled", "{run}");
+        assert_eq!(run["error"], "the bot stopped", "{run}");
+    }
+    h.stop().await;
+}
+
+/// An agent starts with stdin, stdout and stderr only: no listening socket,
+/// database file or pipe of alice's leaks into it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agent_gets_only_stdin_stdout_and_stderr() {
+    let h = Harness::start(&[BotSpec::new("b", "fds.sh")], "").await;
+    // A run from each kind of caller: the bot's own server, the admin API.
+    let token = h.token("b").await;
+    let (status, own) = bot_call(
+        Method::POST,
+        &format!("{}/api/v1/runs", h.url("b")),
+        &token,
+        &[],
+        Some(json!({"prompt": "fds", "wait": true})),
+    )
+    .await;
+    assert_eq!(status, 200, "{own}");
+    let (status, admin) = h
+        .headless("b", json!({"prompt": "fds", "wait": true}))
+        .await;
+    assert_eq!(status, 200, "{admin}");
+    for run in [own, admin] {
+        assert_eq!(run["status"], "succeeded", "{run}");
+        let fds: Vec<&str> = run["output"].as_str().unwrap().split_whitespace().collect();
+        assert_eq!(fds, ["0", "1", "2"], "{run}");
+    }
+    h.stop().await;
+}
+
+/// Restarts of one bot while agents are being spawned all the time: a
+/// freshly forked agent never holds the bot's old listening socket, so every
+/// restart binds its address again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restarts_succeed_while_agents_spawn() {
+    let bots = [BotSpec::new("b", "lines.sh"), BotSpec::new("s", "lines.sh")];
+    let h = Harness::start(&bots, "").await;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let spawners: Vec<_> = (0..3)
+        .map(|_| {
+            let stop = stop.clone();
+            let url = format!("{}/api/workspaces/s/headless", h.app.admin_url);
+            let token = h.app.supervisor.admin_token().to_string();
+            tokio::spawn(async move {
+                let mut spawned = 0u32;
+                while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                    let res = client()
+                        .post(&url)
+                        .bearer_auth(&token)
+                        .json(&json!({"prompt": "spawn", "wait": true}))
+                        .send()
+                        .await;
+                    if res.is_ok_and(|r| r.status() == 200) {
+                        spawned += 1;
+                    }
+                }
+                spawned
+            })
+        })
+        .collect();
+    // 200 restarts take about 10 s in a debug build.
+    for round in 0..200 {
+        let (status, body) = h.app.admin_post("/api/bots/b/restart").await;
+        if status != 200 {
+            let out = std::process::Command::new("ss")
+                .args(["-ltnpe"])
+                .output()
+                .unwrap();
+            eprintln!("DEBUG {}", String::from_utf8_lossy(&out.stdout));
+        }
+        assert_eq!(status, 200, "restart {round}: {body}");
+        assert_eq!(body["state"], "running", "restart {round}: {body}");
+    }
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let mut spawned = 0;
+    for spawner in spawners {
+        spawned += spawner.await.unwrap();
+    }
+    assert!(spawned > 0, "no agent was spawned meanwhile");
+    h.stop().await;
+}
