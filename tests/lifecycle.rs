@@ -366,3 +366,135 @@ async fn a_newer_storage_schema_is_a_clear_startup_error() {
         b"\"old\""[..]
     );
 }
+
+/// Every folder and file alice creates in its data folder is private (0700
+/// and 0600): the bot tokens are in the sled files. An existing data folder
+/// that is wider gets a warning at start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_data_folder_and_everything_in_it_is_private() {
+    let dir = TestDir::new();
+    let (base, admin) = (free_ports(1), free_ports(1));
+    let path = dir.write_config(&format!(
+        "{}[bots.alpha]\nruntime_http_token = \"modes-token\"\n",
+        supervisor_toml(admin, base)
+    ));
+    let mut child = spawn_serve(&path, &[]);
+    wait_healthy(&format!("http://127.0.0.1:{base}/healthz")).await;
+    // An upload: the local connector keeps it under data/alpha/files.
+    let boundary = "modes-boundary";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\n\r\nsecret report\r\n--{boundary}--\r\n"
+    );
+    let res = client()
+        .post(format!("http://127.0.0.1:{base}/api/v1/messages/file"))
+        .bearer_auth("modes-token")
+        .header("x-alice-receive-id", "oc_modes")
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    send_signal(&child, libc::SIGTERM);
+    assert_eq!(wait_exit(&mut child, 20).code(), Some(0));
+
+    let data = dir.path().join("data");
+    let mut seen = (0, 0);
+    let mut stack = vec![data.clone()];
+    while let Some(path) = stack.pop() {
+        let meta = std::fs::symlink_metadata(&path).unwrap();
+        let mode = meta.permissions().mode() & 0o777;
+        assert_eq!(mode & 0o077, 0, "{} is {mode:o}", path.display());
+        if meta.is_dir() {
+            seen.0 += 1;
+            stack.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+        } else {
+            seen.1 += 1;
+        }
+    }
+    assert!(seen.0 >= 4 && seen.1 >= 4, "walked {seen:?}");
+    let files = std::fs::read_dir(data.join("alpha/files")).unwrap().count();
+    assert_eq!(files, 1, "the upload is stored");
+
+    // A data folder someone widened: alice warns at start.
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut child = spawn_serve(&path, &[]);
+    wait_healthy(&format!("http://127.0.0.1:{base}/healthz")).await;
+    send_signal(&child, libc::SIGTERM);
+    assert_eq!(wait_exit(&mut child, 20).code(), Some(0));
+    let log = std::fs::read_to_string(dir.path().join("serve.log")).unwrap();
+    assert!(log.contains("WARN") && log.contains("0755"), "{log}");
+}
+
+/// `alice bots …` reads only what it needs: a Feishu secret that only the
+/// server's environment holds is not required.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_does_not_need_secrets_it_does_not_use() {
+    let dir = TestDir::new();
+    let (base, admin) = (free_ports(1), free_ports(1));
+    let path = dir.write_config(&format!(
+        "{}[bots.fs]\n[bots.fs.connector]\nkind = \"feishu\"\napp_id = \"cli_test\"\nbase_url = \"http://127.0.0.1:9\"\nevents = \"webhook\"\n",
+        supervisor_toml(admin, base)
+    ));
+    let config = path.to_str().unwrap();
+    let log = std::fs::File::create(dir.path().join("serve.log")).unwrap();
+    let mut child = alice_command(&["serve", "--config", config])
+        .env(
+            "ALICE_BOTS__FS__CONNECTOR__APP_SECRET",
+            "only-the-server-knows",
+        )
+        .stdout(std::process::Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    wait_healthy(&format!("http://127.0.0.1:{base}/healthz")).await;
+    for args in [&["bots", "list"][..], &["bots", "status", "fs"]] {
+        let mut all = args.to_vec();
+        all.extend(["--config", config]);
+        let out = alice_command(&all).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stdout).contains("fs"));
+    }
+    send_signal(&child, libc::SIGTERM);
+    assert_eq!(wait_exit(&mut child, 20).code(), Some(0));
+}
+
+/// `alice serve … 2>&1 | head -3`: once the reader is gone, log writes fail;
+/// requests must still be answered, on the bots and on the admin API.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_log_pipe_never_takes_a_request_down() {
+    let dir = TestDir::new();
+    let (base, admin) = (free_ports(1), free_ports(1));
+    let path = dir.write_config(&format!(
+        "[supervisor]\ndata_dir = \"data\"\nadmin_addr = \"127.0.0.1:{admin}\"\nbase_port = {base}\nadmin_token = \"pipe-admin\"\n[bots.alpha]\nruntime_http_token = \"pipe-token\"\n"
+    ));
+    let mut child = alice_command(&["serve", "--config", path.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_healthy(&format!("http://127.0.0.1:{base}/healthz")).await;
+    wait_healthy(&format!("http://127.0.0.1:{admin}/healthz")).await;
+    // The reader exits.
+    drop(child.stdout.take());
+    drop(child.stderr.take());
+    for round in 0..5 {
+        for (url, token) in [
+            (format!("http://127.0.0.1:{base}/api/v1/bot"), "pipe-token"),
+            (format!("http://127.0.0.1:{admin}/api/bots"), "pipe-admin"),
+        ] {
+            let res = client().get(&url).bearer_auth(token).send().await;
+            let status = res.map(|r| r.status().as_u16());
+            assert_eq!(status.ok(), Some(200), "round {round}: {url}");
+        }
+    }
+    send_signal(&child, libc::SIGTERM);
+    assert_eq!(wait_exit(&mut child, 20).code(), Some(0));
+}
