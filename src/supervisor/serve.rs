@@ -42,6 +42,7 @@ pub async fn serve(config: Config) -> std::io::Result<()> {
         }
     };
 
+    let trimmer = tokio::spawn(return_freed_memory());
     loop {
         tokio::select! {
             _ = term.recv() => { tracing::info!("SIGTERM: shutting down"); break; }
@@ -65,6 +66,7 @@ pub async fn serve(config: Config) -> std::io::Result<()> {
     }
     admin.stop().await;
     supervisor.shutdown().await;
+    trimmer.abort();
     tracing::info!("stopped");
     Ok(())
 }
@@ -89,5 +91,22 @@ fn private_data_dir(dir: &Path) -> std::io::Result<()> {
             .mode(0o700)
             .create(dir),
         Err(e) => Err(e),
+    }
+}
+
+/// How often freed heap memory is handed back to the system.
+const TRIM_EVERY: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// glibc keeps freed memory in its arenas: after a flood of connections
+/// (each with its buffers) the process would stay at its peak size. Trimming
+/// now and then returns it; it costs little when there is nothing to return.
+async fn return_freed_memory() {
+    let mut every = tokio::time::interval(TRIM_EVERY);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        every.tick().await;
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        // SAFETY: malloc_trim only releases free pages of the allocator.
+        let _ = tokio::task::spawn_blocking(|| unsafe { libc::malloc_trim(0) }).await;
     }
 }
