@@ -2,7 +2,7 @@
 
 use super::state::BotState;
 use crate::http::server::RunningServer;
-use crate::http::AccessGuard;
+use crate::http::{AccessGuard, BodyTimeout};
 use crate::runtime_api;
 use actix_web::{web, HttpServer};
 use std::net::SocketAddr;
@@ -36,14 +36,22 @@ pub(super) async fn start_server(state: BotState) -> Result<RunningServer, Start
         config.limits.requests_per_minute,
         config.limits.body_bytes,
     ));
+    let body_timeout = web::Data::new(BodyTimeout(Duration::from_secs(
+        config.limits.body_timeout_secs,
+    )));
     let factory_state = state.clone();
-    let server = HttpServer::new(move || runtime_api::app(factory_state.clone(), guard.clone()))
-        .workers(config.workers)
-        .disable_signals()
-        .shutdown_timeout(config.runtime_api_shutdown_timeout_secs)
-        .client_request_timeout(HEADER_TIMEOUT)
-        .listen(listener)
-        .map_err(|source| StartError::Bind { addr, source })?
-        .run();
+    let server = HttpServer::new(move || {
+        runtime_api::app(factory_state.clone(), guard.clone()).app_data(body_timeout.clone())
+    })
+    .workers(config.workers)
+    // A flood of connections waits in the backlog instead of each holding
+    // buffers here.
+    .max_connections(config.limits.max_connections)
+    .disable_signals()
+    .shutdown_timeout(config.runtime_api_shutdown_timeout_secs)
+    .client_request_timeout(HEADER_TIMEOUT)
+    .listen(listener)
+    .map_err(|source| StartError::Bind { addr, source })?
+    .run();
     Ok(RunningServer::spawn(addr, server))
 }

@@ -65,7 +65,8 @@ impl ConfigArg {
     /// A client of the supervisor this config names, or the exit code of
     /// the failure (2 for a bad config), its line already printed.
     pub(crate) fn admin_client(&self) -> Result<admin_client::AdminClient, ExitCode> {
-        let config = config::load(&self.config).map_err(|e| fail(&e.to_string(), EXIT_CONFIG))?;
+        let config =
+            config::load_for_client(&self.config).map_err(|e| fail(&e.to_string(), EXIT_CONFIG))?;
         admin_client::AdminClient::from_config(&config).map_err(|e| fail(&e, 1))
     }
 }

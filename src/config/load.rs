@@ -39,8 +39,25 @@ struct RawConfig {
     bots: BTreeMap<String, BotConfig>,
 }
 
-/// Reads and validates the configuration at `path`.
+/// Reads and validates the configuration at `path`, for `alice serve`.
 pub fn load(path: &Path) -> Result<Config, ConfigError> {
+    load_with(path, Secrets::Required)
+}
+
+/// As [`load`], for the CLI's clients of a running supervisor: they need
+/// addresses, ids and the data folder, never the platforms' secrets, which
+/// may live only in the server's environment.
+pub fn load_for_client(path: &Path) -> Result<Config, ConfigError> {
+    load_with(path, Secrets::NotNeeded)
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Secrets {
+    Required,
+    NotNeeded,
+}
+
+fn load_with(path: &Path, secrets: Secrets) -> Result<Config, ConfigError> {
     let err = |key: Option<String>, message: String| ConfigError {
         file: path.to_path_buf(),
         key,
@@ -97,7 +114,7 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
         supervisor,
         bots,
     };
-    validate(config).map_err(|(key, message)| err(Some(key), message))
+    validate(config, secrets).map_err(|(key, message)| err(Some(key), message))
 }
 
 fn env_provider() -> Env {
@@ -147,7 +164,7 @@ fn figment_error(path: &Path, error: figment::Error) -> ConfigError {
 
 type Invalid = (String, String);
 
-fn validate(mut config: Config) -> Result<Config, Invalid> {
+fn validate(mut config: Config, secrets: Secrets) -> Result<Config, Invalid> {
     let sup = &config.supervisor;
     let listeners = [
         ("admin_addr", Some(sup.admin_addr)),
@@ -186,6 +203,9 @@ fn validate(mut config: Config) -> Result<Config, Invalid> {
     let allow_all = sup.allow_non_loopback;
     for bot in &mut config.bots {
         validate_bot(bot, base_port, allow_all)?;
+        if secrets == Secrets::Required {
+            require_secrets(bot)?;
+        }
         let addr = bot.listen_addr();
         let key = format!("bots.{}.runtime_http_addr", bot.id);
         if let Some(other) = taken.insert(addr, format!("bot `{}`", bot.id)) {
@@ -255,6 +275,17 @@ fn validate_bot(bot: &mut BotConfig, base_port: u16, allow_all: bool) -> Result<
         &key("connector.request_timeout_secs"),
     )?;
     positive(bot.agent.keep_runs, &key("agent.keep_runs"))?;
+    positive(
+        bot.limits.body_timeout_secs as usize,
+        &key("limits.body_timeout_secs"),
+    )?;
+    positive(bot.limits.max_connections, &key("limits.max_connections"))?;
+    Ok(())
+}
+
+/// What the bot itself needs to reach its platform.
+fn require_secrets(bot: &BotConfig) -> Result<(), Invalid> {
+    let key = |k: &str| format!("bots.{}.{k}", bot.id);
     if bot.connector.kind == ConnectorKind::Feishu {
         for (field, value) in [
             ("app_id", &bot.connector.app_id),

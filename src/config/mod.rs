@@ -2,8 +2,9 @@
 //! environment. Nothing else in the crate reads raw configuration values.
 
 mod load;
+mod redact;
 
-pub use load::{load, ConfigError};
+pub use load::{load, load_for_client, ConfigError};
 
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
@@ -25,7 +26,7 @@ impl Config {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct SupervisorConfig {
     /// Relative paths are resolved against the config file's folder.
@@ -58,7 +59,7 @@ impl Default for SupervisorConfig {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct BotConfig {
     /// The table name `[bots.<id>]`; filled in by the loader.
@@ -151,6 +152,10 @@ pub struct Limits {
     pub body_bytes: usize,
     pub requests_per_minute: u32,
     pub list_max: usize,
+    /// A request body must arrive completely within this time (else 408).
+    pub body_timeout_secs: u64,
+    /// Connections served at once by each worker; more wait in the backlog.
+    pub max_connections: usize,
 }
 
 impl Default for Limits {
@@ -159,6 +164,8 @@ impl Default for Limits {
             body_bytes: 1024 * 1024,
             requests_per_minute: 120,
             list_max: 200,
+            body_timeout_secs: 30,
+            max_connections: 256,
         }
     }
 }
@@ -179,7 +186,7 @@ pub enum EventsTransport {
     Webhook,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ConnectorConfig {
     pub kind: ConnectorKind,
@@ -219,7 +226,7 @@ pub enum AgentKind {
     Command,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AgentConfig {
     pub kind: AgentKind,

@@ -186,9 +186,19 @@ pub fn new_message_id() -> String {
     format!("om_{}", uuid::Uuid::new_v4().simple())
 }
 
+/// Feishu's text limit: what works locally works on the platform too.
+pub const MAX_TEXT_BYTES: usize = 150 * 1024;
+
 #[async_trait]
 impl Messenger for LocalConnector {
+    fn max_text_bytes(&self) -> usize {
+        MAX_TEXT_BYTES
+    }
+
     async fn send(&self, to: &Destination, payload: Payload) -> Result<Sent, ConnectorError> {
+        if let Payload::Text(text) = &payload {
+            self.check_text(text)?;
+        }
         let (msg_type, text, file) = match payload {
             Payload::Text(text) => ("text", Some(text), None),
             Payload::Image { name, bytes } => ("image", None, Some((name, bytes))),

@@ -84,4 +84,22 @@ impl From<StoreError> for ConnectorError {
 #[async_trait]
 pub trait Messenger: Send + Sync + 'static {
     async fn send(&self, to: &Destination, payload: Payload) -> Result<Sent, ConnectorError>;
+
+    /// The longest text message the platform takes, in bytes of UTF-8:
+    /// every connector declares its own, so a message is refused the same
+    /// way whichever one a bot uses.
+    fn max_text_bytes(&self) -> usize;
+
+    /// Refuses a text over [`Messenger::max_text_bytes`] (400) before
+    /// anything is sent.
+    fn check_text(&self, text: &str) -> Result<(), ConnectorError> {
+        let max = self.max_text_bytes();
+        if text.len() > max {
+            return Err(ConnectorError::Invalid(format!(
+                "the text has {} bytes; this connector accepts at most {max}",
+                text.len()
+            )));
+        }
+        Ok(())
+    }
 }

@@ -8,7 +8,7 @@ pub fn sanitize_filename(name: &str) -> String {
     let base = name.rsplit(['/', '\\']).next().unwrap_or("");
     let cleaned: String = base
         .chars()
-        .filter(|c| !c.is_control())
+        .filter(|c| !c.is_control() && !is_invisible_format(*c))
         .map(|c| {
             if matches!(c, ':' | '*' | '?' | '"' | '<' | '>' | '|') {
                 '_'
@@ -32,6 +32,18 @@ pub fn sanitize_filename(name: &str) -> String {
     }
 }
 
+/// Bidi controls (U+202E shows `invoice\u{202E}fdp.exe` as `invoiceexe.pdf`),
+/// the Arabic letter mark, zero-width space, word joiner and BOM: they change
+/// how a name reads without being seen. (ZWJ/ZWNJ stay: scripts need them.)
+fn is_invisible_format(c: char) -> bool {
+    matches!(c,
+        '\u{061C}' | '\u{200B}' | '\u{200E}' | '\u{200F}'
+        | '\u{202A}'..='\u{202E}'
+        | '\u{2060}'
+        | '\u{2066}'..='\u{2069}'
+        | '\u{FEFF}')
+}
+
 #[cfg(test)]
 mod tests {
     use super::sanitize_filename;
@@ -47,5 +59,12 @@ mod tests {
         assert_eq!(sanitize_filename(".hidden"), "hidden");
         assert!(sanitize_filename(&"x".repeat(5000)).len() <= 120);
         assert_eq!(sanitize_filename("report 2024.pdf"), "report 2024.pdf");
+        assert_eq!(
+            sanitize_filename("invoice\u{202E}fdp.exe"),
+            "invoicefdp.exe"
+        );
+        assert_eq!(sanitize_filename("\u{2066}\u{200F}a\u{FEFF}.txt"), "a.txt");
+        assert_eq!(sanitize_filename("\u{202E}"), "file");
+        assert_eq!(sanitize_filename("نام\u{200C}ها.txt"), "نام\u{200C}ها.txt");
     }
 }

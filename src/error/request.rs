@@ -20,6 +20,8 @@ pub enum RequestError {
     BodyTooLarge { limit: Option<usize> },
     #[error("invalid request body: {0}")]
     Body(String),
+    #[error("the request body did not arrive within {0} s")]
+    BodyTimeout(u64),
     #[error("no such route")]
     NoRoute,
     #[error("method not allowed on this route")]
@@ -36,6 +38,7 @@ impl ErrorCode for RequestError {
             RequestError::Path(_) => Code::InvalidPath,
             RequestError::Header(_) => Code::InvalidHeader,
             RequestError::BodyTooLarge { .. } => Code::BodyTooLarge,
+            RequestError::BodyTimeout(_) => Code::RequestTimeout,
             RequestError::NoRoute => Code::RouteNotFound,
             RequestError::WrongMethod => Code::MethodNotAllowed,
         }

@@ -12,6 +12,7 @@ use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use std::net::IpAddr;
 use std::num::NonZeroU32;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 /// Paths that answer without a token.
@@ -58,6 +59,8 @@ pub struct AccessGuard {
     per_token: DefaultKeyedRateLimiter<String>,
     failed_auth: DefaultKeyedRateLimiter<IpAddr>,
     body_limit: usize,
+    /// Checks since the buckets were last pruned.
+    checks: AtomicU32,
 }
 
 impl AccessGuard {
@@ -72,10 +75,12 @@ impl AccessGuard {
             per_token: RateLimiter::keyed(per_minute(requests_per_minute)),
             failed_auth: RateLimiter::keyed(per_minute(FAILED_AUTH_PER_MINUTE)),
             body_limit,
+            checks: AtomicU32::new(0),
         }
     }
 
     fn check(&self, req: &ServiceRequest) -> Result<Option<Principal>, AccessError> {
+        self.prune_now_and_then();
         if OPEN_PATHS.contains(&req.path()) {
             return Ok(None);
         }
@@ -103,6 +108,29 @@ impl AccessGuard {
             return Err(AccessError::BodyTooLarge(self.body_limit));
         }
         Ok(Some(principal))
+    }
+}
+
+/// Checks between two prunes of the rate-limit buckets.
+const PRUNE_EVERY: u32 = 1024;
+
+impl AccessGuard {
+    /// Every run gets its own token, hence its own bucket: without pruning
+    /// the buckets of finished runs (and of past failed clients) would pile
+    /// up for the life of the bot.
+    fn prune_now_and_then(&self) {
+        if self.checks.fetch_add(1, Ordering::Relaxed) + 1 >= PRUNE_EVERY {
+            self.checks.store(0, Ordering::Relaxed);
+            self.prune();
+        }
+    }
+
+    /// Forgets every bucket that is full again (as good as a new one).
+    fn prune(&self) {
+        self.per_token.retain_recent();
+        self.per_token.shrink_to_fit();
+        self.failed_auth.retain_recent();
+        self.failed_auth.shrink_to_fit();
     }
 }
 
@@ -151,5 +179,46 @@ pub async fn guard(
         Err(err) => Ok(req
             .into_response(Error::from(err).error_response())
             .map_into_right_body()),
+    }
+}
+
+#[cfg(test)]
+mod prune_tests {
+    use super::*;
+    use crate::http::StaticTokenAuth;
+    use std::time::Duration;
+
+    #[test]
+    fn the_bucket_of_an_expired_run_token_is_gone_after_a_prune() {
+        // 6000 a minute: a used bucket is full again after 10 ms.
+        let guard = AccessGuard::new(
+            Arc::new(StaticTokenAuth::new("main".into(), "main")),
+            6000,
+            1024,
+        );
+        guard
+            .per_token
+            .check_key(&"run-token-1".to_string())
+            .unwrap();
+        guard
+            .per_token
+            .check_key(&"run-token-2".to_string())
+            .unwrap();
+        guard
+            .failed_auth
+            .check_key(&IpAddr::from([10, 0, 0, 1]))
+            .unwrap();
+        assert_eq!(guard.per_token.len(), 2);
+        std::thread::sleep(Duration::from_millis(100));
+        // A token still in use keeps its bucket.
+        for _ in 0..50 {
+            let _ = guard.per_token.check_key(&"busy".to_string());
+        }
+        for _ in 0..PRUNE_EVERY {
+            guard.prune_now_and_then();
+        }
+        assert_eq!(guard.per_token.len(), 1, "only `busy` is left");
+        // 30 a minute: this failure is recent, and is remembered.
+        assert_eq!(guard.failed_auth.len(), 1);
     }
 }

@@ -2,6 +2,7 @@
 //! API) share: the access guard, request observation, extractor configs.
 
 pub mod auth;
+mod deadline;
 mod guard;
 mod observe;
 mod openapi;
@@ -9,6 +10,7 @@ pub mod server;
 pub mod sse;
 
 pub use auth::{generate_token, tokens_equal, Authenticator, Principal, StaticTokenAuth};
+pub use deadline::BodyTimeout;
 pub use guard::AccessGuard;
 pub use observe::{observe, ServerLabel};
 pub use openapi::BearerAuth;
@@ -73,6 +75,7 @@ pub fn app(
         .configure(extractor_configs(body_limit))
         .configure(routes)
         .default_service(web::to(no_route))
+        .wrap(from_fn(deadline::body_deadline))
         .wrap(from_fn(self::guard::guard))
         .wrap(from_fn(observe))
 }
@@ -102,5 +105,6 @@ pub fn open_app(
         .configure(extractor_configs(body_limit))
         .configure(routes)
         .default_service(web::to(no_route))
+        .wrap(from_fn(deadline::body_deadline))
         .wrap(from_fn(observe))
 }

@@ -159,6 +159,10 @@ async fn deliver(
     payload: Payload,
     caption: Option<String>,
 ) -> Result<Sent> {
+    // A caption that cannot go must not leave its upload behind alone.
+    if let Some(caption) = &caption {
+        messenger.check_text(caption)?;
+    }
     let sent = messenger.send(to, payload).await?;
     if let Some(caption) = caption {
         // The upload is already in the conversation: say so if the caption fails.

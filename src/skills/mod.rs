@@ -106,7 +106,8 @@ pub fn install(workspace: &Path, skills_dir: &Path, written: &TypedTree<String>)
             std::fs::write(&path, content)?;
             if rel.ends_with(".sh") {
                 use std::os::unix::fs::PermissionsExt;
-                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))?;
+                // Executable for its owner only, like everything in the data folder.
+                std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o700))?;
             }
             written.insert(&key, &content.to_string())?;
             count += 1;

@@ -204,10 +204,28 @@ async fn listener(s: &Setup) -> Listener {
 /// Posts `plain` encrypted and signed as Feishu does; `signature` overrides
 /// the right one.
 async fn post_signed(url: &str, plain: &Value, signature: Option<&str>) -> (u16, Value) {
+    post_signed_at(url, plain, signature, unix_now()).await
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs() as i64
+}
+
+/// As [`post_signed`], signed at `timestamp` (Unix seconds).
+async fn post_signed_at(
+    url: &str,
+    plain: &Value,
+    signature: Option<&str>,
+    timestamp: i64,
+) -> (u16, Value) {
     let body =
         json!({"encrypt": webhook::encrypt(plain.to_string().as_bytes(), ENCRYPT_KEY, [9; 16])})
             .to_string();
-    let (timestamp, nonce) = ("1700000000", "nonce-1");
+    let timestamp = timestamp.to_string();
+    let (timestamp, nonce) = (timestamp.as_str(), "nonce-1");
     let right = webhook::signature(timestamp, nonce, ENCRYPT_KEY, body.as_bytes());
     let res = client()
         .post(url)
@@ -336,6 +354,35 @@ async fn webhook_refuses_a_bad_signature_and_processes_nothing() {
     assert_eq!(post_signed(&url, &event, None).await.0, 200);
     s.recorder.wait_for("om_sig").await;
     assert_eq!(s.recorder.with_id("om_sig").len(), 1);
+    l.server.stop().await;
+    s.supervisor.shutdown().await;
+}
+
+/// A correctly signed event whose timestamp is more than five minutes old
+/// (a replay) or ahead is refused with 401 and processed not at all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_refuses_a_replayed_or_future_signed_event() {
+    let s = setup("webhook", &webhook_keys()).await;
+    let l = listener(&s).await;
+    let url = format!("{}/webhooks/feishu/fs", l.url);
+    let event = message_event("om_replay", "oc_1", "again?", false);
+    for skew in [-301, -3600, 301, -1_700_000_000] {
+        let (status, body) = post_signed_at(&url, &event, None, unix_now() + skew).await;
+        assert_eq!(status, 401, "{skew}: {body}");
+        assert!(
+            body["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("Timestamp")),
+            "{body}"
+        );
+    }
+    // Not even marked as seen: the fresh one is delivered.
+    assert_eq!(
+        post_signed_at(&url, &event, None, unix_now() - 60).await.0,
+        200
+    );
+    s.recorder.wait_for("om_replay").await;
+    assert_eq!(s.recorder.with_id("om_replay").len(), 1);
     l.server.stop().await;
     s.supervisor.shutdown().await;
 }

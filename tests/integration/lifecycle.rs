@@ -435,3 +435,296 @@ async fn sigterm_records_runs_in_flight_as_cancelled_by_the_stop() {
     send_signal(&child.0, libc::SIGTERM);
     assert_eq!(wait_exit(&mut child.0, 30).code(), Some(0));
 }
+
+/// Every folder and file alice creates in its data folder is private (0700
+/// and 0600): the bot tokens are in the sled files. An existing data folder
+/// that is wider gets a warning at start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_data_folder_and_everything_in_it_is_private() {
+    let dir = TestDir::new();
+    let (base, admin) = (free_ports(1), free_ports(1));
+    let path = dir.write_config(&format!(
+        "{}[bots.alpha]\nruntime_http_token = \"modes-token\"\n",
+        supervisor_toml(admin, base)
+    ));
+    let mut child = spawn_serve(&path, &[]);
+    wait_healthy(&format!("http://127.0.0.1:{base}/healthz")).await;
+    // An upload: the local connector keeps it under data/alpha/files.
+    let boundary = "modes-boundary";
+    let body = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\n\r\nsecret report\r\n--{boundary}--\r\n"
+    );
+    let res = client()
+        .post(format!("http://127.0.0.1:{base}/api/v1/messages/file"))
+        .bearer_auth("modes-token")
+        .header("x-alice-receive-id", "oc_modes")
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
+    send_signal(&child, libc::SIGTERM);
+    assert_eq!(wait_exit(&mut child, 20).code(), Some(0));
+
+    let data = dir.path().join("data");
+    let mut seen = (0, 0);
+    let mut stack = vec![data.clone()];
+    while let Some(path) = stack.pop() {
+        let meta = std::fs::symlink_metadata(&path).unwrap();
+        let mode = meta.permissions().mode() & 0o777;
+        assert_eq!(mode & 0o077, 0, "{} is {mode:o}", path.display());
+        if meta.is_dir() {
+            seen.0 += 1;
+            stack.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+        } else {
+            seen.1 += 1;
+        }
+    }
+    assert!(seen.0 >= 4 && seen.1 >= 4, "walked {seen:?}");
+    let files = std::fs::read_dir(data.join("alpha/files")).unwrap().count();
+    assert_eq!(files, 1, "the upload is stored");
+
+    // A data folder someone widened: alice warns at start.
+    std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let mut child = spawn_serve(&path, &[]);
+    wait_healthy(&format!("http://127.0.0.1:{base}/healthz")).await;
+    send_signal(&child, libc::SIGTERM);
+    assert_eq!(wait_exit(&mut child, 20).code(), Some(0));
+    let log = std::fs::read_to_string(dir.path().join("serve.log")).unwrap();
+    assert!(log.contains("WARN") && log.contains("0755"), "{log}");
+}
+
+/// `alice bots …` reads only what it needs: a Feishu secret that only the
+/// server's environment holds is not required.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cli_does_not_need_secrets_it_does_not_use() {
+    let dir = TestDir::new();
+    let (base, admin) = (free_ports(1), free_ports(1));
+    let path = dir.write_config(&format!(
+        "{}[bots.fs]\n[bots.fs.connector]\nkind = \"feishu\"\napp_id = \"cli_test\"\nbase_url = \"http://127.0.0.1:9\"\nevents = \"webhook\"\n",
+        supervisor_toml(admin, base)
+    ));
+    let config = path.to_str().unwrap();
+    let log = std::fs::File::create(dir.path().join("serve.log")).unwrap();
+    let mut child = alice_command(&["serve", "--config", config])
+        .env(
+            "ALICE_BOTS__FS__CONNECTOR__APP_SECRET",
+            "only-the-server-knows",
+        )
+        .stdout(std::process::Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    wait_healthy(&format!("http://127.0.0.1:{base}/healthz")).await;
+    for args in [&["bots", "list"][..], &["bots", "status", "fs"]] {
+        let mut all = args.to_vec();
+        all.extend(["--config", config]);
+        let out = alice_command(&all).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(String::from_utf8_lossy(&out.stdout).contains("fs"));
+    }
+    send_signal(&child, libc::SIGTERM);
+    assert_eq!(wait_exit(&mut child, 20).code(), Some(0));
+}
+
+/// `alice serve … 2>&1 | head -3`: once the reader is gone, log writes fail;
+/// requests must still be answered, on the bots and on the admin API.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_log_pipe_never_takes_a_request_down() {
+    let dir = TestDir::new();
+    let (base, admin) = (free_ports(1), free_ports(1));
+    let path = dir.write_config(&format!(
+        "[supervisor]\ndata_dir = \"data\"\nadmin_addr = \"127.0.0.1:{admin}\"\nbase_port = {base}\nadmin_token = \"pipe-admin\"\n[bots.alpha]\nruntime_http_token = \"pipe-token\"\n"
+    ));
+    let mut child = alice_command(&["serve", "--config", path.to_str().unwrap()])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_healthy(&format!("http://127.0.0.1:{base}/healthz")).await;
+    wait_healthy(&format!("http://127.0.0.1:{admin}/healthz")).await;
+    // The reader exits.
+    drop(child.stdout.take());
+    drop(child.stderr.take());
+    for round in 0..5 {
+        for (url, token) in [
+            (format!("http://127.0.0.1:{base}/api/v1/bot"), "pipe-token"),
+            (format!("http://127.0.0.1:{admin}/api/bots"), "pipe-admin"),
+        ] {
+            let res = client().get(&url).bearer_auth(token).send().await;
+            let status = res.map(|r| r.status().as_u16());
+            assert_eq!(status.ok(), Some(200), "round {round}: {url}");
+        }
+    }
+    send_signal(&child, libc::SIGTERM);
+    assert_eq!(wait_exit(&mut child, 20).code(), Some(0));
+}
+
+/// Writes a request's head and part of its body, then stalls or trickles;
+/// returns what the server answered.
+async fn stalled_request(port: u16, head: &str, first: &[u8], trickle: bool) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut conn = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    conn.write_all(head.as_bytes()).await.unwrap();
+    conn.write_all(first).await.unwrap();
+    let (mut read, mut write) = conn.into_split();
+    let feeder = tokio::spawn(async move {
+        if trickle {
+            loop {
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                if write.write_all(b" ").await.is_err() {
+                    break;
+                }
+            }
+        }
+        // Keep the writing half open: dropping it would end the body.
+        std::future::pending::<()>().await;
+        drop(write);
+    });
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(
+        std::time::Duration::from_secs(20),
+        read.read_to_end(&mut answer),
+    )
+    .await;
+    feeder.abort();
+    assert!(read.is_ok(), "no answer within 20 s");
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// A body that stalls or trickles past `limits.body_timeout_secs` gets 408
+/// with a JSON error, on JSON routes and on multipart uploads.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stalled_or_trickling_body_gets_408_json() {
+    let dir = TestDir::new();
+    let (base, admin) = (free_ports(1), free_ports(1));
+    let path = dir.write_config(&format!(
+        "{}[bots.alpha]\nruntime_http_token = \"stall-token\"\n[bots.alpha.limits]\nbody_timeout_secs = 1\n",
+        supervisor_toml(admin, base)
+    ));
+    let mut child = spawn_serve(&path, &[]);
+    wait_healthy(&format!("http://127.0.0.1:{base}/healthz")).await;
+    let json_head = "POST /api/v1/goal HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer stall-token\r\nX-Alice-Session-Key: chat_id:oc_s|scene:chat\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n";
+    let upload_head = "POST /api/v1/messages/file HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer stall-token\r\nX-Alice-Receive-Id: oc_s\r\nContent-Type: multipart/form-data; boundary=b0\r\nContent-Length: 100000\r\n\r\n";
+    let part =
+        b"--b0\r\nContent-Disposition: form-data; name=\"file\"; filename=\"a.txt\"\r\n\r\nabc";
+    for (head, first, trickle) in [
+        (json_head, &b"{\"description\": "[..], false),
+        (json_head, &b"{\"description\": "[..], true),
+        (upload_head, &part[..], false),
+        (upload_head, &part[..], true),
+    ] {
+        let answer = stalled_request(base, head, first, trickle).await;
+        assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+        let body = answer.split("\r\n\r\n").nth(1).unwrap_or("");
+        let json: Value = serde_json::from_str(body).unwrap_or_else(|_| panic!("{answer}"));
+        assert!(
+            json["error"].as_str().is_some_and(|e| e.contains("1 s")),
+            "{json}"
+        );
+        assert_eq!(json["code"], "request_timeout", "{json}");
+    }
+    // A body that arrives in time is still served.
+    let res = client()
+        .post(format!("http://127.0.0.1:{base}/api/v1/goal"))
+        .bearer_auth("stall-token")
+        .header("x-alice-session-key", "chat_id:oc_s|scene:chat")
+        .json(&serde_json::json!({"description": "in time"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    send_signal(&child, libc::SIGTERM);
+    assert_eq!(wait_exit(&mut child, 20).code(), Some(0));
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .expect("VmRSS")
+}
+
+/// Hundreds of connections holding a partial body with a valid token: once
+/// they are closed, the server's memory comes back to where it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_comes_back_after_a_flood_of_stalled_bodies() {
+    use tokio::io::AsyncWriteExt;
+    let dir = TestDir::new();
+    let (base, admin) = (free_ports(1), free_ports(1));
+    let path = dir.write_config(&format!(
+        "{}[bots.alpha]\nruntime_http_token = \"flood-token\"\n",
+        supervisor_toml(admin, base)
+    ));
+    let mut child = spawn_serve(&path, &[]);
+    wait_healthy(&format!("http://127.0.0.1:{base}/healthz")).await;
+    let url = format!("http://127.0.0.1:{base}/api/v1/bot");
+    for _ in 0..20 {
+        let res = client().get(&url).bearer_auth("flood-token").send().await;
+        assert_eq!(res.unwrap().status(), 200);
+    }
+    let head = "POST /api/v1/goal HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer flood-token\r\nX-Alice-Session-Key: chat_id:oc_f|scene:chat\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n";
+    let chunk = vec![b' '; 60 * 1024];
+    let flood = |n: usize| {
+        let chunk = chunk.clone();
+        async move {
+            let mut conns = Vec::new();
+            for _ in 0..n {
+                let Ok(mut conn) = tokio::net::TcpStream::connect(("127.0.0.1", base)).await else {
+                    continue;
+                };
+                let _ = conn.write_all(head.as_bytes()).await;
+                let _ = tokio::time::timeout(
+                    std::time::Duration::from_millis(50),
+                    conn.write_all(&chunk),
+                )
+                .await;
+                conns.push(conn);
+            }
+            conns
+        }
+    };
+    // The start is the steady state: every code path of a stalled body has
+    // run once (lazy statics, first allocations of each thread).
+    drop(flood(10).await);
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let start = rss_kib(child.id());
+
+    let conns = flood(400).await;
+    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+    let peak = rss_kib(child.id());
+    drop(conns);
+
+    // Give the server a few seconds to notice the closed connections.
+    let mut now = rss_kib(child.id());
+    for _ in 0..50 {
+        if now <= start + start / 5 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        now = rss_kib(child.id());
+    }
+    assert!(
+        now <= start + start / 5,
+        "RSS {start} KiB at start, {peak} KiB during the flood, {now} KiB after"
+    );
+    eprintln!("RSS {start} KiB at start, {peak} KiB during the flood, {now} KiB after");
+    // Still serving.
+    let res = client().get(&url).bearer_auth("flood-token").send().await;
+    assert_eq!(res.unwrap().status(), 200);
+    send_signal(&child, libc::SIGTERM);
+    assert_eq!(wait_exit(&mut child, 20).code(), Some(0));
+}

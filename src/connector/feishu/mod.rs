@@ -119,6 +119,10 @@ impl FeishuConnector {
 
 #[async_trait]
 impl Messenger for FeishuConnector {
+    fn max_text_bytes(&self) -> usize {
+        MAX_TEXT_BYTES
+    }
+
     async fn send(&self, to: &Destination, payload: Payload) -> Result<Sent, ConnectorError> {
         match payload {
             Payload::Text(text) => {

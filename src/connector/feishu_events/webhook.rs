@@ -15,6 +15,9 @@ pub const TIMESTAMP_HEADER: &str = "X-Lark-Request-Timestamp";
 pub const NONCE_HEADER: &str = "X-Lark-Request-Nonce";
 pub const SIGNATURE_HEADER: &str = "X-Lark-Signature";
 
+/// A signed callback older (or further ahead) than this is a replay.
+const MAX_SKEW_SECS: i64 = 5 * 60;
+
 /// One callback as it arrived.
 pub struct Request<'a> {
     pub timestamp: &'a str,
@@ -73,6 +76,9 @@ pub fn open(connector: &ConnectorConfig, req: &Request) -> Result<Callback, Webh
                 "invalid X-Lark-Signature".into(),
             ));
         }
+        // The signature covers the timestamp: a fresh one means the body is
+        // not an old callback sent again.
+        check_fresh(req.timestamp, chrono::Utc::now().timestamp())?;
     }
     let outer: Outer = serde_json::from_slice(req.body)
         .map_err(|e| WebhookError::BadRequest(format!("invalid JSON body: {e}")))?;
@@ -102,6 +108,22 @@ pub fn open(connector: &ConnectorConfig, req: &Request) -> Result<Callback, Webh
     let event = event::parse(&plain).map_err(|e| WebhookError::BadRequest(e.to_string()))?;
     check_token(connector, &event.token)?;
     Ok(Callback::Event(Box::new(event)))
+}
+
+/// `timestamp` (Unix seconds) within [`MAX_SKEW_SECS`] of `now`.
+fn check_fresh(timestamp: &str, now: i64) -> Result<(), WebhookError> {
+    let fresh = timestamp
+        .trim()
+        .parse::<i64>()
+        .is_ok_and(|t| t.abs_diff(now) <= MAX_SKEW_SECS as u64);
+    if fresh {
+        Ok(())
+    } else {
+        Err(WebhookError::Unauthorized(format!(
+            "stale or invalid X-Lark-Request-Timestamp: a signed callback must be at most {} minutes old",
+            MAX_SKEW_SECS / 60
+        )))
+    }
 }
 
 /// The Verification Token, when the bot has one configured.
@@ -167,6 +189,17 @@ pub fn encrypt(plain: &[u8], encrypt_key: &str, iv: [u8; 16]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_fresh_timestamps_pass() {
+        let now = 1_800_000_000;
+        for ok in ["1800000000", "1799999700", "1800000300", " 1800000000 "] {
+            assert!(check_fresh(ok, now).is_ok(), "{ok}");
+        }
+        for stale in ["1799999699", "1800000301", "", "soon", "1800000000000"] {
+            assert!(check_fresh(stale, now).is_err(), "{stale}");
+        }
+    }
 
     #[test]
     fn decrypt_reverses_encrypt() {

@@ -488,3 +488,76 @@ async fn the_local_connector_keeps_the_newest_messages_and_pages_them() {
     assert_eq!(conversations[0]["messages"], 3, "{conversations}");
     app.stop().await;
 }
+
+/// Bidi and other invisible controls (U+202E makes `exe.pdf` look like
+/// `fdp.exe`) never reach a stored or displayed name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bidi_controls_are_stripped_from_upload_names() {
+    let (_dir, app, apis) = start("[bots.alpha]\n", &["alpha"]).await;
+    let alpha = &apis[0];
+    let (status, body) = alpha
+        .post(
+            "file",
+            &[CHAT],
+            &[("file", Some("*=UTF-8''invoice%E2%80%AEfdp.exe"), b"MZ")],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let field = "r\u{2067}e\u{200f}p\u{061c}o\u{2066}r\u{202a}t\u{feff}.pdf\u{200b}";
+    let (status, body) = alpha
+        .post(
+            "file",
+            &[CHAT],
+            &[
+                ("file", Some("a.txt"), b"payload"),
+                ("filename", None, field.as_bytes()),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let log = messages_of(&app, "alpha", "oc_demo").await;
+    let names: Vec<&str> = log
+        .iter()
+        .map(|m| m["file_name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["invoicefdp.exe", "report.pdf"]);
+    app.stop().await;
+}
+
+/// Every connector declares its text limit; the local one is Feishu's
+/// 150 KB, and a caption over it is refused (400) before anything is sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_caption_over_the_text_limit_is_refused_on_the_local_connector() {
+    let (_dir, app, apis) = start("[bots.alpha]\n", &["alpha"]).await;
+    let alpha = &apis[0];
+    for len in [1_000_000, 150 * 1024 + 1] {
+        let caption = "a".repeat(len);
+        let (status, body) = alpha
+            .post(
+                "image",
+                &[CHAT],
+                &[
+                    ("image", Some("cat.png"), PNG),
+                    ("caption", None, caption.as_bytes()),
+                ],
+            )
+            .await;
+        assert_eq!(status, 400, "{len}: {body}");
+        assert!(error_of(&body).contains("153600"), "{body}");
+    }
+    assert!(messages_of(&app, "alpha", "oc_demo").await.is_empty());
+    let caption = "a".repeat(150 * 1024);
+    let (status, body) = alpha
+        .post(
+            "image",
+            &[CHAT],
+            &[
+                ("image", Some("cat.png"), PNG),
+                ("caption", None, caption.as_bytes()),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(messages_of(&app, "alpha", "oc_demo").await.len(), 2);
+    app.stop().await;
+}
