@@ -2,10 +2,10 @@
 //! timeout, cancel or drop, output kept within bounds.
 
 use super::RunError;
+use parking_lot::RwLock;
 use std::os::fd::{FromRawFd, OwnedFd};
 use std::path::PathBuf;
 use std::process::Stdio;
-use std::sync::{PoisonError, RwLock};
 use std::time::Duration;
 use tokio::io::unix::AsyncFd;
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader, Interest, Lines};
@@ -80,7 +80,7 @@ static FORKING: RwLock<()> = RwLock::new(());
 
 /// Runs `bind` while no child is between fork and exec.
 pub fn while_no_child_forks<T>(bind: impl FnOnce() -> T) -> T {
-    let _alone = FORKING.write().unwrap_or_else(PoisonError::into_inner);
+    let _alone = FORKING.write();
     bind()
 }
 
@@ -223,7 +223,7 @@ pub fn spawn(spec: RunSpec) -> Result<Started, RunError> {
         .kill_on_drop(true);
     let mut child = {
         // Until spawn returns the child has exec'd (std waits for it).
-        let _forking = FORKING.read().unwrap_or_else(PoisonError::into_inner);
+        let _forking = FORKING.read();
         cmd.spawn().map_err(|e| failed(e.to_string()))?
     };
     let pid = child.id();

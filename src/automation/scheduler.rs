@@ -24,9 +24,10 @@ use super::{ActionError, TaskError};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use futures_util::FutureExt;
+use parking_lot::{Mutex, MutexGuard};
 use std::collections::HashSet;
 use std::panic::AssertUnwindSafe;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio_cron_scheduler::{Job, JobScheduler};
 use tokio_util::sync::CancellationToken;
@@ -318,8 +319,6 @@ impl Drop for Running {
     }
 }
 
-/// The guarded data stays consistent across a panic (single inserts and
-/// removals), so a poisoned lock is used as is.
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
+    m.lock()
 }

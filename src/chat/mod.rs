@@ -17,8 +17,9 @@ use crate::scope::Scope;
 use crate::store::BotStore;
 use crate::store::Result;
 use async_trait::async_trait;
+use parking_lot::Mutex;
 use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 
@@ -139,7 +140,7 @@ impl ChatPipeline {
     fn dispatch(&self, item: Pending) -> Result<()> {
         let session = item.session_key.clone();
         let start_worker = {
-            let mut q = self.inner.queues.lock().expect("queues");
+            let mut q = self.inner.queues.lock();
             // Taken already, or answered since it was read (`done` removes it
             // from the inbox before it leaves `taken`): nothing to do.
             if !q.taken.insert(item.seq) {
@@ -187,7 +188,7 @@ impl Inner {
     async fn work(self: Arc<Self>, session: String) {
         loop {
             let next = {
-                let mut q = self.queues.lock().expect("queues");
+                let mut q = self.queues.lock();
                 let item = q.waiting.get_mut(&session).and_then(VecDeque::pop_front);
                 if item.is_none() {
                     q.waiting.remove(&session);
@@ -207,7 +208,7 @@ impl Inner {
             let Ok(reply) = reply else {
                 // Interrupted by a stop (ours, or the agent's seen first):
                 // it stays in the inbox for the next start.
-                self.queues.lock().expect("queues").taken.remove(&item.seq);
+                self.queues.lock().taken.remove(&item.seq);
                 continue;
             };
             if let Some((text, run_id)) = reply {
@@ -216,7 +217,7 @@ impl Inner {
             if let Err(e) = self.inbox.done(item.seq).await {
                 tracing::error!(bot = %self.bot_id, error = %e, "cannot mark a message answered");
             }
-            self.queues.lock().expect("queues").taken.remove(&item.seq);
+            self.queues.lock().taken.remove(&item.seq);
         }
     }
 

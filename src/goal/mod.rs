@@ -5,8 +5,9 @@
 use crate::error::{Code, ErrorCode};
 use crate::store::{BotStore, StoreError, Tree, TypedTree};
 use chrono::{DateTime, Utc};
+use parking_lot::Mutex;
 use serde::{Deserialize, Serialize};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use utoipa::ToSchema;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -133,7 +134,7 @@ impl Goals {
             return Err(GoalError::DescriptionTooLong);
         }
         let goal = {
-            let _guard = self.lock.lock().expect("goal lock");
+            let _guard = self.lock.lock();
             if let Some(existing) = self.tree.get(session_key)? {
                 if existing.status != GoalStatus::Completed {
                     return Err(GoalError::Unfinished {
@@ -160,7 +161,7 @@ impl Goals {
     /// Pause, resume or complete; 404 without a goal, 409 when illegal.
     pub async fn transition(&self, session_key: &str, change: Transition) -> Result<Goal> {
         let goal = {
-            let _guard = self.lock.lock().expect("goal lock");
+            let _guard = self.lock.lock();
             let mut goal = self.tree.get(session_key)?.ok_or(GoalError::NoGoal)?;
             let next = change
                 .apply(goal.status)
@@ -180,7 +181,7 @@ impl Goals {
     /// Removes the scope's goal; deleting nothing is not an error.
     pub async fn delete(&self, session_key: &str) -> Result<()> {
         let removed = {
-            let _guard = self.lock.lock().expect("goal lock");
+            let _guard = self.lock.lock();
             self.tree.remove(session_key)?
         };
         if removed.is_some() {

@@ -4,8 +4,9 @@
 
 use crate::bot::{Bot, BotState, Host};
 use crate::config::BotConfig;
+use parking_lot::Mutex;
 use serde::Serialize;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
 
@@ -78,7 +79,7 @@ impl Unit {
     }
 
     pub fn status(&self) -> UnitStatus {
-        self.status.lock().expect("unit status lock").clone()
+        self.status.lock().clone()
     }
 
     pub async fn start(&self) -> Result<UnitStatus, String> {
@@ -145,7 +146,7 @@ impl Worker {
                     Some(Command::Replace(config, r)) => {
                         self.want_running = config.enabled;
                         self.config = config;
-                        self.status.lock().expect("status").config = self.config.clone();
+                        self.status.lock().config = self.config.clone();
                         pending.push(r);
                     }
                     Some(Command::Shutdown(r)) => {
@@ -172,7 +173,7 @@ impl Worker {
                     }
                     match self.supervise(bot, &mut pending).await {
                         Next::Relaunch => {
-                            self.status.lock().expect("status").restarts += 1;
+                            self.status.lock().restarts += 1;
                         }
                         Next::Idle => {}
                         Next::Exit => return,
@@ -223,7 +224,7 @@ impl Worker {
                         self.stop_bot(bot).await;
                         self.want_running = config.enabled;
                         self.config = config;
-                        self.status.lock().expect("status").config = self.config.clone();
+                        self.status.lock().config = self.config.clone();
                         pending.push(r);
                         return Next::Idle;
                     }
@@ -254,7 +255,7 @@ impl Worker {
                 Some(Command::Replace(config, r)) => {
                     self.want_running = config.enabled;
                     self.config = config;
-                    self.status.lock().expect("status").config = self.config.clone();
+                    self.status.lock().config = self.config.clone();
                     self.backoff = FIRST_BACKOFF;
                     pending.push(r);
                     Next::Idle
@@ -272,11 +273,11 @@ impl Worker {
     }
 
     fn snapshot(&self) -> UnitStatus {
-        self.status.lock().expect("status").clone()
+        self.status.lock().clone()
     }
 
     fn set(&self, state: RunState, error: Option<String>, bot: Option<BotState>) {
-        let mut status = self.status.lock().expect("status");
+        let mut status = self.status.lock();
         if status.state != state {
             status.since = Instant::now();
         }
