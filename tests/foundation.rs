@@ -623,3 +623,122 @@ async fn a_client_that_never_finishes_its_headers_is_cut_off() {
     assert!(served.starts_with("HTTP/1.1 200"), "{served}");
     app.stop().await;
 }
+
+/// Headers a client could use to confuse the server: two `Authorization`
+/// headers, an unknown receive id type. Both are 400 JSON, on every server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ambiguous_or_unknown_headers_are_400_json() {
+    let dir = TestDir::new();
+    let (base, admin) = (free_ports(2), free_ports(1));
+    dir.write_config(&two_bots(admin, base, ""));
+    let app = InProcess::start(&dir).await;
+    app.wait_running(&["alpha"]).await;
+    let token = app.bot_token("alpha").await;
+    let url = format!("http://127.0.0.1:{base}");
+    let admin_token = app.supervisor.admin_token().to_string();
+
+    for (target, good) in [
+        (format!("{url}/api/v1/bot"), token.as_str()),
+        (format!("{}/api/bots", app.admin_url), admin_token.as_str()),
+    ] {
+        for second in [good, "wrong"] {
+            let res = client()
+                .get(&target)
+                .header("authorization", format!("Bearer {good}"))
+                .header("authorization", format!("Bearer {second}"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 400, "{target}");
+            let body: Value = res.json().await.unwrap();
+            assert!(
+                body["error"].as_str().unwrap().contains("Authorization"),
+                "{body}"
+            );
+        }
+    }
+
+    let res = client()
+        .get(format!("{url}/api/v1/goal"))
+        .bearer_auth(&token)
+        .header("x-alice-receive-id-type", "bogus")
+        .header("x-alice-receive-id", "oc_1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    let body: Value = res.json().await.unwrap();
+    let error = body["error"].as_str().unwrap();
+    for kind in ["chat_id", "open_id", "user_id", "union_id", "email"] {
+        assert!(error.contains(kind), "{error}");
+    }
+    for kind in ["open_id", "email"] {
+        let res = client()
+            .get(format!("{url}/api/v1/goal"))
+            .bearer_auth(&token)
+            .header("x-alice-receive-id-type", kind)
+            .header("x-alice-receive-id", "ou_1")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 204, "{kind}");
+    }
+    app.stop().await;
+}
+
+/// Every 405 says which methods the route has.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_405_lists_the_routes_methods_in_allow() {
+    let dir = TestDir::new();
+    let (base, admin) = (free_ports(2), free_ports(1));
+    dir.write_config(&two_bots(admin, base, ""));
+    let app = InProcess::start(&dir).await;
+    app.wait_running(&["alpha"]).await;
+    let token = app.bot_token("alpha").await;
+    let url = format!("http://127.0.0.1:{base}");
+    let admin_token = app.supervisor.admin_token().to_string();
+    for (method, target, token, allow) in [
+        ("DELETE", format!("{url}/api/v1/bot"), token.as_str(), "GET"),
+        (
+            "PUT",
+            format!("{url}/api/v1/goal"),
+            token.as_str(),
+            "GET, POST, DELETE",
+        ),
+        (
+            "PUT",
+            format!("{url}/api/v1/automation/tasks/x"),
+            token.as_str(),
+            "GET, PATCH, DELETE",
+        ),
+        (
+            "GET",
+            format!("{url}/api/v1/runs/x/cancel"),
+            token.as_str(),
+            "POST",
+        ),
+        (
+            "DELETE",
+            format!("{}/api/bots", app.admin_url),
+            admin_token.as_str(),
+            "GET",
+        ),
+    ] {
+        let res = client()
+            .request(
+                reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+                &target,
+            )
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 405, "{method} {target}");
+        assert_eq!(
+            res.headers().get("allow").map(|v| v.to_str().unwrap()),
+            Some(allow),
+            "{method} {target}"
+        );
+    }
+    app.stop().await;
+}

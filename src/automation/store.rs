@@ -1,15 +1,22 @@
 //! The bot's task trees.
 //!
 //! `<bot>/tasks`: `<task id>` → [`StoredTask`].
-//! `<bot>/task_runs`: `<task id>␟<seq:020>` → [`RunRecord`], the last
+//! `<bot>/task_runs`: `<task id>␟<seq:020>` → [`TaskRun`], the last
 //! [`RUNS_KEPT`] runs of each task.
+//! `<bot>/task_order`: `all␟<seq:020>` and `<status>␟<seq:020>` →
+//! [`OrderEntry`]: every task in creation order, and the tasks of each
+//! status, so a page is read in key order instead of by scanning every task.
+//! Written in one sled transaction with `<bot>/tasks`.
 //!
 //! Writes are not durable by themselves: callers await [`TaskStore::durable`]
 //! (the group commit) before they answer or act.
 
-use super::model::{RunRecord, StoredTask};
+use super::model::{ScopeType, StoredTask, TaskRun, TaskStatus};
 use crate::error::{Error, Result};
 use crate::store::{BotStore, TypedTree};
+use serde::{Deserialize, Serialize};
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+use sled::Transactional;
 use std::sync::{Arc, Mutex};
 
 /// Runs kept per task; older ones are dropped.
@@ -20,20 +27,45 @@ const SEP: char = '\u{1f}';
 pub struct TaskStore {
     store: BotStore,
     tasks: TypedTree<StoredTask>,
-    runs: TypedTree<RunRecord>,
+    runs: TypedTree<TaskRun>,
+    order: TypedTree<OrderEntry>,
     /// Serialises read-modify-write of one task between the API and the
     /// scheduler. Held only around sled calls, never across a flush.
     write: Arc<Mutex<()>>,
 }
 
+/// What the order index keeps of a task: enough to page and to check a
+/// run token's conversation without reading the task itself.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OrderEntry {
+    pub id: String,
+    pub scope_type: ScopeType,
+    pub scope_id: String,
+}
+
+/// One page of the order index and how many entries matched in all.
+pub struct Page {
+    pub tasks: Vec<StoredTask>,
+    pub total: usize,
+}
+
 impl TaskStore {
     pub fn open(store: &BotStore) -> Result<Self> {
-        Ok(Self {
+        let this = Self {
             tasks: store.tree("tasks")?,
             runs: store.tree("task_runs")?,
+            order: store.tree("task_order")?,
             store: store.clone(),
             write: Arc::new(Mutex::new(())),
-        })
+        };
+        // Data written before the index existed: build it once.
+        if this.order.is_empty() && !this.tasks.is_empty() {
+            let _guard = this.lock();
+            for stored in this.tasks.values()? {
+                this.write_task(None, &stored)?;
+            }
+        }
+        Ok(this)
     }
 
     /// Resolves once every write made so far is on disk (shared flush).
@@ -47,7 +79,7 @@ impl TaskStore {
 
     pub fn insert(&self, task: &StoredTask) -> Result<()> {
         let _guard = self.lock();
-        self.tasks.insert(&task.task.id, task)
+        self.write_task(None, task)
     }
 
     pub fn get(&self, id: &str) -> Result<Option<StoredTask>> {
@@ -65,19 +97,71 @@ impl TaskStore {
         let Some(mut stored) = self.tasks.get(id)? else {
             return Ok(None);
         };
+        let was = stored.task.status;
         let out = change(&mut stored)?;
-        self.tasks.insert(id, &stored)?;
+        self.write_task(Some(was), &stored)?;
         Ok(Some(out))
     }
 
     /// Removes a task and its run history.
     pub fn remove(&self, id: &str) -> Result<Option<StoredTask>> {
         let _guard = self.lock();
-        let removed = self.tasks.remove(id)?;
+        let Some(stored) = self.tasks.get(id)? else {
+            return Ok(None);
+        };
+        let index_keys = [
+            order_key(ALL, stored.seq),
+            order_key(bucket(stored.task.status), stored.seq),
+        ];
+        transact(&self.tasks, &self.order, |tasks, order| {
+            tasks.remove(id.as_bytes())?;
+            for key in &index_keys {
+                order.remove(key.as_bytes())?;
+            }
+            Ok(())
+        })?;
         for key in self.run_keys(id)? {
             self.runs.raw().remove(key)?;
         }
-        Ok(removed)
+        Ok(Some(stored))
+    }
+
+    /// One page of tasks in creation order, of `status` only when given,
+    /// and only those `admits` lets through (a run token's conversation).
+    /// Reads the index, and of the tasks only the page's.
+    pub fn page(
+        &self,
+        status: Option<TaskStatus>,
+        admits: Option<&dyn Fn(&OrderEntry) -> bool>,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Page> {
+        let prefix = format!("{}{SEP}", status.map(bucket).unwrap_or(ALL));
+        let mut total = 0;
+        let mut ids = Vec::new();
+        for item in self.order.raw().scan_prefix(prefix) {
+            let (_, value) = item?;
+            let in_page = total >= offset && ids.len() < limit;
+            // Without a filter only the page's entries need decoding.
+            if admits.is_some() || in_page {
+                let entry: OrderEntry = serde_json::from_slice(&value)?;
+                if admits.is_some_and(|admits| !admits(&entry)) {
+                    continue;
+                }
+                if in_page {
+                    ids.push(entry.id);
+                }
+            }
+            total += 1;
+        }
+        let mut tasks = Vec::with_capacity(ids.len());
+        for id in ids {
+            // Removed since the index was read: the page is one shorter.
+            if let Some(stored) = self.tasks.get(&id)? {
+                tasks.push(stored);
+            }
+        }
+        Ok(Page { tasks, total })
     }
 
     /// Every task in creation order. A full scan: call it off the async
@@ -89,9 +173,14 @@ impl TaskStore {
     }
 
     /// Adds a run record, drops the oldest beyond [`RUNS_KEPT`], and
-    /// returns the record's key.
-    pub fn add_run(&self, run: &RunRecord) -> Result<String> {
+    /// returns the record's key. Under the write lock, like [`Self::remove`]:
+    /// a run of a task deleted meanwhile leaves no record behind.
+    pub fn add_run(&self, run: &TaskRun) -> Result<String> {
         let key = format!("{}{SEP}{:020}", run.task_id, self.store.next_id()?);
+        let _guard = self.lock();
+        if self.tasks.get(&run.task_id)?.is_none() {
+            return Ok(key);
+        }
         self.runs.insert(&key, run)?;
         let keys = self.run_keys(&run.task_id)?;
         for old in keys.iter().take(keys.len().saturating_sub(RUNS_KEPT)) {
@@ -101,7 +190,8 @@ impl TaskStore {
     }
 
     /// Updates a run record if it is still kept.
-    pub fn update_run(&self, key: &str, change: impl FnOnce(&mut RunRecord)) -> Result<()> {
+    pub fn update_run(&self, key: &str, change: impl FnOnce(&mut TaskRun)) -> Result<()> {
+        let _guard = self.lock();
         if let Some(mut run) = self.runs.get(key)? {
             change(&mut run);
             self.runs.insert(key, &run)?;
@@ -110,14 +200,14 @@ impl TaskStore {
     }
 
     /// A task's kept runs, newest first.
-    pub fn runs(&self, task_id: &str) -> Result<Vec<RunRecord>> {
+    pub fn runs(&self, task_id: &str) -> Result<Vec<TaskRun>> {
         let mut runs = self.runs.scan_prefix(&format!("{task_id}{SEP}"))?;
         runs.reverse();
         Ok(runs)
     }
 
     /// Every run record with its key (for the start-up sweep).
-    pub fn all_runs(&self) -> Result<Vec<(String, RunRecord)>> {
+    pub fn all_runs(&self) -> Result<Vec<(String, TaskRun)>> {
         self.runs
             .raw()
             .iter()
@@ -140,9 +230,183 @@ impl TaskStore {
             .collect()
     }
 
+    /// Writes a task and moves its index entries (`was`: its status as
+    /// stored before), in one transaction. Call under the write lock.
+    fn write_task(&self, was: Option<TaskStatus>, stored: &StoredTask) -> Result<()> {
+        let task = &stored.task;
+        let value = serde_json::to_vec(stored)?;
+        let entry = serde_json::to_vec(&OrderEntry {
+            id: task.id.clone(),
+            scope_type: task.scope_type,
+            scope_id: task.scope_id.clone(),
+        })?;
+        let old = was
+            .filter(|s| *s != task.status)
+            .map(|s| order_key(bucket(s), stored.seq));
+        let keys = [
+            order_key(ALL, stored.seq),
+            order_key(bucket(task.status), stored.seq),
+        ];
+        transact(&self.tasks, &self.order, |tasks, order| {
+            tasks.insert(task.id.as_bytes(), value.as_slice())?;
+            if let Some(old) = &old {
+                order.remove(old.as_bytes())?;
+            }
+            for key in &keys {
+                order.insert(key.as_bytes(), entry.as_slice())?;
+            }
+            Ok(())
+        })
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, ()> {
         // A panic while holding the lock leaves no half-written state
         // (sled writes are atomic per key), so poisoning is ignored.
         self.write.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The index prefix of every task.
+const ALL: &str = "all";
+
+fn bucket(status: TaskStatus) -> &'static str {
+    match status {
+        TaskStatus::Active => "active",
+        TaskStatus::Paused => "paused",
+        TaskStatus::Completed => "completed",
+        TaskStatus::Cancelled => "cancelled",
+    }
+}
+
+fn order_key(bucket: &str, seq: u64) -> String {
+    format!("{bucket}{SEP}{seq:020}")
+}
+
+type TxResult = std::result::Result<(), ConflictableTransactionError<()>>;
+
+/// Runs `work` on the task tree and the order index as one transaction.
+fn transact<V, W>(
+    tasks: &TypedTree<V>,
+    order: &TypedTree<W>,
+    work: impl Fn(
+        &sled::transaction::TransactionalTree,
+        &sled::transaction::TransactionalTree,
+    ) -> TxResult,
+) -> Result<()>
+where
+    V: Serialize + serde::de::DeserializeOwned,
+    W: Serialize + serde::de::DeserializeOwned,
+{
+    (tasks.raw(), order.raw())
+        .transaction(|(t, o)| work(t, o))
+        .map_err(|e: TransactionError<()>| match e {
+            TransactionError::Storage(e) => Error::from(e),
+            TransactionError::Abort(()) => Error::internal("task transaction aborted"),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::automation::model::{Action, Outcome, Task};
+    use chrono::Utc;
+
+    fn open() -> (tempfile::TempDir, TaskStore) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = crate::store::Store::open(dir.path()).expect("store");
+        let tasks = TaskStore::open(&store.bot("b")).expect("task store");
+        (dir, tasks)
+    }
+
+    fn task(store: &TaskStore, id: &str) -> StoredTask {
+        let now = Utc::now();
+        let stored = StoredTask {
+            seq: store.next_seq().expect("seq"),
+            handled_due: None,
+            task: Task {
+                id: id.into(),
+                scope_type: ScopeType::Chat,
+                scope_id: "oc_1".into(),
+                action: Action::SendText,
+                text: Some("hi".into()),
+                prompt: None,
+                workflow: None,
+                cron: Some("0 9 * * *".into()),
+                run_at: None,
+                status: TaskStatus::Active,
+                created_at: now,
+                updated_at: now,
+                next_run_at: None,
+                last_run_at: None,
+                run_count: 0,
+                last_error: None,
+                created_by: None,
+            },
+        };
+        store.insert(&stored).expect("insert");
+        stored
+    }
+
+    fn run(id: &str) -> TaskRun {
+        let now = Utc::now();
+        TaskRun {
+            task_id: id.into(),
+            due_at: now,
+            started_at: now,
+            finished_at: None,
+            outcome: Outcome::Running,
+            error: None,
+            message_id: None,
+        }
+    }
+
+    /// The scheduler took a due time, then the task was deleted before its
+    /// run was recorded and finished: nothing of the run may stay behind.
+    #[test]
+    fn a_run_overlapping_a_delete_leaves_no_records() {
+        let (_dir, store) = open();
+        task(&store, "task_a");
+        let started = store.add_run(&run("task_a")).expect("add");
+        store.remove("task_a").expect("remove");
+        let late = store.add_run(&run("task_a")).expect("add after remove");
+        store
+            .update_run(&started, |r| r.outcome = Outcome::Succeeded)
+            .expect("update");
+        store
+            .update_run(&late, |r| r.outcome = Outcome::Succeeded)
+            .expect("update");
+        assert!(store.all_runs().expect("runs").is_empty());
+    }
+
+    #[test]
+    fn pages_follow_creation_order_and_status_changes() {
+        let (_dir, store) = open();
+        for i in 0..30 {
+            task(&store, &format!("task_{i:02}"));
+        }
+        for i in (0..30).step_by(3) {
+            store
+                .update(&format!("task_{i:02}"), |s| {
+                    s.task.status = TaskStatus::Paused;
+                    Ok(())
+                })
+                .expect("update");
+        }
+        store.remove("task_03").expect("remove");
+        let ids =
+            |page: Page| -> Vec<String> { page.tasks.into_iter().map(|s| s.task.id).collect() };
+        let paused = store
+            .page(Some(TaskStatus::Paused), None, 2, 3)
+            .expect("page");
+        assert_eq!(paused.total, 9);
+        assert_eq!(ids(paused), ["task_09", "task_12", "task_15"]);
+        let active = store
+            .page(Some(TaskStatus::Active), None, 18, 5)
+            .expect("page");
+        assert_eq!(active.total, 20);
+        assert_eq!(ids(active), ["task_28", "task_29"]);
+        let all = store.page(None, None, 0, 4).expect("page");
+        assert_eq!(all.total, 29);
+        assert_eq!(ids(all), ["task_00", "task_01", "task_02", "task_04"]);
     }
 }

@@ -45,6 +45,17 @@ impl AccessGuard {
         if OPEN_PATHS.contains(&req.path()) {
             return Ok(None);
         }
+        if req
+            .headers()
+            .get_all(header::AUTHORIZATION)
+            .nth(1)
+            .is_some()
+        {
+            // Which one a proxy or a server would believe differs: refuse.
+            return Err(Error::bad_request(
+                "more than one Authorization header; send exactly one",
+            ));
+        }
         let token = bearer(req);
         let principal = match token.and_then(|t| self.authenticator.authenticate(t)) {
             Some(principal) => principal,

@@ -13,14 +13,49 @@ impl FromRequest for Scope {
     type Future = Ready<Result<Self, Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let headers = req.headers();
-        let asked = Scope::from_lookup(|i| {
-            headers
-                .get(FIELDS[i].1)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        });
-        ready(within_token(req.extensions().get::<Principal>(), asked))
+        let scope = known_receive_id_type(asked(req))
+            .and_then(|asked| within_token(req.extensions().get::<Principal>(), asked));
+        ready(scope)
+    }
+}
+
+/// The receive id types a message can be sent to (Feishu's `receive_id_type`).
+pub const RECEIVE_ID_TYPES: [&str; 5] = ["chat_id", "open_id", "user_id", "union_id", "email"];
+
+fn known_receive_id_type(scope: Scope) -> Result<Scope, Error> {
+    match scope.receive_id_type.as_deref() {
+        Some(kind) if !RECEIVE_ID_TYPES.contains(&kind) => Err(Error::bad_request(format!(
+            "X-Alice-Receive-Id-Type must be one of {}",
+            RECEIVE_ID_TYPES.join(", ")
+        ))),
+        _ => Ok(scope),
+    }
+}
+
+fn asked(req: &HttpRequest) -> Scope {
+    let headers = req.headers();
+    Scope::from_lookup(|i| {
+        headers
+            .get(FIELDS[i].1)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    })
+}
+
+/// The conversation the caller is limited to (`None`: the bot's main
+/// token), for routes that act on whatever the token reaches (lists, one
+/// record). A run token whose headers name another conversation is refused
+/// here as on every other route.
+pub struct TokenScope(pub Option<Scope>);
+
+impl FromRequest for TokenScope {
+    type Error = Error;
+    type Future = Ready<Result<Self, Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let principal = req.extensions().get::<Principal>().cloned();
+        let limit = principal.as_ref().and_then(|p| p.scope.clone());
+        ready(within_token(principal.as_ref(), asked(req)).map(|_| TokenScope(limit)))
     }
 }
 

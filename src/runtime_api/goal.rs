@@ -98,11 +98,11 @@ pub async fn delete(state: web::Data<BotState>, scope: Scope) -> Result<HttpResp
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         resource("/api/v1/goal")
-            .route(web::get().to(get))
-            .route(web::post().to(create))
-            .route(web::delete().to(delete)),
+            .get(get)
+            .post(create)
+            .delete(delete),
     )
-    .service(resource("/api/v1/goal/pause").route(web::post().to(pause)))
-    .service(resource("/api/v1/goal/resume").route(web::post().to(resume)))
-    .service(resource("/api/v1/goal/complete").route(web::post().to(complete)));
+    .service(resource("/api/v1/goal/pause").post(pause))
+    .service(resource("/api/v1/goal/resume").post(resume))
+    .service(resource("/api/v1/goal/complete").post(complete));
 }

@@ -18,5 +18,5 @@ pub async fn healthz() -> HttpResponse {
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/healthz").route(web::get().to(healthz)));
+    cfg.service(resource("/healthz").get(healthz));
 }

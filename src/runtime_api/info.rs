@@ -51,5 +51,5 @@ pub async fn bot_info(state: web::Data<BotState>) -> HttpResponse {
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/api/v1/bot").route(web::get().to(bot_info)));
+    cfg.service(resource("/api/v1/bot").get(bot_info));
 }

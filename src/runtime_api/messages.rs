@@ -92,6 +92,6 @@ pub async fn send_file(
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/api/v1/messages/image").route(web::post().to(send_image)))
-        .service(resource("/api/v1/messages/file").route(web::post().to(send_file)));
+    cfg.service(resource("/api/v1/messages/image").post(send_image))
+        .service(resource("/api/v1/messages/file").post(send_file));
 }

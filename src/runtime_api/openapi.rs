@@ -46,5 +46,5 @@ pub async fn openapi_json() -> HttpResponse {
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/openapi.json").route(web::get().to(openapi_json)));
+    cfg.service(resource("/openapi.json").get(openapi_json));
 }

@@ -1,7 +1,7 @@
 //! `/api/v1/runs…`: agent runs of this bot, in the caller's conversation.
 //! The supervisor's headless routes reuse the request and answer shapes.
 
-use super::extract::token_scope;
+use super::extract::TokenScope;
 use crate::agent::{AgentRunner, EventFeed, EventsPage, RunRecord, RunRequest, RunStatus};
 use crate::bot::BotState;
 use crate::error::{Error, ErrorBody, Result};
@@ -119,7 +119,7 @@ pub async fn create(
 #[utoipa::path(get, path = "/api/v1/runs", tag = "runs", params(ListQuery),
     responses((status = 200, body = [RunRecord]), (status = 400, body = ErrorBody)))]
 pub async fn list(
-    req: HttpRequest,
+    TokenScope(limit_to): TokenScope,
     state: web::Data<BotState>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse> {
@@ -128,9 +128,7 @@ pub async fn list(
         .limit
         .unwrap_or(50)
         .min(state.config().limits.list_max);
-    let runs = state
-        .agent()
-        .list(status, token_scope(&req).as_ref(), limit)?;
+    let runs = state.agent().list(status, limit_to.as_ref(), limit)?;
     Ok(HttpResponse::Ok().json(runs))
 }
 
@@ -139,11 +137,11 @@ pub async fn list(
     params(("task_id" = String, Path, description = "Task id")),
     responses((status = 200, body = RunRecord), (status = 404, body = ErrorBody)))]
 pub async fn get(
-    req: HttpRequest,
+    TokenScope(limit_to): TokenScope,
     state: web::Data<BotState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse> {
-    let record = state.agent().get(&id, token_scope(&req).as_ref())?;
+    let record = state.agent().get(&id, limit_to.as_ref())?;
     Ok(HttpResponse::Ok().json(record))
 }
 
@@ -155,11 +153,11 @@ pub async fn get(
         (status = 404, body = ErrorBody)))]
 pub async fn events(
     req: HttpRequest,
+    TokenScope(limit_to): TokenScope,
     state: web::Data<BotState>,
     id: web::Path<String>,
     query: web::Query<EventsQuery>,
 ) -> Result<HttpResponse> {
-    let limit_to = token_scope(&req);
     let agent = state.agent();
     events_answer(
         &req,
@@ -175,24 +173,17 @@ pub async fn events(
     responses((status = 200, body = RunRecord), (status = 404, body = ErrorBody),
         (status = 409, description = "Already finished", body = ErrorBody)))]
 pub async fn cancel(
-    req: HttpRequest,
+    TokenScope(limit_to): TokenScope,
     state: web::Data<BotState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse> {
-    let record = state
-        .agent()
-        .cancel(&id, token_scope(&req).as_ref())
-        .await?;
+    let record = state.agent().cancel(&id, limit_to.as_ref()).await?;
     Ok(HttpResponse::Ok().json(record))
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        resource("/api/v1/runs")
-            .route(web::post().to(create))
-            .route(web::get().to(list)),
-    )
-    .service(resource("/api/v1/runs/{task_id}").route(web::get().to(get)))
-    .service(resource("/api/v1/runs/{task_id}/events").route(web::get().to(events)))
-    .service(resource("/api/v1/runs/{task_id}/cancel").route(web::post().to(cancel)));
+    cfg.service(resource("/api/v1/runs").post(create).get(list))
+        .service(resource("/api/v1/runs/{task_id}").get(get))
+        .service(resource("/api/v1/runs/{task_id}/events").get(events))
+        .service(resource("/api/v1/runs/{task_id}/cancel").post(cancel));
 }

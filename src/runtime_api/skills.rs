@@ -18,5 +18,5 @@ pub async fn list(state: web::Data<BotState>) -> Result<HttpResponse> {
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/api/v1/skills").route(web::get().to(list)));
+    cfg.service(resource("/api/v1/skills").get(list));
 }

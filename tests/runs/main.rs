@@ -5,6 +5,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod contract;
 mod events;
 mod goals;
 mod lifecycle;

@@ -121,11 +121,11 @@ pub async fn reload(sup: web::Data<Supervisor>) -> Result<HttpResponse> {
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/api/bots").route(web::get().to(list)))
-        .service(resource("/api/bots/{id}").route(web::get().to(get)))
-        .service(resource("/api/bots/{id}/start").route(web::post().to(start)))
-        .service(resource("/api/bots/{id}/stop").route(web::post().to(stop)))
-        .service(resource("/api/bots/{id}/restart").route(web::post().to(restart)))
-        .service(resource("/api/bots/{id}/token").route(web::get().to(token)))
-        .service(resource("/api/reload").route(web::post().to(reload)));
+    cfg.service(resource("/api/bots").get(list))
+        .service(resource("/api/bots/{id}").get(get))
+        .service(resource("/api/bots/{id}/start").post(start))
+        .service(resource("/api/bots/{id}/stop").post(stop))
+        .service(resource("/api/bots/{id}/restart").post(restart))
+        .service(resource("/api/bots/{id}/token").get(token))
+        .service(resource("/api/reload").post(reload));
 }

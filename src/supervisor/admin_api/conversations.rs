@@ -123,11 +123,11 @@ impl Say {
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/api/bots/{id}/conversations").route(web::get().to(list)))
-        .service(resource("/api/bots/{id}/inbox").route(web::get().to(inbox)))
+    cfg.service(resource("/api/bots/{id}/conversations").get(list))
+        .service(resource("/api/bots/{id}/inbox").get(inbox))
         .service(
             resource("/api/bots/{id}/conversations/{receive_id}/messages")
-                .route(web::get().to(messages))
-                .route(web::post().to(say)),
+                .get(messages)
+                .post(say),
         );
 }

@@ -45,6 +45,6 @@ pub async fn openapi_json() -> HttpResponse {
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/healthz").route(web::get().to(health)))
-        .service(resource("/openapi.json").route(web::get().to(openapi_json)));
+    cfg.service(resource("/healthz").get(health))
+        .service(resource("/openapi.json").get(openapi_json));
 }

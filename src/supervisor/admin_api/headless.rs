@@ -110,9 +110,9 @@ pub async fn cancel(sup: web::Data<Supervisor>, id: web::Path<String>) -> Result
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/api/workspaces/{bot_id}/headless").route(web::post().to(start)))
-        .service(resource("/api/headless").route(web::get().to(list)))
-        .service(resource("/api/headless/{task_id}").route(web::get().to(get)))
-        .service(resource("/api/headless/{task_id}/events").route(web::get().to(events)))
-        .service(resource("/api/headless/{task_id}/cancel").route(web::post().to(cancel)));
+    cfg.service(resource("/api/workspaces/{bot_id}/headless").post(start))
+        .service(resource("/api/headless").get(list))
+        .service(resource("/api/headless/{task_id}").get(get))
+        .service(resource("/api/headless/{task_id}/events").get(events))
+        .service(resource("/api/headless/{task_id}/cancel").post(cancel));
 }
