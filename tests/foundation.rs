@@ -742,3 +742,87 @@ async fn a_405_lists_the_routes_methods_in_allow() {
     }
     app.stop().await;
 }
+
+/// Both documents hold together as OpenAPI 3.1 (the full schema check and
+/// the fuzzing are `scripts/schemathesis.sh`): unique operation ids, every
+/// `$ref` resolves, every path parameter declared, every operation answers,
+/// and the guard's own answers are on every operation that needs a token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openapi_documents_are_consistent() {
+    let dir = TestDir::new();
+    let (base, admin) = (free_ports(2), free_ports(1));
+    dir.write_config(&two_bots(admin, base, ""));
+    let app = InProcess::start(&dir).await;
+    app.wait_running(&["alpha"]).await;
+    for url in [format!("http://127.0.0.1:{base}"), app.admin_url.clone()] {
+        let (_, doc) = get_json(&format!("{url}/openapi.json"), None).await;
+        assert_eq!(doc["openapi"].as_str().map(|v| &v[..4]), Some("3.1."));
+        let mut ids = std::collections::HashSet::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let at = format!("{url}: {method} {path}");
+                let id = op["operationId"].as_str().unwrap_or_default();
+                assert!(
+                    !id.is_empty() && ids.insert(id.to_string()),
+                    "{at}: operationId `{id}`"
+                );
+                let responses = op["responses"].as_object().unwrap();
+                assert!(!responses.is_empty(), "{at}: no responses");
+                let declared: Vec<&str> = op["parameters"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|p| p["in"] == "path")
+                    .map(|p| p["name"].as_str().unwrap())
+                    .collect();
+                for name in path.split('{').skip(1).filter_map(|s| s.split('}').next()) {
+                    assert!(declared.contains(&name), "{at}: path parameter {name}");
+                }
+                let open = op["security"]
+                    .as_array()
+                    .is_some_and(|s| s.iter().any(|r| r.as_object().unwrap().is_empty()));
+                if !open {
+                    for status in ["401", "429"] {
+                        assert!(responses.contains_key(status), "{at}: no {status}");
+                    }
+                    if op.get("requestBody").is_some() {
+                        assert!(responses.contains_key("413"), "{at}: no 413");
+                    }
+                }
+            }
+        }
+        let mut refs = Vec::new();
+        collect_refs(&doc, &mut refs);
+        assert!(!refs.is_empty());
+        for r in refs {
+            let target = r.strip_prefix('#').and_then(|pointer| doc.pointer(pointer));
+            assert!(target.is_some(), "{url}: `{r}` does not resolve");
+        }
+    }
+    // Agent runs and automation task runs are two schemas.
+    let (_, doc) = get_json(&format!("http://127.0.0.1:{base}/openapi.json"), None).await;
+    let ok = |path: &str, method: &str| {
+        doc["paths"][path][method]["responses"]["200"]["content"]["application/json"]["schema"]
+            .to_string()
+    };
+    assert!(ok("/api/v1/runs/{task_id}", "get").contains("/AgentRun\""));
+    assert!(ok("/api/v1/runs", "get").contains("/AgentRun\""));
+    assert!(ok("/api/v1/automation/tasks/{task_id}/runs", "get").contains("/TaskRun\""));
+    assert!(doc["components"]["schemas"].get("RunRecord").is_none());
+    app.stop().await;
+}
+
+fn collect_refs(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map {
+                match (key.as_str(), v.as_str()) {
+                    ("$ref", Some(r)) => out.push(r.to_string()),
+                    _ => collect_refs(v, out),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_refs(v, out)),
+        _ => {}
+    }
+}

@@ -32,6 +32,7 @@ pub(super) fn start_server(state: BotState) -> Result<RunningServer, StartError>
     let guard = web::Data::new(AccessGuard::new(
         state.authenticator(),
         config.limits.requests_per_minute,
+        config.limits.failed_auth_per_minute,
         config.limits.body_bytes,
     ));
     let factory_state = state.clone();

@@ -41,6 +41,8 @@ pub struct SupervisorConfig {
     pub max_concurrent_runs: usize,
     /// Requests per minute per token on the admin API.
     pub requests_per_minute: u32,
+    /// Failed authentications per client address and minute on the admin API.
+    pub failed_auth_per_minute: u32,
 }
 
 impl Default for SupervisorConfig {
@@ -54,6 +56,7 @@ impl Default for SupervisorConfig {
             events_addr: None,
             max_concurrent_runs: 16,
             requests_per_minute: 600,
+            failed_auth_per_minute: 30,
         }
     }
 }
@@ -150,6 +153,8 @@ pub struct Limits {
     pub body_bytes: usize,
     pub requests_per_minute: u32,
     pub list_max: usize,
+    /// Failed authentications per client address and minute, then 429.
+    pub failed_auth_per_minute: u32,
 }
 
 impl Default for Limits {
@@ -158,6 +163,7 @@ impl Default for Limits {
             body_bytes: 1024 * 1024,
             requests_per_minute: 120,
             list_max: 200,
+            failed_auth_per_minute: 30,
         }
     }
 }

@@ -16,8 +16,6 @@ use std::sync::Arc;
 
 /// Paths that answer without a token.
 const OPEN_PATHS: &[&str] = &["/healthz", "/openapi.json"];
-/// Failed authentications allowed per client address and minute.
-const FAILED_AUTH_PER_MINUTE: u32 = 30;
 
 pub struct AccessGuard {
     authenticator: Arc<dyn Authenticator>,
@@ -27,16 +25,19 @@ pub struct AccessGuard {
 }
 
 impl AccessGuard {
+    /// `failed_auth_per_minute`: failed authentications allowed per client
+    /// address and minute.
     pub fn new(
         authenticator: Arc<dyn Authenticator>,
         requests_per_minute: u32,
+        failed_auth_per_minute: u32,
         body_limit: usize,
     ) -> Self {
         let per_minute = |n: u32| Quota::per_minute(NonZeroU32::new(n.max(1)).expect("n >= 1"));
         Self {
             authenticator,
             per_token: RateLimiter::keyed(per_minute(requests_per_minute)),
-            failed_auth: RateLimiter::keyed(per_minute(FAILED_AUTH_PER_MINUTE)),
+            failed_auth: RateLimiter::keyed(per_minute(failed_auth_per_minute)),
             body_limit,
         }
     }

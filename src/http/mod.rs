@@ -3,6 +3,7 @@
 
 pub mod auth;
 mod guard;
+mod json;
 mod observe;
 mod openapi;
 pub mod server;
@@ -10,8 +11,9 @@ pub mod sse;
 
 pub use auth::{generate_token, tokens_equal, Authenticator, Principal, StaticTokenAuth};
 pub use guard::AccessGuard;
+pub use json::JsonObject;
 pub use observe::{observe, ServerLabel};
-pub use openapi::BearerAuth;
+pub use openapi::{served as served_openapi, BearerAuth};
 
 use crate::error::Error;
 use actix_web::web;

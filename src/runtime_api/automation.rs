@@ -25,6 +25,7 @@ pub struct ListQuery {
     /// Tasks to skip.
     pub offset: Option<usize>,
     /// `active`, `paused`, `completed` or `cancelled`.
+    #[param(value_type = Option<crate::automation::TaskStatus>)]
     pub status: Option<String>,
 }
 
@@ -64,9 +65,10 @@ pub struct TaskPatch {
 }
 
 /// The bot's tasks in creation order; `X-Total-Count` has the number matching.
-#[utoipa::path(get, path = "/api/v1/automation/tasks", tag = "automation", params(ListQuery),
+#[utoipa::path(get, path = "/api/v1/automation/tasks", operation_id = "listTasks", tag = "automation", params(ListQuery),
     responses((status = 200, body = [Task], headers(("X-Total-Count" = usize, description = "Tasks matching the filter"))),
-        (status = 400, description = "Bad limit, offset or status", body = ErrorBody)))]
+        (status = 400, description = "Bad limit, offset or status", body = ErrorBody),
+        (status = 403, description = "The headers name another conversation than the token's", body = ErrorBody)))]
 pub async fn list(
     state: web::Data<BotState>,
     limit: TokenScope,
@@ -86,7 +88,7 @@ pub async fn list(
 
 /// Creates a task; answered once it is on disk and scheduled. The
 /// `X-Alice-Actor-*` headers are recorded as its creator.
-#[utoipa::path(post, path = "/api/v1/automation/tasks", tag = "automation", request_body = NewTaskBody,
+#[utoipa::path(post, path = "/api/v1/automation/tasks", operation_id = "createTask", tag = "automation", request_body = NewTaskBody,
     responses((status = 201, body = Task),
         (status = 400, description = "Invalid body; the message names the field", body = ErrorBody),
         (status = 403, description = "permissions.runtime_automation is disabled, or an agent run's token names another conversation", body = ErrorBody)))]
@@ -115,9 +117,10 @@ pub async fn create(
 }
 
 /// One task.
-#[utoipa::path(get, path = "/api/v1/automation/tasks/{task_id}", tag = "automation",
+#[utoipa::path(get, path = "/api/v1/automation/tasks/{task_id}", operation_id = "getTask", tag = "automation",
     params(("task_id" = String, Path, description = "Task id")),
-    responses((status = 200, body = Task), (status = 404, description = "No such task", body = ErrorBody)))]
+    responses((status = 200, body = Task), (status = 404, description = "No such task", body = ErrorBody),
+        (status = 403, description = "The headers name another conversation than the token's", body = ErrorBody)))]
 pub async fn get(
     state: web::Data<BotState>,
     limit: TokenScope,
@@ -129,7 +132,7 @@ pub async fn get(
 /// Updates a task with a JSON merge patch of `status`, `cron`, `run_at`,
 /// `text`, `prompt`, `workflow`. Status changes: `active` ↔ `paused`,
 /// anything → `cancelled`; `completed` is final.
-#[utoipa::path(patch, path = "/api/v1/automation/tasks/{task_id}", tag = "automation",
+#[utoipa::path(patch, path = "/api/v1/automation/tasks/{task_id}", operation_id = "updateTask", tag = "automation",
     params(("task_id" = String, Path, description = "Task id")), request_body = TaskPatch,
     responses((status = 200, body = Task),
         (status = 400, description = "Invalid update", body = ErrorBody),
@@ -150,7 +153,7 @@ pub async fn update(
 }
 
 /// Deletes a task and its run history.
-#[utoipa::path(delete, path = "/api/v1/automation/tasks/{task_id}", tag = "automation",
+#[utoipa::path(delete, path = "/api/v1/automation/tasks/{task_id}", operation_id = "deleteTask", tag = "automation",
     params(("task_id" = String, Path, description = "Task id")),
     responses((status = 204, description = "Deleted"),
         (status = 403, description = "permissions.runtime_automation is disabled", body = ErrorBody),
@@ -166,9 +169,10 @@ pub async fn delete(
 }
 
 /// The task's last runs, newest first (at most 20 are kept).
-#[utoipa::path(get, path = "/api/v1/automation/tasks/{task_id}/runs", tag = "automation",
+#[utoipa::path(get, path = "/api/v1/automation/tasks/{task_id}/runs", operation_id = "listTaskRuns", tag = "automation",
     params(("task_id" = String, Path, description = "Task id")),
-    responses((status = 200, body = [TaskRun]), (status = 404, description = "No such task", body = ErrorBody)))]
+    responses((status = 200, body = [TaskRun]), (status = 404, description = "No such task", body = ErrorBody),
+        (status = 403, description = "The headers name another conversation than the token's", body = ErrorBody)))]
 pub async fn runs(
     state: web::Data<BotState>,
     limit: TokenScope,

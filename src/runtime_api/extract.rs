@@ -78,3 +78,35 @@ pub fn token_scope(req: &HttpRequest) -> Option<Scope> {
         .get::<Principal>()
         .and_then(|p| p.scope.clone())
 }
+
+/// A receive id type, as the OpenAPI document lists them (an empty value
+/// counts as unset: `chat_id`).
+pub struct ReceiveIdType;
+
+impl utoipa::PartialSchema for ReceiveIdType {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .enum_values(Some(RECEIVE_ID_TYPES.iter().copied().chain([""])))
+            .description(Some("What the receive id is; empty or absent: `chat_id`."))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for ReceiveIdType {}
+
+/// The conversation headers of a route that acts on one conversation (as
+/// `alice runtime` sends them from the skill's environment).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)] // Documents the headers, which the `Scope` extractor reads.
+pub struct ConversationHeaders {
+    /// The conversation (`ALICE_RECEIVE_ID`). Required with the bot's main
+    /// token (without it: 400); goals also take `X-Alice-Session-Key`
+    /// instead. A run's token acts on its own conversation and needs none.
+    #[param(rename = "X-Alice-Receive-Id", pattern = r"\S")]
+    receive_id: String,
+    /// What the receive id is; default `chat_id`. Others: 400.
+    #[param(rename = "X-Alice-Receive-Id-Type", value_type = Option<ReceiveIdType>)]
+    receive_id_type: Option<ReceiveIdType>,
+}

@@ -35,7 +35,7 @@ impl From<&Permissions> for PermissionsView {
 }
 
 /// The bot this token belongs to.
-#[utoipa::path(get, path = "/api/v1/bot", tag = "bot",
+#[utoipa::path(get, path = "/api/v1/bot", operation_id = "getBotInfo", tag = "bot",
     responses(
         (status = 200, description = "This bot", body = BotInfo),
         (status = 401, description = "Missing or invalid token", body = ErrorBody),
