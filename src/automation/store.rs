@@ -5,7 +5,8 @@
 //! [`RUNS_KEPT`] runs of each task.
 //! `<bot>/task_order`: `all␟<seq:020>` and `<status>␟<seq:020>` →
 //! [`OrderEntry`]: every task in creation order, and the tasks of each
-//! status, so a page is read in key order instead of by scanning every task.
+//! status, so a page is read in key order instead of by scanning every task;
+//! `count␟<bucket>` → how many entries a bucket has (u64, big-endian).
 //! Written in one sled transaction with `<bot>/tasks`.
 //!
 //! Writes are not durable by themselves: callers await [`TaskStore::durable`]
@@ -109,14 +110,11 @@ impl TaskStore {
         let Some(stored) = self.tasks.get(id)? else {
             return Ok(None);
         };
-        let index_keys = [
-            order_key(ALL, stored.seq),
-            order_key(bucket(stored.task.status), stored.seq),
-        ];
+        let buckets = [ALL, bucket(stored.task.status)];
         transact(&self.tasks, &self.order, |tasks, order| {
             tasks.remove(id.as_bytes())?;
-            for key in &index_keys {
-                order.remove(key.as_bytes())?;
+            for b in buckets {
+                unindex(order, b, stored.seq)?;
             }
             Ok(())
         })?;
@@ -136,24 +134,34 @@ impl TaskStore {
         offset: usize,
         limit: usize,
     ) -> Result<Page> {
-        let prefix = format!("{}{SEP}", status.map(bucket).unwrap_or(ALL));
-        let mut total = 0;
+        let b = status.map(bucket).unwrap_or(ALL);
+        let entries = self.order.raw().scan_prefix(format!("{b}{SEP}")).values();
         let mut ids = Vec::new();
-        for item in self.order.raw().scan_prefix(prefix) {
-            let (_, value) = item?;
-            let in_page = total >= offset && ids.len() < limit;
-            // Without a filter only the page's entries need decoding.
-            if admits.is_some() || in_page {
-                let entry: OrderEntry = serde_json::from_slice(&value)?;
-                if admits.is_some_and(|admits| !admits(&entry)) {
-                    continue;
-                }
-                if in_page {
+        let total = match admits {
+            // The count is kept: only the entries up to the page's end are read.
+            None => {
+                for value in entries.skip(offset).take(limit) {
+                    let entry: OrderEntry = serde_json::from_slice(&value?)?;
                     ids.push(entry.id);
                 }
+                self.count(b)?
             }
-            total += 1;
-        }
+            // A run token's conversation: every entry of the bucket is checked.
+            Some(admits) => {
+                let mut total = 0;
+                for value in entries {
+                    let entry: OrderEntry = serde_json::from_slice(&value?)?;
+                    if !admits(&entry) {
+                        continue;
+                    }
+                    if total >= offset && ids.len() < limit {
+                        ids.push(entry.id);
+                    }
+                    total += 1;
+                }
+                total
+            }
+        };
         let mut tasks = Vec::with_capacity(ids.len());
         for id in ids {
             // Removed since the index was read: the page is one shorter.
@@ -240,23 +248,27 @@ impl TaskStore {
             scope_type: task.scope_type,
             scope_id: task.scope_id.clone(),
         })?;
-        let old = was
-            .filter(|s| *s != task.status)
-            .map(|s| order_key(bucket(s), stored.seq));
-        let keys = [
-            order_key(ALL, stored.seq),
-            order_key(bucket(task.status), stored.seq),
-        ];
+        let old = was.filter(|s| *s != task.status).map(bucket);
+        let buckets = [ALL, bucket(task.status)];
         transact(&self.tasks, &self.order, |tasks, order| {
             tasks.insert(task.id.as_bytes(), value.as_slice())?;
-            if let Some(old) = &old {
-                order.remove(old.as_bytes())?;
+            if let Some(old) = old {
+                unindex(order, old, stored.seq)?;
             }
-            for key in &keys {
-                order.insert(key.as_bytes(), entry.as_slice())?;
+            for b in buckets {
+                index(order, b, stored.seq, &entry)?;
             }
             Ok(())
         })
+    }
+
+    /// How many tasks a bucket of the index holds.
+    fn count(&self, bucket: &str) -> Result<usize> {
+        Ok(self
+            .order
+            .raw()
+            .get(count_key(bucket))?
+            .map_or(0, |v| decode_count(&v) as usize))
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, ()> {
@@ -282,16 +294,51 @@ fn order_key(bucket: &str, seq: u64) -> String {
     format!("{bucket}{SEP}{seq:020}")
 }
 
+/// `count␟<bucket>` → the bucket's number of entries (u64, big-endian), kept
+/// in the same transactions, so a page's total needs no scan.
+fn count_key(bucket: &str) -> String {
+    format!("count{SEP}{bucket}")
+}
+
+fn decode_count(bytes: &[u8]) -> u64 {
+    bytes.try_into().map(u64::from_be_bytes).unwrap_or(0)
+}
+
+type TxTree = sled::transaction::TransactionalTree;
+type TxStep = std::result::Result<(), sled::transaction::UnabortableTransactionError>;
+
+fn index(order: &TxTree, bucket: &str, seq: u64, entry: &[u8]) -> TxStep {
+    if order
+        .insert(order_key(bucket, seq).as_bytes(), entry)?
+        .is_none()
+    {
+        bump(order, bucket, 1)?;
+    }
+    Ok(())
+}
+
+fn unindex(order: &TxTree, bucket: &str, seq: u64) -> TxStep {
+    if order.remove(order_key(bucket, seq).as_bytes())?.is_some() {
+        bump(order, bucket, -1)?;
+    }
+    Ok(())
+}
+
+fn bump(order: &TxTree, bucket: &str, by: i64) -> TxStep {
+    let key = count_key(bucket);
+    let now = order.get(key.as_bytes())?.map_or(0, |v| decode_count(&v));
+    let next = now.saturating_add_signed(by);
+    order.insert(key.as_bytes(), &next.to_be_bytes())?;
+    Ok(())
+}
+
 type TxResult = std::result::Result<(), ConflictableTransactionError<()>>;
 
 /// Runs `work` on the task tree and the order index as one transaction.
 fn transact<V, W>(
     tasks: &TypedTree<V>,
     order: &TypedTree<W>,
-    work: impl Fn(
-        &sled::transaction::TransactionalTree,
-        &sled::transaction::TransactionalTree,
-    ) -> TxResult,
+    work: impl Fn(&TxTree, &TxTree) -> TxResult,
 ) -> Result<()>
 where
     V: Serialize + serde::de::DeserializeOwned,
