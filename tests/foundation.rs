@@ -826,3 +826,41 @@ fn collect_refs(value: &Value, out: &mut Vec<String>) {
         _ => {}
     }
 }
+
+/// A JSON body is an object, as the documents say: serde alone would fill a
+/// struct from an array. A whole number written `1500.0` is still one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_json_body_must_be_an_object() {
+    let dir = TestDir::new();
+    let (base, admin) = (free_ports(2), free_ports(1));
+    let agent = "[bots.alpha.agent]\ncommand = [\"sh\", \"-c\", \"cat >/dev/null; echo ok\"]\n";
+    dir.write_config(&two_bots(admin, base, agent));
+    let app = InProcess::start(&dir).await;
+    app.wait_running(&["alpha"]).await;
+    let token = app.bot_token("alpha").await;
+    let url = format!("http://127.0.0.1:{base}");
+    let res = client()
+        .post(format!("{url}/api/v1/goal"))
+        .bearer_auth(&token)
+        .header("x-alice-receive-id", "oc_1")
+        .json(&serde_json::json!(["a goal"]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    let body: Value = res.json().await.unwrap();
+    assert!(body["error"].as_str().unwrap().contains("object"), "{body}");
+
+    let res = client()
+        .post(format!("{}/api/workspaces/alpha/headless", app.admin_url))
+        .bearer_auth(app.supervisor.admin_token())
+        .json(&serde_json::json!({"prompt": "hi", "timeoutMs": 1500.0, "wait": true}))
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["timeout_ms"], 1500, "{body}");
+    app.stop().await;
+}
