@@ -44,8 +44,10 @@ impl RunStatus {
     }
 }
 
-/// One agent run as stored and as the API shows it.
+/// One agent run as stored and as the API shows it (`AgentRun` in the
+/// OpenAPI document, apart from an automation task's `TaskRun`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+#[schema(as = AgentRun)]
 pub struct RunRecord {
     #[serde(rename = "taskId")]
     #[schema(example = "headless_0192f0c4a1b27c3d8e9f0a1b2c3d4e5f")]

@@ -17,10 +17,11 @@ mod validate;
 
 pub use actions::Actions;
 pub use error::{ActionError, TaskError};
-pub use model::{Action, Creator, Outcome, RunRecord, ScopeType, Task, TaskStatus};
+pub use model::{Action, Creator, Outcome, ScopeType, Task, TaskRun, TaskStatus};
 pub use store::RUNS_KEPT;
 
 use crate::config::BotConfig;
+use crate::scope::Scope;
 use crate::store::BotStore;
 
 type Result<T, E = TaskError> = std::result::Result<T, E>;
@@ -170,21 +171,26 @@ impl Automation {
             .unwrap_or(DEFAULT_LIMIT)
             .min(self.inner.list_max);
         let store = self.inner.store.clone();
-        let all = tokio::task::spawn_blocking(move || store.all())
-            .await
-            .map_err(crate::store::StoreError::from)??;
-        let matching: Vec<Task> = all
-            .into_iter()
-            .map(|stored| stored.task)
-            .filter(|task| status.is_none_or(|s| task.status == s) && access.allows(task))
-            .collect();
-        let total = matching.len();
-        let page = matching
-            .into_iter()
-            .skip(filter.offset)
-            .take(limit)
-            .collect();
-        Ok((page, total))
+        let own = access.scope.clone();
+        let limited = own.is_some();
+        let offset = filter.offset;
+        let page = tokio::task::spawn_blocking(move || {
+            // As `Access::allows`: only the task's target counts.
+            let admits = |entry: &store::OrderEntry| {
+                own.as_ref().is_none_or(|own| {
+                    own.admits(&Scope::for_target(
+                        entry.scope_type.receive_id_type(),
+                        &entry.scope_id,
+                    ))
+                })
+            };
+            let admits: Option<&dyn Fn(&store::OrderEntry) -> bool> = limited.then_some(&admits);
+            store.page(status, admits, offset, limit)
+        })
+        .await
+        .map_err(crate::store::StoreError::from)??;
+        let tasks = page.tasks.into_iter().map(|stored| stored.task).collect();
+        Ok((tasks, page.total))
     }
 
     /// Applies a JSON merge patch; the schedule follows at once.
@@ -222,7 +228,7 @@ impl Automation {
     }
 
     /// The task's last runs, newest first (at most [`RUNS_KEPT`]).
-    pub fn runs(&self, id: &str, access: &Access) -> Result<Vec<RunRecord>> {
+    pub fn runs(&self, id: &str, access: &Access) -> Result<Vec<TaskRun>> {
         self.get(id, access)?;
         Ok(self.inner.store.runs(id)?)
     }

@@ -115,7 +115,7 @@ pub enum Outcome {
 
 /// One run of a task, kept under `<bot>/task_runs` → `<task id>␟<seq:020>`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-pub struct RunRecord {
+pub struct TaskRun {
     pub task_id: String,
     /// The time the run was due.
     pub due_at: DateTime<Utc>,

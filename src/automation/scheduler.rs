@@ -16,7 +16,7 @@
 //! - a failure is recorded on the task and its run; a panic is caught.
 
 use super::actions::Actions;
-use super::model::{Outcome, RunRecord, StoredTask, Task, TaskStatus};
+use super::model::{Outcome, StoredTask, Task, TaskRun, TaskStatus};
 use super::queue::DueQueue;
 use super::store::TaskStore;
 use super::timing::next_due;
@@ -180,7 +180,7 @@ impl Scheduler {
             return Ok(());
         };
         let _running = (!overlapping).then(|| Running(self.clone(), id.to_string()));
-        let run = RunRecord {
+        let run = TaskRun {
             task_id: id.to_string(),
             due_at: due,
             started_at: now,

@@ -1,15 +1,24 @@
 //! The bot's task trees.
 //!
 //! `<bot>/tasks`: `<task id>` → [`StoredTask`].
-//! `<bot>/task_runs`: `<task id>␟<seq:020>` → [`RunRecord`], the last
+//! `<bot>/task_runs`: `<task id>␟<seq:020>` → [`TaskRun`], the last
 //! [`RUNS_KEPT`] runs of each task.
+//! `<bot>/task_order`: `all␟<seq:020>` and `<status>␟<seq:020>` →
+//! [`OrderEntry`]: every task in creation order, and the tasks of each
+//! status, so a page is read in key order instead of by scanning every task;
+//! `count␟<bucket>` → how many entries a bucket has (u64, big-endian).
+//! Written in one sled transaction with `<bot>/tasks`.
 //!
 //! Writes are not durable by themselves: callers await [`TaskStore::durable`]
 //! (the group commit) before they answer or act.
 
-use super::model::{RunRecord, StoredTask};
+use super::model::{ScopeType, StoredTask, TaskRun, TaskStatus};
 use crate::store::{BotStore, Result, StoreError, Tree, TypedTree};
-use std::sync::{Arc, Mutex};
+use parking_lot::{Mutex, MutexGuard};
+use serde::{Deserialize, Serialize};
+use sled::transaction::{ConflictableTransactionError, TransactionError};
+use sled::Transactional;
+use std::sync::Arc;
 
 /// Runs kept per task; older ones are dropped.
 pub const RUNS_KEPT: usize = 20;
@@ -19,20 +28,45 @@ const SEP: char = '\u{1f}';
 pub struct TaskStore {
     store: BotStore,
     tasks: TypedTree<StoredTask>,
-    runs: TypedTree<RunRecord>,
+    runs: TypedTree<TaskRun>,
+    order: TypedTree<OrderEntry>,
     /// Serialises read-modify-write of one task between the API and the
     /// scheduler. Held only around sled calls, never across a flush.
     write: Arc<Mutex<()>>,
 }
 
+/// What the order index keeps of a task: enough to page and to check a
+/// run token's conversation without reading the task itself.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct OrderEntry {
+    pub id: String,
+    pub scope_type: ScopeType,
+    pub scope_id: String,
+}
+
+/// One page of the order index and how many entries matched in all.
+pub struct Page {
+    pub tasks: Vec<StoredTask>,
+    pub total: usize,
+}
+
 impl TaskStore {
     pub fn open(store: &BotStore) -> Result<Self> {
-        Ok(Self {
+        let this = Self {
             tasks: store.tree(Tree::Tasks)?,
             runs: store.tree(Tree::TaskRuns)?,
+            order: store.tree(Tree::TaskOrder)?,
             store: store.clone(),
             write: Arc::new(Mutex::new(())),
-        })
+        };
+        // Data written before the index existed: build it once.
+        if this.order.is_empty() && !this.tasks.is_empty() {
+            let _guard = this.lock();
+            for stored in this.tasks.values()? {
+                this.write_task(None, &stored)?;
+            }
+        }
+        Ok(this)
     }
 
     /// Resolves once every write made so far is on disk (shared flush).
@@ -46,7 +80,7 @@ impl TaskStore {
 
     pub fn insert(&self, task: &StoredTask) -> Result<()> {
         let _guard = self.lock();
-        self.tasks.insert(&task.task.id, task)
+        self.write_task(None, task)
     }
 
     pub fn get(&self, id: &str) -> Result<Option<StoredTask>> {
@@ -64,19 +98,76 @@ impl TaskStore {
         let Some(mut stored) = self.tasks.get(id)? else {
             return Ok(None);
         };
+        let was = stored.task.status;
         let out = change(&mut stored)?;
-        self.tasks.insert(id, &stored)?;
+        self.write_task(Some(was), &stored)?;
         Ok(Some(out))
     }
 
     /// Removes a task and its run history.
     pub fn remove(&self, id: &str) -> Result<Option<StoredTask>> {
         let _guard = self.lock();
-        let removed = self.tasks.remove(id)?;
-        for key in self.run_keys(id)? {
-            self.runs.raw().remove(key)?;
+        let Some(stored) = self.tasks.get(id)? else {
+            return Ok(None);
+        };
+        let buckets = [ALL, bucket(stored.task.status)];
+        transact(&self.tasks, &self.order, |tasks, order| {
+            tasks.remove(id.as_bytes())?;
+            for b in buckets {
+                unindex(order, b, stored.seq)?;
+            }
+            Ok(())
+        })?;
+        self.runs.remove_prefix(&format!("{id}{SEP}"))?;
+        Ok(Some(stored))
+    }
+
+    /// One page of tasks in creation order, of `status` only when given,
+    /// and only those `admits` lets through (a run token's conversation).
+    /// Reads the index, and of the tasks only the page's.
+    pub fn page(
+        &self,
+        status: Option<TaskStatus>,
+        admits: Option<&dyn Fn(&OrderEntry) -> bool>,
+        offset: usize,
+        limit: usize,
+    ) -> Result<Page> {
+        let b = status.map(bucket).unwrap_or(ALL);
+        let entries = self.order.raw().scan_prefix(format!("{b}{SEP}")).values();
+        let mut ids = Vec::new();
+        let total = match admits {
+            // The count is kept: only the entries up to the page's end are read.
+            None => {
+                for value in entries.skip(offset).take(limit) {
+                    let entry: OrderEntry = serde_json::from_slice(&value?)?;
+                    ids.push(entry.id);
+                }
+                self.count(b)?
+            }
+            // A run token's conversation: every entry of the bucket is checked.
+            Some(admits) => {
+                let mut total = 0;
+                for value in entries {
+                    let entry: OrderEntry = serde_json::from_slice(&value?)?;
+                    if !admits(&entry) {
+                        continue;
+                    }
+                    if total >= offset && ids.len() < limit {
+                        ids.push(entry.id);
+                    }
+                    total += 1;
+                }
+                total
+            }
+        };
+        let mut tasks = Vec::with_capacity(ids.len());
+        for id in ids {
+            // Removed since the index was read: the page is one shorter.
+            if let Some(stored) = self.tasks.get(&id)? {
+                tasks.push(stored);
+            }
         }
-        Ok(removed)
+        Ok(Page { tasks, total })
     }
 
     /// Every task in creation order. A full scan: call it off the async
@@ -88,19 +179,23 @@ impl TaskStore {
     }
 
     /// Adds a run record, drops the oldest beyond [`RUNS_KEPT`], and
-    /// returns the record's key.
-    pub fn add_run(&self, run: &RunRecord) -> Result<String> {
+    /// returns the record's key. Under the write lock, like [`Self::remove`]:
+    /// a run of a task deleted meanwhile leaves no record behind.
+    pub fn add_run(&self, run: &TaskRun) -> Result<String> {
         let key = format!("{}{SEP}{:020}", run.task_id, self.store.next_id()?);
-        self.runs.insert(&key, run)?;
-        let keys = self.run_keys(&run.task_id)?;
-        for old in keys.iter().take(keys.len().saturating_sub(RUNS_KEPT)) {
-            self.runs.raw().remove(old)?;
+        let _guard = self.lock();
+        if self.tasks.get(&run.task_id)?.is_none() {
+            return Ok(key);
         }
+        self.runs.insert(&key, run)?;
+        self.runs
+            .keep_last_with_prefix(&format!("{}{SEP}", run.task_id), RUNS_KEPT)?;
         Ok(key)
     }
 
     /// Updates a run record if it is still kept.
-    pub fn update_run(&self, key: &str, change: impl FnOnce(&mut RunRecord)) -> Result<()> {
+    pub fn update_run(&self, key: &str, change: impl FnOnce(&mut TaskRun)) -> Result<()> {
+        let _guard = self.lock();
         if let Some(mut run) = self.runs.get(key)? {
             change(&mut run);
             self.runs.insert(key, &run)?;
@@ -109,39 +204,233 @@ impl TaskStore {
     }
 
     /// A task's kept runs, newest first.
-    pub fn runs(&self, task_id: &str) -> Result<Vec<RunRecord>> {
+    pub fn runs(&self, task_id: &str) -> Result<Vec<TaskRun>> {
         let mut runs = self.runs.scan_prefix(&format!("{task_id}{SEP}"))?;
         runs.reverse();
         Ok(runs)
     }
 
     /// Every run record with its key (for the start-up sweep).
-    pub fn all_runs(&self) -> Result<Vec<(String, RunRecord)>> {
-        self.runs
-            .raw()
-            .iter()
-            .map(|item| {
-                let (key, value) = item?;
-                Ok((
-                    String::from_utf8_lossy(&key).into_owned(),
-                    serde_json::from_slice(&value)?,
-                ))
-            })
-            .collect()
+    pub fn all_runs(&self) -> Result<Vec<(String, TaskRun)>> {
+        self.runs.entries()
     }
 
-    fn run_keys(&self, task_id: &str) -> Result<Vec<sled::IVec>> {
-        self.runs
-            .raw()
-            .scan_prefix(format!("{task_id}{SEP}"))
-            .keys()
-            .map(|k| k.map_err(StoreError::from))
-            .collect()
+    /// Writes a task and moves its index entries (`was`: its status as
+    /// stored before), in one transaction. Call under the write lock.
+    fn write_task(&self, was: Option<TaskStatus>, stored: &StoredTask) -> Result<()> {
+        let task = &stored.task;
+        let value = serde_json::to_vec(stored)?;
+        let entry = serde_json::to_vec(&OrderEntry {
+            id: task.id.clone(),
+            scope_type: task.scope_type,
+            scope_id: task.scope_id.clone(),
+        })?;
+        let old = was.filter(|s| *s != task.status).map(bucket);
+        let buckets = [ALL, bucket(task.status)];
+        transact(&self.tasks, &self.order, |tasks, order| {
+            tasks.insert(task.id.as_bytes(), value.as_slice())?;
+            if let Some(old) = old {
+                unindex(order, old, stored.seq)?;
+            }
+            for b in buckets {
+                index(order, b, stored.seq, &entry)?;
+            }
+            Ok(())
+        })
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, ()> {
-        // A panic while holding the lock leaves no half-written state
-        // (sled writes are atomic per key), so poisoning is ignored.
-        self.write.lock().unwrap_or_else(|e| e.into_inner())
+    /// How many tasks a bucket of the index holds.
+    fn count(&self, bucket: &str) -> Result<usize> {
+        Ok(self
+            .order
+            .raw()
+            .get(count_key(bucket))?
+            .map_or(0, |v| decode_count(&v) as usize))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, ()> {
+        self.write.lock()
+    }
+}
+
+/// The index prefix of every task.
+const ALL: &str = "all";
+
+fn bucket(status: TaskStatus) -> &'static str {
+    match status {
+        TaskStatus::Active => "active",
+        TaskStatus::Paused => "paused",
+        TaskStatus::Completed => "completed",
+        TaskStatus::Cancelled => "cancelled",
+    }
+}
+
+fn order_key(bucket: &str, seq: u64) -> String {
+    format!("{bucket}{SEP}{seq:020}")
+}
+
+/// `count␟<bucket>` → the bucket's number of entries (u64, big-endian), kept
+/// in the same transactions, so a page's total needs no scan.
+fn count_key(bucket: &str) -> String {
+    format!("count{SEP}{bucket}")
+}
+
+fn decode_count(bytes: &[u8]) -> u64 {
+    bytes.try_into().map(u64::from_be_bytes).unwrap_or(0)
+}
+
+type TxTree = sled::transaction::TransactionalTree;
+type TxStep = std::result::Result<(), sled::transaction::UnabortableTransactionError>;
+
+fn index(order: &TxTree, bucket: &str, seq: u64, entry: &[u8]) -> TxStep {
+    if order
+        .insert(order_key(bucket, seq).as_bytes(), entry)?
+        .is_none()
+    {
+        bump(order, bucket, 1)?;
+    }
+    Ok(())
+}
+
+fn unindex(order: &TxTree, bucket: &str, seq: u64) -> TxStep {
+    if order.remove(order_key(bucket, seq).as_bytes())?.is_some() {
+        bump(order, bucket, -1)?;
+    }
+    Ok(())
+}
+
+fn bump(order: &TxTree, bucket: &str, by: i64) -> TxStep {
+    let key = count_key(bucket);
+    let now = order.get(key.as_bytes())?.map_or(0, |v| decode_count(&v));
+    let next = now.saturating_add_signed(by);
+    order.insert(key.as_bytes(), &next.to_be_bytes())?;
+    Ok(())
+}
+
+type TxResult = std::result::Result<(), ConflictableTransactionError<()>>;
+
+/// Runs `work` on the task tree and the order index as one transaction.
+fn transact<V, W>(
+    tasks: &TypedTree<V>,
+    order: &TypedTree<W>,
+    work: impl Fn(&TxTree, &TxTree) -> TxResult,
+) -> Result<()>
+where
+    V: Serialize + serde::de::DeserializeOwned,
+    W: Serialize + serde::de::DeserializeOwned,
+{
+    (tasks.raw(), order.raw())
+        .transaction(|(t, o)| work(t, o))
+        .map_err(|e: TransactionError<()>| match e {
+            TransactionError::Storage(e) => StoreError::from(e),
+            TransactionError::Abort(()) => {
+                StoreError::Transaction("task transaction aborted".into())
+            }
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::automation::model::{Action, Outcome, Task};
+    use chrono::Utc;
+
+    fn open() -> (tempfile::TempDir, TaskStore) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let store = crate::store::Store::open(dir.path()).expect("store");
+        let tasks = TaskStore::open(&store.bot("b")).expect("task store");
+        (dir, tasks)
+    }
+
+    fn task(store: &TaskStore, id: &str) -> StoredTask {
+        let now = Utc::now();
+        let stored = StoredTask {
+            seq: store.next_seq().expect("seq"),
+            handled_due: None,
+            task: Task {
+                id: id.into(),
+                scope_type: ScopeType::Chat,
+                scope_id: "oc_1".into(),
+                action: Action::SendText,
+                text: Some("hi".into()),
+                prompt: None,
+                workflow: None,
+                cron: Some("0 9 * * *".into()),
+                run_at: None,
+                status: TaskStatus::Active,
+                created_at: now,
+                updated_at: now,
+                next_run_at: None,
+                last_run_at: None,
+                run_count: 0,
+                last_error: None,
+                created_by: None,
+            },
+        };
+        store.insert(&stored).expect("insert");
+        stored
+    }
+
+    fn run(id: &str) -> TaskRun {
+        let now = Utc::now();
+        TaskRun {
+            task_id: id.into(),
+            due_at: now,
+            started_at: now,
+            finished_at: None,
+            outcome: Outcome::Running,
+            error: None,
+            message_id: None,
+        }
+    }
+
+    /// The scheduler took a due time, then the task was deleted before its
+    /// run was recorded and finished: nothing of the run may stay behind.
+    #[test]
+    fn a_run_overlapping_a_delete_leaves_no_records() {
+        let (_dir, store) = open();
+        task(&store, "task_a");
+        let started = store.add_run(&run("task_a")).expect("add");
+        store.remove("task_a").expect("remove");
+        let late = store.add_run(&run("task_a")).expect("add after remove");
+        store
+            .update_run(&started, |r| r.outcome = Outcome::Succeeded)
+            .expect("update");
+        store
+            .update_run(&late, |r| r.outcome = Outcome::Succeeded)
+            .expect("update");
+        assert!(store.all_runs().expect("runs").is_empty());
+    }
+
+    #[test]
+    fn pages_follow_creation_order_and_status_changes() {
+        let (_dir, store) = open();
+        for i in 0..30 {
+            task(&store, &format!("task_{i:02}"));
+        }
+        for i in (0..30).step_by(3) {
+            store
+                .update(&format!("task_{i:02}"), |s| {
+                    s.task.status = TaskStatus::Paused;
+                    Ok::<_, StoreError>(())
+                })
+                .expect("update");
+        }
+        store.remove("task_03").expect("remove");
+        let ids =
+            |page: Page| -> Vec<String> { page.tasks.into_iter().map(|s| s.task.id).collect() };
+        let paused = store
+            .page(Some(TaskStatus::Paused), None, 2, 3)
+            .expect("page");
+        assert_eq!(paused.total, 9);
+        assert_eq!(ids(paused), ["task_09", "task_12", "task_15"]);
+        let active = store
+            .page(Some(TaskStatus::Active), None, 18, 5)
+            .expect("page");
+        assert_eq!(active.total, 20);
+        assert_eq!(ids(active), ["task_28", "task_29"]);
+        let all = store.page(None, None, 0, 4).expect("page");
+        assert_eq!(all.total, 29);
+        assert_eq!(ids(all), ["task_00", "task_01", "task_02", "task_04"]);
     }
 }

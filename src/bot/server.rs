@@ -34,6 +34,7 @@ pub(super) async fn start_server(state: BotState) -> Result<RunningServer, Start
     let guard = web::Data::new(AccessGuard::new(
         state.authenticator(),
         config.limits.requests_per_minute,
+        config.limits.failed_auth_per_minute,
         config.limits.body_bytes,
     ));
     let body_timeout = web::Data::new(BodyTimeout(Duration::from_secs(

@@ -185,6 +185,10 @@ fn validate(mut config: Config, secrets: Secrets) -> Result<Config, Invalid> {
         sup.requests_per_minute as usize,
         "supervisor.requests_per_minute",
     )?;
+    positive(
+        sup.failed_auth_per_minute as usize,
+        "supervisor.failed_auth_per_minute",
+    )?;
 
     let mut taken: HashMap<SocketAddr, String> = HashMap::new();
     taken.insert(sup.admin_addr, "the supervisor admin API".into());
@@ -265,6 +269,10 @@ fn validate_bot(bot: &mut BotConfig, base_port: u16, allow_all: bool) -> Result<
     positive(
         bot.limits.requests_per_minute as usize,
         &key("limits.requests_per_minute"),
+    )?;
+    positive(
+        bot.limits.failed_auth_per_minute as usize,
+        &key("limits.failed_auth_per_minute"),
     )?;
     positive(
         bot.agent.max_concurrent_runs,

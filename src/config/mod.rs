@@ -42,6 +42,8 @@ pub struct SupervisorConfig {
     pub max_concurrent_runs: usize,
     /// Requests per minute per token on the admin API.
     pub requests_per_minute: u32,
+    /// Failed authentications per client address and minute on the admin API.
+    pub failed_auth_per_minute: u32,
 }
 
 impl Default for SupervisorConfig {
@@ -55,6 +57,7 @@ impl Default for SupervisorConfig {
             events_addr: None,
             max_concurrent_runs: 16,
             requests_per_minute: 600,
+            failed_auth_per_minute: 30,
         }
     }
 }
@@ -156,6 +159,8 @@ pub struct Limits {
     pub body_timeout_secs: u64,
     /// Connections served at once by each worker; more wait in the backlog.
     pub max_connections: usize,
+    /// Failed authentications per client address and minute, then 429.
+    pub failed_auth_per_minute: u32,
 }
 
 impl Default for Limits {
@@ -166,6 +171,7 @@ impl Default for Limits {
             list_max: 200,
             body_timeout_secs: 30,
             max_connections: 256,
+            failed_auth_per_minute: 30,
         }
     }
 }

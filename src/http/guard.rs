@@ -17,14 +17,14 @@ use std::sync::Arc;
 
 /// Paths that answer without a token.
 const OPEN_PATHS: &[&str] = &["/healthz", "/openapi.json"];
-/// Failed authentications allowed per client address and minute.
-const FAILED_AUTH_PER_MINUTE: u32 = 30;
 
 /// Why the guard turned a request away.
 #[derive(Debug, thiserror::Error)]
 pub enum AccessError {
     #[error("missing bearer token (Authorization: Bearer <token>)")]
     MissingToken,
+    #[error("more than one Authorization header; send exactly one")]
+    TwoTokens,
     #[error("invalid token")]
     InvalidToken,
     #[error("too many failed authentication attempts; retry in {0} s")]
@@ -39,6 +39,7 @@ impl ErrorCode for AccessError {
     fn code(&self) -> Code {
         match self {
             AccessError::MissingToken => Code::MissingToken,
+            AccessError::TwoTokens => Code::InvalidHeader,
             AccessError::InvalidToken => Code::InvalidToken,
             AccessError::AuthThrottled(_) => Code::AuthThrottled,
             AccessError::RateLimited(_) => Code::RateLimited,
@@ -64,16 +65,19 @@ pub struct AccessGuard {
 }
 
 impl AccessGuard {
+    /// `failed_auth_per_minute`: failed authentications allowed per client
+    /// address and minute.
     pub fn new(
         authenticator: Arc<dyn Authenticator>,
         requests_per_minute: u32,
+        failed_auth_per_minute: u32,
         body_limit: usize,
     ) -> Self {
         let per_minute = |n: u32| Quota::per_minute(NonZeroU32::new(n.max(1)).expect("n >= 1"));
         Self {
             authenticator,
             per_token: RateLimiter::keyed(per_minute(requests_per_minute)),
-            failed_auth: RateLimiter::keyed(per_minute(FAILED_AUTH_PER_MINUTE)),
+            failed_auth: RateLimiter::keyed(per_minute(failed_auth_per_minute)),
             body_limit,
             checks: AtomicU32::new(0),
         }
@@ -83,6 +87,15 @@ impl AccessGuard {
         self.prune_now_and_then();
         if OPEN_PATHS.contains(&req.path()) {
             return Ok(None);
+        }
+        if req
+            .headers()
+            .get_all(header::AUTHORIZATION)
+            .nth(1)
+            .is_some()
+        {
+            // Which one a proxy or a server would believe differs: refuse.
+            return Err(AccessError::TwoTokens);
         }
         let token = bearer(req);
         let principal = match token.and_then(|t| self.authenticator.authenticate(t)) {
@@ -194,6 +207,7 @@ mod prune_tests {
         let guard = AccessGuard::new(
             Arc::new(StaticTokenAuth::new("main".into(), "main")),
             6000,
+            30,
             1024,
         );
         guard

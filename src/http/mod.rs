@@ -4,6 +4,7 @@
 pub mod auth;
 mod deadline;
 mod guard;
+mod json;
 mod observe;
 mod openapi;
 pub mod server;
@@ -12,8 +13,9 @@ pub mod sse;
 pub use auth::{generate_token, tokens_equal, Authenticator, Principal, StaticTokenAuth};
 pub use deadline::BodyTimeout;
 pub use guard::AccessGuard;
+pub use json::JsonObject;
 pub use observe::{observe, ServerLabel};
-pub use openapi::BearerAuth;
+pub use openapi::{served as served_openapi, BearerAuth};
 
 use crate::error::{Error, RequestError};
 use actix_web::web;
@@ -43,9 +45,15 @@ pub async fn no_route() -> Result<actix_web::HttpResponse, Error> {
     Err(RequestError::NoRoute.into())
 }
 
-/// For resources: a known route with another method is a JSON 405.
-pub async fn wrong_method() -> Result<actix_web::HttpResponse, Error> {
-    Err(RequestError::WrongMethod.into())
+/// For resources: a known route with another method is a JSON 405 whose
+/// `Allow` lists the route's methods.
+pub async fn wrong_method(allow: String) -> actix_web::HttpResponse {
+    let mut res = actix_web::ResponseError::error_response(&Error::from(RequestError::WrongMethod));
+    if let Ok(value) = actix_web::http::header::HeaderValue::from_str(&allow) {
+        res.headers_mut()
+            .insert(actix_web::http::header::ALLOW, value);
+    }
+    res
 }
 
 use actix_web::body::MessageBody;
@@ -80,9 +88,50 @@ pub fn app(
         .wrap(from_fn(observe))
 }
 
-/// A resource whose other methods answer a JSON 405.
-pub fn resource(path: &str) -> actix_web::Resource {
-    web::resource(path).default_service(web::to(wrong_method))
+/// A resource whose other methods answer a JSON 405 with `Allow`: add its
+/// handlers with [`Routes::get`], [`Routes::post`] ….
+pub fn resource(path: &str) -> Routes {
+    Routes {
+        resource: web::resource(path),
+        allow: Vec::new(),
+    }
+}
+
+/// A resource being built; it knows its methods, for the 405's `Allow`.
+pub struct Routes {
+    resource: actix_web::Resource,
+    allow: Vec<&'static str>,
+}
+
+macro_rules! method {
+    ($name:ident, $route:ident, $method:literal) => {
+        pub fn $name<F, Args>(mut self, handler: F) -> Self
+        where
+            F: actix_web::Handler<Args>,
+            Args: actix_web::FromRequest + 'static,
+            F::Output: actix_web::Responder + 'static,
+        {
+            self.allow.push($method);
+            self.resource = self.resource.route(web::$route().to(handler));
+            self
+        }
+    };
+}
+
+impl Routes {
+    method!(get, get, "GET");
+    method!(post, post, "POST");
+    method!(patch, patch, "PATCH");
+    method!(delete, delete, "DELETE");
+}
+
+impl actix_web::dev::HttpServiceFactory for Routes {
+    fn register(self, config: &mut actix_web::dev::AppService) {
+        let allow = self.allow.join(", ");
+        self.resource
+            .default_service(web::to(move || wrong_method(allow.clone())))
+            .register(config)
+    }
 }
 
 /// As [`app`] without the bearer guard, for listeners whose callers prove

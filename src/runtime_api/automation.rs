@@ -1,11 +1,11 @@
 //! `/api/v1/automation/tasks`: the bot's scheduled tasks. Handlers only
 //! extract and answer; the rules live in `crate::automation`.
 
-use crate::automation::{Access, Creator, ListFilter, RunRecord, Task};
+use crate::automation::{Access, Creator, ListFilter, Task, TaskRun};
 use crate::bot::{BotState, Permission};
 use crate::error::{ErrorBody, Result};
 use crate::http::resource;
-use crate::runtime_api::extract::token_scope;
+use crate::runtime_api::extract::{token_scope, TokenScope};
 use crate::scope::Scope;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
@@ -25,6 +25,7 @@ pub struct ListQuery {
     /// Tasks to skip.
     pub offset: Option<usize>,
     /// `active`, `paused`, `completed` or `cancelled`.
+    #[param(value_type = Option<crate::automation::TaskStatus>)]
     pub status: Option<String>,
 }
 
@@ -64,12 +65,13 @@ pub struct TaskPatch {
 }
 
 /// The bot's tasks in creation order; `X-Total-Count` has the number matching.
-#[utoipa::path(get, path = "/api/v1/automation/tasks", tag = "automation", params(ListQuery),
+#[utoipa::path(get, path = "/api/v1/automation/tasks", operation_id = "listTasks", tag = "automation", params(ListQuery),
     responses((status = 200, body = [Task], headers(("X-Total-Count" = usize, description = "Tasks matching the filter"))),
-        (status = 400, description = "Bad limit, offset or status", body = ErrorBody)))]
+        (status = 400, description = "Bad limit, offset or status", body = ErrorBody),
+        (status = 403, description = "The headers name another conversation than the token's", body = ErrorBody)))]
 pub async fn list(
     state: web::Data<BotState>,
-    req: HttpRequest,
+    limit: TokenScope,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse> {
     let query = query.into_inner();
@@ -78,7 +80,7 @@ pub async fn list(
         offset: query.offset.unwrap_or(0),
         status: query.status,
     };
-    let (tasks, total) = state.automation().list(filter, &access(&req)).await?;
+    let (tasks, total) = state.automation().list(filter, &access(limit)).await?;
     Ok(HttpResponse::Ok()
         .insert_header(("X-Total-Count", total.to_string()))
         .json(tasks))
@@ -86,7 +88,7 @@ pub async fn list(
 
 /// Creates a task; answered once it is on disk and scheduled. The
 /// `X-Alice-Actor-*` headers are recorded as its creator.
-#[utoipa::path(post, path = "/api/v1/automation/tasks", tag = "automation", request_body = NewTaskBody,
+#[utoipa::path(post, path = "/api/v1/automation/tasks", operation_id = "createTask", tag = "automation", request_body = NewTaskBody,
     responses((status = 201, body = Task),
         (status = 400, description = "Invalid body; the message names the field", body = ErrorBody),
         (status = 403, description = "permissions.runtime_automation is disabled, or an agent run's token names another conversation", body = ErrorBody)))]
@@ -103,27 +105,34 @@ pub async fn create(
     };
     let task = state
         .automation()
-        .create(body.into_inner(), creator, &access(&req))
+        .create(
+            body.into_inner(),
+            creator,
+            &Access {
+                scope: token_scope(&req),
+            },
+        )
         .await?;
     Ok(HttpResponse::Created().json(task))
 }
 
 /// One task.
-#[utoipa::path(get, path = "/api/v1/automation/tasks/{task_id}", tag = "automation",
+#[utoipa::path(get, path = "/api/v1/automation/tasks/{task_id}", operation_id = "getTask", tag = "automation",
     params(("task_id" = String, Path, description = "Task id")),
-    responses((status = 200, body = Task), (status = 404, description = "No such task", body = ErrorBody)))]
+    responses((status = 200, body = Task), (status = 404, description = "No such task", body = ErrorBody),
+        (status = 403, description = "The headers name another conversation than the token's", body = ErrorBody)))]
 pub async fn get(
     state: web::Data<BotState>,
-    req: HttpRequest,
+    limit: TokenScope,
     id: web::Path<String>,
 ) -> Result<HttpResponse> {
-    Ok(HttpResponse::Ok().json(state.automation().get(&id, &access(&req))?))
+    Ok(HttpResponse::Ok().json(state.automation().get(&id, &access(limit))?))
 }
 
 /// Updates a task with a JSON merge patch of `status`, `cron`, `run_at`,
 /// `text`, `prompt`, `workflow`. Status changes: `active` ↔ `paused`,
 /// anything → `cancelled`; `completed` is final.
-#[utoipa::path(patch, path = "/api/v1/automation/tasks/{task_id}", tag = "automation",
+#[utoipa::path(patch, path = "/api/v1/automation/tasks/{task_id}", operation_id = "updateTask", tag = "automation",
     params(("task_id" = String, Path, description = "Task id")), request_body = TaskPatch,
     responses((status = 200, body = Task),
         (status = 400, description = "Invalid update", body = ErrorBody),
@@ -131,64 +140,54 @@ pub async fn get(
         (status = 404, description = "No such task", body = ErrorBody)))]
 pub async fn update(
     state: web::Data<BotState>,
-    req: HttpRequest,
+    limit: TokenScope,
     id: web::Path<String>,
     patch: web::Json<Value>,
 ) -> Result<HttpResponse> {
     state.require(Permission::Automation)?;
     let task = state
         .automation()
-        .update(&id, patch.into_inner(), &access(&req))
+        .update(&id, patch.into_inner(), &access(limit))
         .await?;
     Ok(HttpResponse::Ok().json(task))
 }
 
 /// Deletes a task and its run history.
-#[utoipa::path(delete, path = "/api/v1/automation/tasks/{task_id}", tag = "automation",
+#[utoipa::path(delete, path = "/api/v1/automation/tasks/{task_id}", operation_id = "deleteTask", tag = "automation",
     params(("task_id" = String, Path, description = "Task id")),
     responses((status = 204, description = "Deleted"),
         (status = 403, description = "permissions.runtime_automation is disabled", body = ErrorBody),
         (status = 404, description = "No such task", body = ErrorBody)))]
 pub async fn delete(
     state: web::Data<BotState>,
-    req: HttpRequest,
+    limit: TokenScope,
     id: web::Path<String>,
 ) -> Result<HttpResponse> {
     state.require(Permission::Automation)?;
-    state.automation().delete(&id, &access(&req)).await?;
+    state.automation().delete(&id, &access(limit)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
 /// The task's last runs, newest first (at most 20 are kept).
-#[utoipa::path(get, path = "/api/v1/automation/tasks/{task_id}/runs", tag = "automation",
+#[utoipa::path(get, path = "/api/v1/automation/tasks/{task_id}/runs", operation_id = "listTaskRuns", tag = "automation",
     params(("task_id" = String, Path, description = "Task id")),
-    responses((status = 200, body = [RunRecord]), (status = 404, description = "No such task", body = ErrorBody)))]
+    responses((status = 200, body = [TaskRun]), (status = 404, description = "No such task", body = ErrorBody),
+        (status = 403, description = "The headers name another conversation than the token's", body = ErrorBody)))]
 pub async fn runs(
     state: web::Data<BotState>,
-    req: HttpRequest,
+    limit: TokenScope,
     id: web::Path<String>,
 ) -> Result<HttpResponse> {
-    Ok(HttpResponse::Ok().json(state.automation().runs(&id, &access(&req))?))
+    Ok(HttpResponse::Ok().json(state.automation().runs(&id, &access(limit))?))
 }
 
 /// An agent run's token reaches only its own conversation's tasks.
-fn access(req: &HttpRequest) -> Access {
-    Access {
-        scope: token_scope(req),
-    }
+fn access(TokenScope(scope): TokenScope) -> Access {
+    Access { scope }
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        resource(TASKS)
-            .route(web::get().to(list))
-            .route(web::post().to(create)),
-    )
-    .service(
-        resource(TASK)
-            .route(web::get().to(get))
-            .route(web::patch().to(update))
-            .route(web::delete().to(delete)),
-    )
-    .service(resource(RUNS).route(web::get().to(runs)));
+    cfg.service(resource(TASKS).get(list).post(create))
+        .service(resource(TASK).get(get).patch(update).delete(delete))
+        .service(resource(RUNS).get(runs));
 }

@@ -4,6 +4,7 @@ use crate::bot::{BotState, Permission};
 use crate::error::{Code, Error, ErrorBody, Result};
 use crate::goal::{Goal, Transition};
 use crate::http::resource;
+use crate::runtime_api::extract::ConversationHeaders;
 use crate::scope::Scope;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
@@ -11,7 +12,8 @@ use utoipa::ToSchema;
 
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct NewGoal {
-    #[schema(example = "Review PR #42")]
+    /// What the conversation is after: not blank, at most 4 000 characters.
+    #[schema(example = "Review PR #42", value_type = String, required = true, min_length = 1, max_length = 4000, pattern = r"\S")]
     pub description: Option<String>,
 }
 
@@ -26,7 +28,7 @@ fn session(scope: &Scope) -> Result<String> {
 }
 
 /// The conversation's goal; 204 when it has none.
-#[utoipa::path(get, path = "/api/v1/goal", tag = "goal",
+#[utoipa::path(get, path = "/api/v1/goal", operation_id = "getGoal", tag = "goal", params(ConversationHeaders),
     responses((status = 200, body = Goal), (status = 204, description = "No goal"),
         (status = 400, description = "No conversation named", body = ErrorBody),
         (status = 403, description = "Another conversation than the token's", body = ErrorBody)))]
@@ -38,7 +40,7 @@ pub async fn get(state: web::Data<BotState>, scope: Scope) -> Result<HttpRespons
 }
 
 /// A new goal for the conversation (a completed one is replaced).
-#[utoipa::path(post, path = "/api/v1/goal", tag = "goal", request_body = NewGoal,
+#[utoipa::path(post, path = "/api/v1/goal", operation_id = "createGoal", tag = "goal", params(ConversationHeaders), request_body = NewGoal,
     responses((status = 201, body = Goal),
         (status = 400, description = "Missing or empty description", body = ErrorBody),
         (status = 403, description = "permissions.runtime_goal is disabled", body = ErrorBody),
@@ -46,10 +48,10 @@ pub async fn get(state: web::Data<BotState>, scope: Scope) -> Result<HttpRespons
 pub async fn create(
     state: web::Data<BotState>,
     scope: Scope,
-    body: web::Json<NewGoal>,
+    body: crate::http::JsonObject<NewGoal>,
 ) -> Result<HttpResponse> {
     state.require(Permission::Goal)?;
-    let description = body.description.as_deref().unwrap_or_default();
+    let description = body.0.description.as_deref().unwrap_or_default();
     let goal = state.goals().create(&session(&scope)?, description).await?;
     Ok(HttpResponse::Created().json(goal))
 }
@@ -61,7 +63,7 @@ async fn transition(state: &BotState, scope: &Scope, change: Transition) -> Resu
 }
 
 /// Pauses the goal in progress.
-#[utoipa::path(post, path = "/api/v1/goal/pause", tag = "goal",
+#[utoipa::path(post, path = "/api/v1/goal/pause", operation_id = "pauseGoal", tag = "goal", params(ConversationHeaders),
     responses((status = 200, body = Goal), (status = 403, body = ErrorBody),
         (status = 404, description = "No goal", body = ErrorBody),
         (status = 409, description = "Not in progress", body = ErrorBody)))]
@@ -70,7 +72,7 @@ pub async fn pause(state: web::Data<BotState>, scope: Scope) -> Result<HttpRespo
 }
 
 /// Resumes a paused goal.
-#[utoipa::path(post, path = "/api/v1/goal/resume", tag = "goal",
+#[utoipa::path(post, path = "/api/v1/goal/resume", operation_id = "resumeGoal", tag = "goal", params(ConversationHeaders),
     responses((status = 200, body = Goal), (status = 403, body = ErrorBody),
         (status = 404, description = "No goal", body = ErrorBody),
         (status = 409, description = "Not paused", body = ErrorBody)))]
@@ -79,7 +81,7 @@ pub async fn resume(state: web::Data<BotState>, scope: Scope) -> Result<HttpResp
 }
 
 /// Marks the goal completed.
-#[utoipa::path(post, path = "/api/v1/goal/complete", tag = "goal",
+#[utoipa::path(post, path = "/api/v1/goal/complete", operation_id = "completeGoal", tag = "goal", params(ConversationHeaders),
     responses((status = 200, body = Goal), (status = 403, body = ErrorBody),
         (status = 404, description = "No goal", body = ErrorBody),
         (status = 409, description = "Already completed", body = ErrorBody)))]
@@ -88,7 +90,7 @@ pub async fn complete(state: web::Data<BotState>, scope: Scope) -> Result<HttpRe
 }
 
 /// Deletes the conversation's goal (204 also when there was none).
-#[utoipa::path(delete, path = "/api/v1/goal", tag = "goal",
+#[utoipa::path(delete, path = "/api/v1/goal", operation_id = "deleteGoal", tag = "goal", params(ConversationHeaders),
     responses((status = 204, description = "Deleted"), (status = 403, body = ErrorBody)))]
 pub async fn delete(state: web::Data<BotState>, scope: Scope) -> Result<HttpResponse> {
     state.require(Permission::Goal)?;
@@ -99,11 +101,11 @@ pub async fn delete(state: web::Data<BotState>, scope: Scope) -> Result<HttpResp
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         resource("/api/v1/goal")
-            .route(web::get().to(get))
-            .route(web::post().to(create))
-            .route(web::delete().to(delete)),
+            .get(get)
+            .post(create)
+            .delete(delete),
     )
-    .service(resource("/api/v1/goal/pause").route(web::post().to(pause)))
-    .service(resource("/api/v1/goal/resume").route(web::post().to(resume)))
-    .service(resource("/api/v1/goal/complete").route(web::post().to(complete)));
+    .service(resource("/api/v1/goal/pause").post(pause))
+    .service(resource("/api/v1/goal/resume").post(resume))
+    .service(resource("/api/v1/goal/complete").post(complete));
 }

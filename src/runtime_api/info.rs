@@ -35,7 +35,7 @@ impl From<&Permissions> for PermissionsView {
 }
 
 /// The bot this token belongs to.
-#[utoipa::path(get, path = "/api/v1/bot", tag = "bot",
+#[utoipa::path(get, path = "/api/v1/bot", operation_id = "getBotInfo", tag = "bot",
     responses(
         (status = 200, description = "This bot", body = BotInfo),
         (status = 401, description = "Missing or invalid token", body = ErrorBody),
@@ -51,5 +51,5 @@ pub async fn bot_info(state: web::Data<BotState>) -> HttpResponse {
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/api/v1/bot").route(web::get().to(bot_info)));
+    cfg.service(resource("/api/v1/bot").get(bot_info));
 }

@@ -7,6 +7,7 @@ use crate::connector::Sent;
 use crate::error::{ErrorBody, Result};
 use crate::http::resource;
 use crate::messages;
+use crate::runtime_api::extract::ConversationHeaders;
 use crate::scope::Scope;
 use actix_web::{web, HttpRequest, HttpResponse};
 use utoipa::ToSchema;
@@ -37,10 +38,8 @@ pub struct FileUpload {
 
 /// Sends an image to the current conversation (a reply when
 /// `X-Alice-Source-Message-Id` is set).
-#[utoipa::path(post, path = "/api/v1/messages/image", tag = "messages",
-    params(
-        ("X-Alice-Receive-Id" = String, Header, description = "The conversation (required)"),
-        ("X-Alice-Receive-Id-Type" = Option<String>, Header, description = "chat_id (default), open_id, user_id, union_id, email"),
+#[utoipa::path(post, path = "/api/v1/messages/image", operation_id = "sendImage", tag = "messages",
+    params(ConversationHeaders,
         ("X-Alice-Source-Message-Id" = Option<String>, Header, description = "Reply to this message")),
     request_body(content = ImageUpload, content_type = "multipart/form-data"),
     responses(
@@ -65,10 +64,8 @@ pub async fn send_image(
 
 /// Sends a file to the current conversation (a reply when
 /// `X-Alice-Source-Message-Id` is set).
-#[utoipa::path(post, path = "/api/v1/messages/file", tag = "messages",
-    params(
-        ("X-Alice-Receive-Id" = String, Header, description = "The conversation (required)"),
-        ("X-Alice-Receive-Id-Type" = Option<String>, Header, description = "chat_id (default), open_id, user_id, union_id, email"),
+#[utoipa::path(post, path = "/api/v1/messages/file", operation_id = "sendFile", tag = "messages",
+    params(ConversationHeaders,
         ("X-Alice-Source-Message-Id" = Option<String>, Header, description = "Reply to this message")),
     request_body(content = FileUpload, content_type = "multipart/form-data"),
     responses(
@@ -92,6 +89,6 @@ pub async fn send_file(
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/api/v1/messages/image").route(web::post().to(send_image)))
-        .service(resource("/api/v1/messages/file").route(web::post().to(send_file)));
+    cfg.service(resource("/api/v1/messages/image").post(send_image))
+        .service(resource("/api/v1/messages/file").post(send_file));
 }

@@ -33,18 +33,19 @@ use utoipa::OpenApi;
         super::automation::runs,
         openapi_json,
     ),
+    components(schemas(super::extract::ReceiveIdType)),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
 )]
 pub struct ApiDoc;
 
 /// This document.
-#[utoipa::path(get, path = "/openapi.json", tag = "meta", security(()),
+#[utoipa::path(get, path = "/openapi.json", operation_id = "openApiDocument", tag = "meta", security(()),
     responses((status = 200, description = "The OpenAPI 3.1 document")))]
 pub async fn openapi_json() -> HttpResponse {
-    HttpResponse::Ok().json(ApiDoc::openapi())
+    HttpResponse::Ok().json(crate::http::served_openapi(ApiDoc::openapi()))
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/openapi.json").route(web::get().to(openapi_json)));
+    cfg.service(resource("/openapi.json").get(openapi_json));
 }

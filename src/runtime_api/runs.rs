@@ -1,7 +1,7 @@
 //! `/api/v1/runs…`: agent runs of this bot, in the caller's conversation.
 //! The supervisor's headless routes reuse the request and answer shapes.
 
-use super::extract::token_scope;
+use super::extract::TokenScope;
 use crate::agent::{
     AgentRunner, EventFeed, EventsPage, FeedItem, RunError, RunRecord, RunRequest, RunStatus,
 };
@@ -17,12 +17,19 @@ use utoipa::{IntoParams, ToSchema};
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StartRun {
-    /// A standalone instruction, at most 16 000 characters.
+    /// A standalone instruction, at most 16 000 characters, not blank.
+    #[schema(value_type = String, required = true, min_length = 1, max_length = 16000, pattern = r"\S")]
     pub prompt: Option<String>,
     /// The agent to use: the bot's command name or `default`.
     pub agent: Option<String>,
     /// Watchdog in milliseconds: default 300 000, at most 1 800 000.
-    #[serde(rename = "timeoutMs", alias = "timeout_ms")]
+    #[serde(
+        rename = "timeoutMs",
+        alias = "timeout_ms",
+        default,
+        deserialize_with = "whole_number"
+    )]
+    #[schema(minimum = 1, maximum = 1_800_000)]
     pub timeout_ms: Option<u64>,
     /// Block until the run ends and answer with its record.
     #[serde(default)]
@@ -30,6 +37,50 @@ pub struct StartRun {
     /// The conversation the run acts for (supervisor route only; a bot
     /// takes it from the `X-Alice-*` headers).
     pub scope: Option<Scope>,
+}
+
+/// [`StartRun`] as a bot's own route takes it: the conversation comes from
+/// the `X-Alice-*` headers, never from the body.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // Documents the body, which is read as `StartRun`.
+pub struct StartBotRun {
+    /// A standalone instruction, at most 16 000 characters, not blank.
+    #[schema(min_length = 1, max_length = 16000, pattern = r"\S")]
+    prompt: String,
+    /// The agent to use: the bot's command name or `default`.
+    agent: Option<String>,
+    /// Watchdog in milliseconds: default 300 000, at most 1 800 000.
+    #[serde(rename = "timeoutMs")]
+    #[schema(minimum = 1, maximum = 1_800_000)]
+    timeout_ms: Option<u64>,
+    /// Block until the run ends and answer with its record.
+    #[serde(default)]
+    wait: bool,
+}
+
+/// A whole number of milliseconds, also when written `1500.0` (JSON does
+/// not tell the two apart).
+fn whole_number<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<u64>, D::Error> {
+    use serde::de::Error as _;
+    match Option::<serde_json::Number>::deserialize(d)? {
+        None => Ok(None),
+        Some(n) => n
+            .as_u64()
+            .or_else(|| {
+                n.as_f64()
+                    .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f <= u64::MAX as f64)
+                    .map(|f| f as u64)
+            })
+            .map(Some)
+            .ok_or_else(|| {
+                D::Error::custom(format!(
+                    "`timeoutMs` must be a whole number of milliseconds, not {n}"
+                ))
+            }),
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -41,7 +92,8 @@ pub struct RunAccepted {
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct ListQuery {
-    /// running, succeeded, failed, timeout or cancelled.
+    /// running, succeeded, failed, timeout or cancelled (`status=`: 400).
+    #[param(value_type = Option<RunStatus>)]
     pub status: Option<String>,
     /// Default 50, at most `limits.list_max`.
     pub limit: Option<usize>,
@@ -50,7 +102,7 @@ pub struct ListQuery {
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct EventsQuery {
     /// Only events with a greater sequence number (default 0: all).
-    /// `Last-Event-ID` overrides it.
+    /// `Last-Event-ID` overrides it. Not a whole number ≥ 0 (`after=-1`): 400.
     pub after: Option<u64>,
 }
 
@@ -118,7 +170,7 @@ pub fn parse_status(status: Option<&str>) -> Result<Option<RunStatus>> {
 }
 
 /// Starts an agent run in the caller's conversation.
-#[utoipa::path(post, path = "/api/v1/runs", tag = "runs", request_body = StartRun,
+#[utoipa::path(post, path = "/api/v1/runs", operation_id = "startRun", tag = "runs", request_body = StartBotRun,
     responses(
         (status = 202, description = "Started", body = RunAccepted),
         (status = 200, description = "`wait: true`: the finished run", body = RunRecord),
@@ -129,7 +181,7 @@ pub fn parse_status(status: Option<&str>) -> Result<Option<RunStatus>> {
 pub async fn create(
     state: web::Data<BotState>,
     scope: Scope,
-    body: web::Json<StartRun>,
+    body: crate::http::JsonObject<StartRun>,
 ) -> Result<HttpResponse> {
     let body = body.into_inner();
     if body.scope.is_some() {
@@ -141,10 +193,12 @@ pub async fn create(
 }
 
 /// This bot's runs, most recent first (a run token sees its own conversation's).
-#[utoipa::path(get, path = "/api/v1/runs", tag = "runs", params(ListQuery),
-    responses((status = 200, body = [RunRecord]), (status = 400, body = ErrorBody)))]
+#[utoipa::path(get, path = "/api/v1/runs", operation_id = "listRuns", tag = "runs", params(ListQuery),
+    responses((status = 200, body = [RunRecord]),
+        (status = 400, description = "`status` empty or unknown, or a bad `limit`", body = ErrorBody),
+        (status = 403, description = "The headers name another conversation than the token's", body = ErrorBody)))]
 pub async fn list(
-    req: HttpRequest,
+    TokenScope(limit_to): TokenScope,
     state: web::Data<BotState>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse> {
@@ -153,39 +207,39 @@ pub async fn list(
         .limit
         .unwrap_or(50)
         .min(state.config().limits.list_max);
-    let runs = state
-        .agent()
-        .list(status, token_scope(&req).as_ref(), limit)
-        .await?;
+    let runs = state.agent().list(status, limit_to.as_ref(), limit).await?;
     Ok(HttpResponse::Ok().json(runs))
 }
 
 /// One run.
-#[utoipa::path(get, path = "/api/v1/runs/{task_id}", tag = "runs",
+#[utoipa::path(get, path = "/api/v1/runs/{task_id}", operation_id = "getRun", tag = "runs",
     params(("task_id" = String, Path, description = "Task id")),
-    responses((status = 200, body = RunRecord), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = RunRecord), (status = 404, description = "No such run (in the token's conversation)", body = ErrorBody),
+        (status = 403, description = "The headers name another conversation than the token's", body = ErrorBody)))]
 pub async fn get(
-    req: HttpRequest,
+    TokenScope(limit_to): TokenScope,
     state: web::Data<BotState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse> {
-    let record = state.agent().get(&id, token_scope(&req).as_ref())?;
+    let record = state.agent().get(&id, limit_to.as_ref())?;
     Ok(HttpResponse::Ok().json(record))
 }
 
 /// A run's events after a sequence number: JSON, or Server-Sent Events
 /// (`Accept: text/event-stream`, resumable with `Last-Event-ID`).
-#[utoipa::path(get, path = "/api/v1/runs/{task_id}/events", tag = "runs",
+#[utoipa::path(get, path = "/api/v1/runs/{task_id}/events", operation_id = "getRunEvents", tag = "runs",
     params(("task_id" = String, Path, description = "Task id"), EventsQuery),
     responses((status = 200, description = "JSON page or an event stream", body = EventsPage),
-        (status = 404, body = ErrorBody)))]
+        (status = 400, description = "`after` is not a whole number ≥ 0 (`after=-1`)", body = ErrorBody),
+        (status = 403, description = "The headers name another conversation than the token's", body = ErrorBody),
+        (status = 404, description = "No such run", body = ErrorBody)))]
 pub async fn events(
     req: HttpRequest,
+    TokenScope(limit_to): TokenScope,
     state: web::Data<BotState>,
     id: web::Path<String>,
     query: web::Query<EventsQuery>,
 ) -> Result<HttpResponse> {
-    let limit_to = token_scope(&req);
     let agent = state.agent();
     events_answer(
         &req,
@@ -196,29 +250,24 @@ pub async fn events(
 }
 
 /// Cancels a running run and answers with its final record.
-#[utoipa::path(post, path = "/api/v1/runs/{task_id}/cancel", tag = "runs",
+#[utoipa::path(post, path = "/api/v1/runs/{task_id}/cancel", operation_id = "cancelRun", tag = "runs",
     params(("task_id" = String, Path, description = "Task id")),
-    responses((status = 200, body = RunRecord), (status = 404, body = ErrorBody),
+    responses((status = 200, body = RunRecord),
+        (status = 403, description = "The headers name another conversation than the token's", body = ErrorBody),
+        (status = 404, description = "No such run", body = ErrorBody),
         (status = 409, description = "Already finished", body = ErrorBody)))]
 pub async fn cancel(
-    req: HttpRequest,
+    TokenScope(limit_to): TokenScope,
     state: web::Data<BotState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse> {
-    let record = state
-        .agent()
-        .cancel(&id, token_scope(&req).as_ref())
-        .await?;
+    let record = state.agent().cancel(&id, limit_to.as_ref()).await?;
     Ok(HttpResponse::Ok().json(record))
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        resource("/api/v1/runs")
-            .route(web::post().to(create))
-            .route(web::get().to(list)),
-    )
-    .service(resource("/api/v1/runs/{task_id}").route(web::get().to(get)))
-    .service(resource("/api/v1/runs/{task_id}/events").route(web::get().to(events)))
-    .service(resource("/api/v1/runs/{task_id}/cancel").route(web::post().to(cancel)));
+    cfg.service(resource("/api/v1/runs").post(create).get(list))
+        .service(resource("/api/v1/runs/{task_id}").get(get))
+        .service(resource("/api/v1/runs/{task_id}/events").get(events))
+        .service(resource("/api/v1/runs/{task_id}/cancel").post(cancel));
 }

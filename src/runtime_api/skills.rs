@@ -7,7 +7,7 @@ use crate::skills::{self, SkillInfo};
 use actix_web::{web, HttpResponse};
 
 /// Every skill (a folder with a `SKILL.md`), by name.
-#[utoipa::path(get, path = "/api/v1/skills", tag = "skills",
+#[utoipa::path(get, path = "/api/v1/skills", operation_id = "listSkills", tag = "skills",
     responses((status = 200, body = [SkillInfo]), (status = 401, body = ErrorBody)))]
 pub async fn list(state: web::Data<BotState>) -> Result<HttpResponse> {
     let dir = state.agent().skills_dir().to_path_buf();
@@ -19,5 +19,5 @@ pub async fn list(state: web::Data<BotState>) -> Result<HttpResponse> {
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/api/v1/skills").route(web::get().to(list)));
+    cfg.service(resource("/api/v1/skills").get(list));
 }

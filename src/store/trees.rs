@@ -15,6 +15,10 @@ pub enum Tree {
     Tasks,
     /// `<task id>␟<seq:020>` → automation `TaskRun` (the last runs of a task).
     TaskRuns,
+    /// `all␟<seq:020>` and `<status>␟<seq:020>` → `OrderEntry` (tasks in
+    /// creation order, all and per status); `count␟<bucket>` → the bucket's
+    /// size (u64, big-endian). Written in one transaction with `Tasks`.
+    TaskOrder,
     /// `<session key>` → `Goal`.
     Goals,
     /// `<run id>` → `AgentRun`; run ids are UUID v7, so key order is start order.
@@ -43,6 +47,7 @@ impl Tree {
             Tree::SkillFiles => "skill_files",
             Tree::Tasks => "tasks",
             Tree::TaskRuns => "task_runs",
+            Tree::TaskOrder => "task_order",
             Tree::Goals => "goals",
             Tree::Runs => "runs",
             Tree::RunEvents => "run_events",

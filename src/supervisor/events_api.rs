@@ -57,9 +57,9 @@ impl EventsServer {
 }
 
 fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/webhooks/feishu/{bot_id}").route(web::post().to(feishu)))
-        .service(resource("/healthz").route(web::get().to(health)))
-        .service(resource("/openapi.json").route(web::get().to(openapi_json)));
+    cfg.service(resource("/webhooks/feishu/{bot_id}").post(feishu))
+        .service(resource("/healthz").get(health))
+        .service(resource("/openapi.json").get(openapi_json));
 }
 
 /// A Feishu event callback for one bot: answers the `url_verification`

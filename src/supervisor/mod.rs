@@ -161,8 +161,7 @@ impl Supervisor {
             .map_err(|reason| SupervisorError::Unavailable {
                 id: id.to_string(),
                 reason,
-            })?;
-        Ok(unit.status())
+            })
     }
 
     /// The local connector's store of a bot's conversations.

@@ -16,12 +16,13 @@ pub async fn serve(config: Config) -> std::io::Result<()> {
     let admin_addr = config.supervisor.admin_addr;
     let events_addr = config.supervisor.events_addr;
     let rpm = config.supervisor.requests_per_minute;
+    let failed_auth = config.supervisor.failed_auth_per_minute;
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
     let mut hup = signal(SignalKind::hangup())?;
 
     let supervisor = Supervisor::start(config).await?;
-    let admin = match AdminServer::start(supervisor.clone(), admin_addr, rpm) {
+    let admin = match AdminServer::start(supervisor.clone(), admin_addr, rpm, failed_auth) {
         Ok(admin) => admin,
         Err(e) => {
             supervisor.shutdown().await;

@@ -820,6 +820,68 @@ async fn every_error_body_carries_a_code_from_the_table() {
     app.stop().await;
 }
 
+/// Headers a client could use to confuse the server: two `Authorization`
+/// headers, an unknown receive id type. Both are 400 JSON, on every server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ambiguous_or_unknown_headers_are_400_json() {
+    let dir = TestDir::new();
+    let (base, admin) = (free_ports(2), free_ports(1));
+    dir.write_config(&two_bots(admin, base, ""));
+    let app = InProcess::start(&dir).await;
+    app.wait_running(&["alpha"]).await;
+    let token = app.bot_token("alpha").await;
+    let url = format!("http://127.0.0.1:{base}");
+    let admin_token = app.supervisor.admin_token().to_string();
+
+    for (target, good) in [
+        (format!("{url}/api/v1/bot"), token.as_str()),
+        (format!("{}/api/bots", app.admin_url), admin_token.as_str()),
+    ] {
+        for second in [good, "wrong"] {
+            let res = client()
+                .get(&target)
+                .header("authorization", format!("Bearer {good}"))
+                .header("authorization", format!("Bearer {second}"))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), 400, "{target}");
+            let body: Value = res.json().await.unwrap();
+            assert!(
+                body["error"].as_str().unwrap().contains("Authorization"),
+                "{body}"
+            );
+        }
+    }
+
+    let res = client()
+        .get(format!("{url}/api/v1/goal"))
+        .bearer_auth(&token)
+        .header("x-alice-receive-id-type", "bogus")
+        .header("x-alice-receive-id", "oc_1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    let body: Value = res.json().await.unwrap();
+    let error = body["error"].as_str().unwrap();
+    for kind in ["chat_id", "open_id", "user_id", "union_id", "email"] {
+        assert!(error.contains(kind), "{error}");
+    }
+    for kind in ["open_id", "email"] {
+        let res = client()
+            .get(format!("{url}/api/v1/goal"))
+            .bearer_auth(&token)
+            .header("x-alice-receive-id-type", kind)
+            .header("x-alice-receive-id", "ou_1")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 204, "{kind}");
+    }
+    app.stop().await;
+}
+
 /// Concurrent restarts of one bot: each answers only once the bot it
 /// restarted is `running` (and says so), or reports why it is not.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -842,5 +904,184 @@ async fn concurrent_restarts_answer_only_once_the_bot_runs() {
             other => panic!("restart answered {other}: {body}"),
         }
     }
+    app.stop().await;
+}
+
+/// Every 405 says which methods the route has.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_405_lists_the_routes_methods_in_allow() {
+    let dir = TestDir::new();
+    let (base, admin) = (free_ports(2), free_ports(1));
+    dir.write_config(&two_bots(admin, base, ""));
+    let app = InProcess::start(&dir).await;
+    app.wait_running(&["alpha"]).await;
+    let token = app.bot_token("alpha").await;
+    let url = format!("http://127.0.0.1:{base}");
+    let admin_token = app.supervisor.admin_token().to_string();
+    for (method, target, token, allow) in [
+        ("DELETE", format!("{url}/api/v1/bot"), token.as_str(), "GET"),
+        (
+            "PUT",
+            format!("{url}/api/v1/goal"),
+            token.as_str(),
+            "GET, POST, DELETE",
+        ),
+        (
+            "PUT",
+            format!("{url}/api/v1/automation/tasks/x"),
+            token.as_str(),
+            "GET, PATCH, DELETE",
+        ),
+        (
+            "GET",
+            format!("{url}/api/v1/runs/x/cancel"),
+            token.as_str(),
+            "POST",
+        ),
+        (
+            "DELETE",
+            format!("{}/api/bots", app.admin_url),
+            admin_token.as_str(),
+            "GET",
+        ),
+    ] {
+        let res = client()
+            .request(
+                reqwest::Method::from_bytes(method.as_bytes()).unwrap(),
+                &target,
+            )
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 405, "{method} {target}");
+        assert_eq!(
+            res.headers().get("allow").map(|v| v.to_str().unwrap()),
+            Some(allow),
+            "{method} {target}"
+        );
+    }
+    app.stop().await;
+}
+
+/// Both documents hold together as OpenAPI 3.1 (the full schema check and
+/// the fuzzing are `scripts/schemathesis.sh`): unique operation ids, every
+/// `$ref` resolves, every path parameter declared, every operation answers,
+/// and the guard's own answers are on every operation that needs a token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openapi_documents_are_consistent() {
+    let dir = TestDir::new();
+    let (base, admin) = (free_ports(2), free_ports(1));
+    dir.write_config(&two_bots(admin, base, ""));
+    let app = InProcess::start(&dir).await;
+    app.wait_running(&["alpha"]).await;
+    for url in [format!("http://127.0.0.1:{base}"), app.admin_url.clone()] {
+        let (_, doc) = get_json(&format!("{url}/openapi.json"), None).await;
+        assert_eq!(doc["openapi"].as_str().map(|v| &v[..4]), Some("3.1."));
+        let mut ids = std::collections::HashSet::new();
+        for (path, item) in doc["paths"].as_object().unwrap() {
+            for (method, op) in item.as_object().unwrap() {
+                let at = format!("{url}: {method} {path}");
+                let id = op["operationId"].as_str().unwrap_or_default();
+                assert!(
+                    !id.is_empty() && ids.insert(id.to_string()),
+                    "{at}: operationId `{id}`"
+                );
+                let responses = op["responses"].as_object().unwrap();
+                assert!(!responses.is_empty(), "{at}: no responses");
+                let declared: Vec<&str> = op["parameters"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter(|p| p["in"] == "path")
+                    .map(|p| p["name"].as_str().unwrap())
+                    .collect();
+                for name in path.split('{').skip(1).filter_map(|s| s.split('}').next()) {
+                    assert!(declared.contains(&name), "{at}: path parameter {name}");
+                }
+                let open = op["security"]
+                    .as_array()
+                    .is_some_and(|s| s.iter().any(|r| r.as_object().unwrap().is_empty()));
+                if !open {
+                    for status in ["401", "429"] {
+                        assert!(responses.contains_key(status), "{at}: no {status}");
+                    }
+                    if op.get("requestBody").is_some() {
+                        assert!(responses.contains_key("413"), "{at}: no 413");
+                    }
+                }
+            }
+        }
+        let mut refs = Vec::new();
+        collect_refs(&doc, &mut refs);
+        assert!(!refs.is_empty());
+        for r in refs {
+            let target = r.strip_prefix('#').and_then(|pointer| doc.pointer(pointer));
+            assert!(target.is_some(), "{url}: `{r}` does not resolve");
+        }
+    }
+    // Agent runs and automation task runs are two schemas.
+    let (_, doc) = get_json(&format!("http://127.0.0.1:{base}/openapi.json"), None).await;
+    let ok = |path: &str, method: &str| {
+        doc["paths"][path][method]["responses"]["200"]["content"]["application/json"]["schema"]
+            .to_string()
+    };
+    assert!(ok("/api/v1/runs/{task_id}", "get").contains("/AgentRun\""));
+    assert!(ok("/api/v1/runs", "get").contains("/AgentRun\""));
+    assert!(ok("/api/v1/automation/tasks/{task_id}/runs", "get").contains("/TaskRun\""));
+    assert!(doc["components"]["schemas"].get("RunRecord").is_none());
+    app.stop().await;
+}
+
+fn collect_refs(value: &Value, out: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map {
+                match (key.as_str(), v.as_str()) {
+                    ("$ref", Some(r)) => out.push(r.to_string()),
+                    _ => collect_refs(v, out),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_refs(v, out)),
+        _ => {}
+    }
+}
+
+/// A JSON body is an object, as the documents say: serde alone would fill a
+/// struct from an array. A whole number written `1500.0` is still one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_json_body_must_be_an_object() {
+    let dir = TestDir::new();
+    let (base, admin) = (free_ports(2), free_ports(1));
+    let agent = "[bots.alpha.agent]\ncommand = [\"sh\", \"-c\", \"cat >/dev/null; echo ok\"]\n";
+    dir.write_config(&two_bots(admin, base, agent));
+    let app = InProcess::start(&dir).await;
+    app.wait_running(&["alpha"]).await;
+    let token = app.bot_token("alpha").await;
+    let url = format!("http://127.0.0.1:{base}");
+    let res = client()
+        .post(format!("{url}/api/v1/goal"))
+        .bearer_auth(&token)
+        .header("x-alice-receive-id", "oc_1")
+        .json(&serde_json::json!(["a goal"]))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    let body: Value = res.json().await.unwrap();
+    assert!(body["error"].as_str().unwrap().contains("object"), "{body}");
+
+    let res = client()
+        .post(format!("{}/api/workspaces/alpha/headless", app.admin_url))
+        .bearer_auth(app.supervisor.admin_token())
+        .json(&serde_json::json!({"prompt": "hi", "timeoutMs": 1500.0, "wait": true}))
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["timeout_ms"], 1500, "{body}");
     app.stop().await;
 }

@@ -49,7 +49,7 @@ pub struct TokenView {
 }
 
 /// Every bot, in the file's order.
-#[utoipa::path(get, path = "/api/bots", tag = "bots",
+#[utoipa::path(get, path = "/api/bots", operation_id = "listBots", tag = "bots",
     responses((status = 200, body = [BotView]), (status = 401, body = ErrorBody)))]
 pub async fn list(sup: web::Data<Supervisor>) -> HttpResponse {
     let bots: Vec<BotView> = sup.list().await.into_iter().map(Into::into).collect();
@@ -57,7 +57,7 @@ pub async fn list(sup: web::Data<Supervisor>) -> HttpResponse {
 }
 
 /// One bot.
-#[utoipa::path(get, path = "/api/bots/{id}", tag = "bots",
+#[utoipa::path(get, path = "/api/bots/{id}", operation_id = "getBot", tag = "bots",
     params(("id" = String, Path, description = "Bot id")),
     responses((status = 200, body = BotView), (status = 404, body = ErrorBody)))]
 pub async fn get(sup: web::Data<Supervisor>, id: web::Path<String>) -> Result<HttpResponse> {
@@ -65,7 +65,7 @@ pub async fn get(sup: web::Data<Supervisor>, id: web::Path<String>) -> Result<Ht
 }
 
 /// Starts a stopped or failed bot; answers once it runs.
-#[utoipa::path(post, path = "/api/bots/{id}/start", tag = "bots",
+#[utoipa::path(post, path = "/api/bots/{id}/start", operation_id = "startBot", tag = "bots",
     params(("id" = String, Path, description = "Bot id")),
     responses((status = 200, body = BotView), (status = 404, body = ErrorBody),
         (status = 503, description = "The bot could not start", body = ErrorBody)))]
@@ -74,7 +74,7 @@ pub async fn start(sup: web::Data<Supervisor>, id: web::Path<String>) -> Result<
 }
 
 /// Stops one bot gracefully (within its shutdown timeout).
-#[utoipa::path(post, path = "/api/bots/{id}/stop", tag = "bots",
+#[utoipa::path(post, path = "/api/bots/{id}/stop", operation_id = "stopBot", tag = "bots",
     params(("id" = String, Path, description = "Bot id")),
     responses((status = 200, body = BotView), (status = 404, body = ErrorBody)))]
 pub async fn stop(sup: web::Data<Supervisor>, id: web::Path<String>) -> Result<HttpResponse> {
@@ -82,7 +82,7 @@ pub async fn stop(sup: web::Data<Supervisor>, id: web::Path<String>) -> Result<H
 }
 
 /// Stops and starts one bot; the others are not touched.
-#[utoipa::path(post, path = "/api/bots/{id}/restart", tag = "bots",
+#[utoipa::path(post, path = "/api/bots/{id}/restart", operation_id = "restartBot", tag = "bots",
     params(("id" = String, Path, description = "Bot id")),
     responses((status = 200, body = BotView), (status = 404, body = ErrorBody),
         (status = 503, description = "The bot could not start", body = ErrorBody)))]
@@ -91,7 +91,7 @@ pub async fn restart(sup: web::Data<Supervisor>, id: web::Path<String>) -> Resul
 }
 
 /// The bot's main Runtime API token (for admins and `alice bots token`).
-#[utoipa::path(get, path = "/api/bots/{id}/token", tag = "bots",
+#[utoipa::path(get, path = "/api/bots/{id}/token", operation_id = "getBotToken", tag = "bots",
     params(("id" = String, Path, description = "Bot id")),
     responses((status = 200, body = TokenView), (status = 404, body = ErrorBody),
         (status = 409, description = "The bot is not running", body = ErrorBody)))]
@@ -108,18 +108,18 @@ pub async fn token(sup: web::Data<Supervisor>, id: web::Path<String>) -> Result<
 }
 
 /// Re-reads the config file. A bad file changes nothing (400).
-#[utoipa::path(post, path = "/api/reload", tag = "bots",
+#[utoipa::path(post, path = "/api/reload", operation_id = "reloadConfig", tag = "bots",
     responses((status = 200, body = ReloadReport), (status = 400, body = ErrorBody)))]
 pub async fn reload(sup: web::Data<Supervisor>) -> Result<HttpResponse> {
     Ok(HttpResponse::Ok().json(sup.reload().await?))
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/api/bots").route(web::get().to(list)))
-        .service(resource("/api/bots/{id}").route(web::get().to(get)))
-        .service(resource("/api/bots/{id}/start").route(web::post().to(start)))
-        .service(resource("/api/bots/{id}/stop").route(web::post().to(stop)))
-        .service(resource("/api/bots/{id}/restart").route(web::post().to(restart)))
-        .service(resource("/api/bots/{id}/token").route(web::get().to(token)))
-        .service(resource("/api/reload").route(web::post().to(reload)));
+    cfg.service(resource("/api/bots").get(list))
+        .service(resource("/api/bots/{id}").get(get))
+        .service(resource("/api/bots/{id}/start").post(start))
+        .service(resource("/api/bots/{id}/stop").post(stop))
+        .service(resource("/api/bots/{id}/restart").post(restart))
+        .service(resource("/api/bots/{id}/token").get(token))
+        .service(resource("/api/reload").post(reload));
 }

@@ -17,7 +17,7 @@ pub struct Page {
 }
 
 /// The bot's local conversations, most recent first.
-#[utoipa::path(get, path = "/api/bots/{id}/conversations", tag = "conversations",
+#[utoipa::path(get, path = "/api/bots/{id}/conversations", operation_id = "listConversations", tag = "conversations",
     params(("id" = String, Path, description = "Bot id")),
     responses((status = 200, body = [ConversationSummary]), (status = 404, body = ErrorBody),
         (status = 409, description = "The bot does not use the local connector", body = ErrorBody)))]
@@ -27,7 +27,7 @@ pub async fn list(sup: web::Data<Supervisor>, id: web::Path<String>) -> Result<H
 }
 
 /// One conversation's messages, oldest first; `X-Total-Count` has the total.
-#[utoipa::path(get, path = "/api/bots/{id}/conversations/{receive_id}/messages", tag = "conversations",
+#[utoipa::path(get, path = "/api/bots/{id}/conversations/{receive_id}/messages", operation_id = "listMessages", tag = "conversations",
     params(("id" = String, Path, description = "Bot id"),
         ("receive_id" = String, Path, description = "Conversation (receive id)"), Page),
     responses((status = 200, body = [StoredMessage]), (status = 404, body = ErrorBody)))]
@@ -47,7 +47,7 @@ pub async fn messages(
 
 /// Inbound messages not answered yet (queued or being answered), oldest
 /// first: how `alice chat` knows a message will get no reply.
-#[utoipa::path(get, path = "/api/bots/{id}/inbox", tag = "conversations",
+#[utoipa::path(get, path = "/api/bots/{id}/inbox", operation_id = "listUnanswered", tag = "conversations",
     params(("id" = String, Path, description = "Bot id")),
     responses((status = 200, body = [String]), (status = 404, body = ErrorBody)))]
 pub async fn inbox(sup: web::Data<Supervisor>, id: web::Path<String>) -> Result<HttpResponse> {
@@ -58,8 +58,11 @@ pub async fn inbox(sup: web::Data<Supervisor>, id: web::Path<String>) -> Result<
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Say {
+    /// Not blank.
+    #[schema(pattern = r"\S")]
     pub text: String,
     /// `p2p` (default) or `group`.
+    #[schema(pattern = "^(p2p|group)$")]
     pub chat_type: Option<String>,
     /// Whether the message @mentions the bot (matters in groups).
     #[serde(default)]
@@ -76,7 +79,7 @@ pub struct Queued {
 
 /// Says something to the bot on a local conversation; the bot answers in
 /// that conversation (202: queued).
-#[utoipa::path(post, path = "/api/bots/{id}/conversations/{receive_id}/messages", tag = "conversations",
+#[utoipa::path(post, path = "/api/bots/{id}/conversations/{receive_id}/messages", operation_id = "sayInConversation", tag = "conversations",
     params(("id" = String, Path, description = "Bot id"),
         ("receive_id" = String, Path, description = "Conversation (receive id)")),
     request_body = Say,
@@ -85,7 +88,7 @@ pub struct Queued {
 pub async fn say(
     sup: web::Data<Supervisor>,
     path: web::Path<(String, String)>,
-    body: web::Json<Say>,
+    body: crate::http::JsonObject<Say>,
 ) -> Result<HttpResponse> {
     let (id, receive_id) = path.into_inner();
     let message = body.into_inner().into_inbound(receive_id)?;
@@ -123,11 +126,11 @@ impl Say {
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/api/bots/{id}/conversations").route(web::get().to(list)))
-        .service(resource("/api/bots/{id}/inbox").route(web::get().to(inbox)))
+    cfg.service(resource("/api/bots/{id}/conversations").get(list))
+        .service(resource("/api/bots/{id}/inbox").get(inbox))
         .service(
             resource("/api/bots/{id}/conversations/{receive_id}/messages")
-                .route(web::get().to(messages))
-                .route(web::post().to(say)),
+                .get(messages)
+                .post(say),
         );
 }

@@ -31,20 +31,20 @@ use utoipa::OpenApi;
 pub struct AdminDoc;
 
 /// Liveness probe; needs no token.
-#[utoipa::path(get, path = "/healthz", tag = "meta", security(()),
+#[utoipa::path(get, path = "/healthz", operation_id = "health", tag = "meta", security(()),
     responses((status = 200, description = "The supervisor is running", body = crate::runtime_api::Health)))]
 pub async fn health() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
 }
 
 /// This document.
-#[utoipa::path(get, path = "/openapi.json", tag = "meta", security(()),
+#[utoipa::path(get, path = "/openapi.json", operation_id = "openApiDocument", tag = "meta", security(()),
     responses((status = 200, description = "The OpenAPI 3.1 document")))]
 pub async fn openapi_json() -> HttpResponse {
-    HttpResponse::Ok().json(AdminDoc::openapi())
+    HttpResponse::Ok().json(crate::http::served_openapi(AdminDoc::openapi()))
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/healthz").route(web::get().to(health)))
-        .service(resource("/openapi.json").route(web::get().to(openapi_json)));
+    cfg.service(resource("/healthz").get(health))
+        .service(resource("/openapi.json").get(openapi_json));
 }

@@ -21,14 +21,15 @@ pub struct HeadlessQuery {
     #[serde(rename = "wsId")]
     #[param(rename = "wsId")]
     pub ws_id: Option<String>,
-    /// running, succeeded, failed, timeout or cancelled.
+    /// running, succeeded, failed, timeout or cancelled (`status=`: 400).
+    #[param(value_type = Option<crate::agent::RunStatus>)]
     pub status: Option<String>,
     /// Default 50, at most 200.
     pub limit: Option<usize>,
 }
 
 /// Starts an agent run in a bot's workspace.
-#[utoipa::path(post, path = "/api/workspaces/{bot_id}/headless", tag = "headless",
+#[utoipa::path(post, path = "/api/workspaces/{bot_id}/headless", operation_id = "startHeadlessRun", tag = "headless",
     params(("bot_id" = String, Path, description = "Bot (workspace) id")),
     request_body = StartRun,
     responses(
@@ -42,7 +43,7 @@ pub struct HeadlessQuery {
 pub async fn start(
     sup: web::Data<Supervisor>,
     bot_id: web::Path<String>,
-    body: web::Json<StartRun>,
+    body: crate::http::JsonObject<StartRun>,
 ) -> Result<HttpResponse> {
     let runner = sup.runner(&bot_id).await?;
     let mut body = body.into_inner();
@@ -51,8 +52,9 @@ pub async fn start(
 }
 
 /// Recent runs, most recent first.
-#[utoipa::path(get, path = "/api/headless", tag = "headless", params(HeadlessQuery),
-    responses((status = 200, body = [RunRecord]), (status = 400, body = ErrorBody),
+#[utoipa::path(get, path = "/api/headless", operation_id = "listHeadlessRuns", tag = "headless", params(HeadlessQuery),
+    responses((status = 200, body = [RunRecord]),
+        (status = 400, description = "`status` empty or unknown, or a bad `limit`", body = ErrorBody),
         (status = 404, description = "Unknown bot", body = ErrorBody)))]
 pub async fn list(
     sup: web::Data<Supervisor>,
@@ -71,7 +73,7 @@ pub async fn list(
 }
 
 /// One run's record.
-#[utoipa::path(get, path = "/api/headless/{task_id}", tag = "headless",
+#[utoipa::path(get, path = "/api/headless/{task_id}", operation_id = "getHeadlessRun", tag = "headless",
     params(("task_id" = String, Path, description = "Task id")),
     responses((status = 200, body = RunRecord), (status = 404, body = ErrorBody)))]
 pub async fn get(sup: web::Data<Supervisor>, id: web::Path<String>) -> Result<HttpResponse> {
@@ -81,10 +83,11 @@ pub async fn get(sup: web::Data<Supervisor>, id: web::Path<String>) -> Result<Ht
 
 /// A run's events after a sequence number: JSON, or Server-Sent Events
 /// (`Accept: text/event-stream`, resumable with `Last-Event-ID`).
-#[utoipa::path(get, path = "/api/headless/{task_id}/events", tag = "headless",
+#[utoipa::path(get, path = "/api/headless/{task_id}/events", operation_id = "getHeadlessRunEvents", tag = "headless",
     params(("task_id" = String, Path, description = "Task id"), EventsQuery),
     responses((status = 200, description = "JSON page or an event stream", body = crate::agent::EventsPage),
-        (status = 404, body = ErrorBody)))]
+        (status = 400, description = "`after` is not a whole number ≥ 0 (`after=-1`)", body = ErrorBody),
+        (status = 404, description = "No such run", body = ErrorBody)))]
 pub async fn events(
     req: HttpRequest,
     sup: web::Data<Supervisor>,
@@ -102,7 +105,7 @@ pub async fn events(
 
 /// Cancels a running run (its process group is stopped) and answers with
 /// the final record.
-#[utoipa::path(post, path = "/api/headless/{task_id}/cancel", tag = "headless",
+#[utoipa::path(post, path = "/api/headless/{task_id}/cancel", operation_id = "cancelHeadlessRun", tag = "headless",
     params(("task_id" = String, Path, description = "Task id")),
     responses((status = 200, body = RunRecord), (status = 404, body = ErrorBody),
         (status = 409, description = "Already finished", body = ErrorBody)))]
@@ -112,9 +115,9 @@ pub async fn cancel(sup: web::Data<Supervisor>, id: web::Path<String>) -> Result
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/api/workspaces/{bot_id}/headless").route(web::post().to(start)))
-        .service(resource("/api/headless").route(web::get().to(list)))
-        .service(resource("/api/headless/{task_id}").route(web::get().to(get)))
-        .service(resource("/api/headless/{task_id}/events").route(web::get().to(events)))
-        .service(resource("/api/headless/{task_id}/cancel").route(web::post().to(cancel)));
+    cfg.service(resource("/api/workspaces/{bot_id}/headless").post(start))
+        .service(resource("/api/headless").get(list))
+        .service(resource("/api/headless/{task_id}").get(get))
+        .service(resource("/api/headless/{task_id}/events").get(events))
+        .service(resource("/api/headless/{task_id}/cancel").post(cancel));
 }

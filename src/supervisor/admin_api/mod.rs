@@ -24,6 +24,7 @@ impl AdminServer {
         supervisor: Supervisor,
         addr: SocketAddr,
         requests_per_minute: u32,
+        failed_auth_per_minute: u32,
     ) -> std::io::Result<Self> {
         let listener = http::server::bind(addr, "supervisor.admin_addr")?;
         let addr = listener.local_addr()?;
@@ -34,6 +35,7 @@ impl AdminServer {
         let guard = web::Data::new(AccessGuard::new(
             auth,
             requests_per_minute,
+            failed_auth_per_minute,
             ADMIN_BODY_LIMIT,
         ));
         let data = web::Data::new(supervisor);

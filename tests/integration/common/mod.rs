@@ -121,7 +121,8 @@ impl InProcess {
         let supervisor = Supervisor::start_with_bin(config, bin)
             .await
             .expect("supervisor starts");
-        let admin = AdminServer::start(supervisor.clone(), addr, 10_000).expect("admin API starts");
+        let admin =
+            AdminServer::start(supervisor.clone(), addr, 10_000, 30).expect("admin API starts");
         let admin_url = format!("http://{}", admin.addr());
         Self {
             supervisor,
