@@ -3,6 +3,7 @@
 //! stdout. Every start is an agent *run*: recorded, numbered events, a scoped
 //! token, a watchdog and a place within the bot's and the host's capacity.
 
+pub mod api;
 mod control;
 mod error;
 mod feed;

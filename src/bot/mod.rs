@@ -3,11 +3,13 @@
 //! in [`Bot::start`] and stopped in [`Bot::stop`].
 
 mod events;
+mod run_events;
 mod server;
 mod state;
 
 pub use events::{default_sink, inbound_sink, SinkFactory};
-pub use server::StartError;
+pub use run_events::RunEvents;
+pub use server::{Serve, StartError};
 pub use state::{BotState, Host, Permission};
 
 use crate::config::BotConfig;
@@ -32,7 +34,7 @@ impl Bot {
             .prepare()
             .await
             .map_err(|e| StartError::State(e.to_string()))?;
-        let server = server::start_server(state.clone()).await?;
+        let server = (host.serve)(state.clone()).await?;
         match state.chat().resume() {
             Ok(0) => {}
             Ok(n) => {

@@ -25,11 +25,14 @@ pub struct Host {
     pub inbound_sink: Option<super::SinkFactory>,
     /// Agent runs in flight across every bot (`supervisor.max_concurrent_runs`).
     pub run_slots: Arc<tokio::sync::Semaphore>,
+    /// Starts a bot's Runtime API server (`runtime_api::serve`).
+    pub serve: super::Serve,
 }
 
 impl Host {
-    pub fn new(store: Store, data_dir: PathBuf) -> Self {
+    pub fn new(store: Store, data_dir: PathBuf, serve: super::Serve) -> Self {
         Self {
+            serve,
             store,
             data_dir,
             runtime_bin: std::env::current_exe().unwrap_or_else(|_| PathBuf::from("alice")),

@@ -4,6 +4,7 @@
 pub mod auth;
 mod deadline;
 mod guard;
+mod health;
 mod json;
 mod observe;
 mod openapi;
@@ -13,6 +14,7 @@ pub mod sse;
 pub use auth::{generate_token, tokens_equal, Authenticator, Principal, StaticTokenAuth};
 pub use deadline::BodyTimeout;
 pub use guard::AccessGuard;
+pub use health::Health;
 pub use json::JsonObject;
 pub use observe::{observe, ServerLabel};
 pub use openapi::{served as served_openapi, BearerAuth};

@@ -6,6 +6,7 @@
 use actix_web::http::header;
 use actix_web::web::Bytes;
 use actix_web::{HttpRequest, HttpResponse};
+use serde::Serialize;
 use std::fmt::Write;
 use std::time::Duration;
 
@@ -30,6 +31,23 @@ pub fn resume_after(req: &HttpRequest, after: Option<u64>) -> u64 {
         .and_then(|v| v.trim().parse().ok())
         .or(after)
         .unwrap_or(0)
+}
+
+/// JSON after a sequence number (`page`), or Server-Sent Events from
+/// `stream` when the client asks for them; both start after `Last-Event-ID`
+/// or else `after`.
+pub fn answer<S: Source, T: Serialize, E>(
+    req: &HttpRequest,
+    after: Option<u64>,
+    stream: impl FnOnce(u64) -> Result<S, E>,
+    page: impl FnOnce(u64) -> Result<T, E>,
+) -> Result<HttpResponse, E> {
+    let after = resume_after(req, after);
+    if wants_event_stream(req) {
+        Ok(event_stream(stream(after)?))
+    } else {
+        Ok(HttpResponse::Ok().json(page(after)?))
+    }
 }
 
 /// One event: its sequence number (the client's `Last-Event-ID`), its name

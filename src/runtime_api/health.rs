@@ -1,14 +1,6 @@
 use crate::http::resource;
+pub use crate::http::Health;
 use actix_web::{web, HttpResponse};
-use serde::Serialize;
-use utoipa::ToSchema;
-
-#[derive(Serialize, ToSchema)]
-pub struct Health {
-    /// Always `ok` while the server answers.
-    #[schema(example = "ok")]
-    pub status: &'static str,
-}
 
 /// Liveness probe; needs no token.
 #[utoipa::path(get, path = "/healthz", operation_id = "health", tag = "health", security(()),

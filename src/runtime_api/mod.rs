@@ -10,10 +10,12 @@ mod messages;
 mod multipart;
 mod openapi;
 pub mod runs;
+mod serve;
 mod skills;
 
 pub use health::Health;
 pub use openapi::ApiDoc;
+pub use serve::serve;
 
 use crate::bot::BotState;
 use crate::http::{self, AccessGuard};

@@ -1,43 +1,17 @@
 //! `/api/v1/runs…`: agent runs of this bot, in the caller's conversation.
-//! The supervisor's headless routes reuse the request and answer shapes.
+//! The request and answer shapes live with the run service
+//! (`crate::agent::api`): the supervisor's headless routes speak them too.
 
 use super::extract::TokenScope;
-use crate::agent::{
-    AgentRunner, EventFeed, EventsPage, FeedItem, RunError, RunRecord, RunRequest, RunStatus,
-};
-use crate::bot::BotState;
+use crate::agent::api::{self, EventsQuery, RunAccepted, StartRun, Started};
+use crate::agent::{EventsPage, RunRecord, RunStatus};
+use crate::bot::{BotState, RunEvents};
 use crate::error::{Error, ErrorBody, Result};
 use crate::http::{resource, sse};
 use crate::scope::Scope;
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
-
-/// Starts an agent run.
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct StartRun {
-    /// A standalone instruction, at most 16 000 characters, not blank.
-    #[schema(value_type = String, required = true, min_length = 1, max_length = 16000, pattern = r"\S")]
-    pub prompt: Option<String>,
-    /// The agent to use: the bot's command name or `default`.
-    pub agent: Option<String>,
-    /// Watchdog in milliseconds: default 300 000, at most 1 800 000.
-    #[serde(
-        rename = "timeoutMs",
-        alias = "timeout_ms",
-        default,
-        deserialize_with = "whole_number"
-    )]
-    #[schema(minimum = 1, maximum = 1_800_000)]
-    pub timeout_ms: Option<u64>,
-    /// Block until the run ends and answer with its record.
-    #[serde(default)]
-    pub wait: bool,
-    /// The conversation the run acts for (supervisor route only; a bot
-    /// takes it from the `X-Alice-*` headers).
-    pub scope: Option<Scope>,
-}
 
 /// [`StartRun`] as a bot's own route takes it: the conversation comes from
 /// the `X-Alice-*` headers, never from the body.
@@ -59,37 +33,6 @@ pub struct StartBotRun {
     wait: bool,
 }
 
-/// A whole number of milliseconds, also when written `1500.0` (JSON does
-/// not tell the two apart).
-fn whole_number<'de, D: serde::Deserializer<'de>>(
-    d: D,
-) -> std::result::Result<Option<u64>, D::Error> {
-    use serde::de::Error as _;
-    match Option::<serde_json::Number>::deserialize(d)? {
-        None => Ok(None),
-        Some(n) => n
-            .as_u64()
-            .or_else(|| {
-                n.as_f64()
-                    .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f <= u64::MAX as f64)
-                    .map(|f| f as u64)
-            })
-            .map(Some)
-            .ok_or_else(|| {
-                D::Error::custom(format!(
-                    "`timeoutMs` must be a whole number of milliseconds, not {n}"
-                ))
-            }),
-    }
-}
-
-#[derive(Debug, Serialize, Deserialize, ToSchema)]
-pub struct RunAccepted {
-    #[serde(rename = "taskId")]
-    pub task_id: String,
-    pub status: RunStatus,
-}
-
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct ListQuery {
     /// running, succeeded, failed, timeout or cancelled (`status=`: 400).
@@ -99,74 +42,12 @@ pub struct ListQuery {
     pub limit: Option<usize>,
 }
 
-#[derive(Debug, Deserialize, IntoParams)]
-pub struct EventsQuery {
-    /// Only events with a greater sequence number (default 0: all).
-    /// `Last-Event-ID` overrides it. Not a whole number ≥ 0 (`after=-1`): 400.
-    pub after: Option<u64>,
-}
-
-/// Starts `body` on `agent`: 202 with the task id, or 200 with the finished
-/// record when `wait` is set.
-pub async fn start(
-    agent: &AgentRunner,
-    body: StartRun,
-    scope: Scope,
-    origin: &str,
-) -> Result<HttpResponse> {
-    let mut request = RunRequest::new(body.prompt.as_deref().unwrap_or(""), scope, origin);
-    request.agent = body.agent;
-    request.timeout_ms = body.timeout_ms;
-    let handle = agent.start(request).await?;
-    if body.wait {
-        return Ok(HttpResponse::Ok().json(handle.finished().await));
+/// 202 with the run's id, or 200 with the finished record (`wait`).
+fn started(started: Started) -> HttpResponse {
+    match started {
+        Started::Accepted(accepted) => HttpResponse::Accepted().json(accepted),
+        Started::Finished(record) => HttpResponse::Ok().json(record),
     }
-    Ok(HttpResponse::Accepted().json(RunAccepted {
-        task_id: handle.task_id,
-        status: RunStatus::Running,
-    }))
-}
-
-/// JSON after a sequence number, or Server-Sent Events when asked for.
-pub fn events_answer(
-    req: &HttpRequest,
-    after: Option<u64>,
-    feed: impl FnOnce(u64) -> Result<EventFeed, RunError>,
-    page: impl FnOnce(u64) -> Result<EventsPage, RunError>,
-) -> Result<HttpResponse> {
-    let after = sse::resume_after(req, after);
-    if sse::wants_event_stream(req) {
-        Ok(sse::event_stream(RunEvents(feed(after)?)))
-    } else {
-        Ok(HttpResponse::Ok().json(page(after)?))
-    }
-}
-
-/// A run's events as Server-Sent Events.
-struct RunEvents(EventFeed);
-
-impl sse::Source for RunEvents {
-    async fn next(&mut self, idle: std::time::Duration) -> sse::Next {
-        match self.0.next(idle).await {
-            Ok(FeedItem::Events(events)) => sse::Next::Frames(
-                events
-                    .iter()
-                    .map(|e| sse::Frame {
-                        id: e.seq,
-                        event: e.event.clone(),
-                        data: serde_json::to_string(e).unwrap_or_default(),
-                    })
-                    .collect(),
-            ),
-            Ok(FeedItem::Idle) => sse::Next::Idle,
-            Ok(FeedItem::End) => sse::Next::End,
-            Err(e) => sse::Next::Failed(e.to_string()),
-        }
-    }
-}
-
-pub fn parse_status(status: Option<&str>) -> Result<Option<RunStatus>> {
-    Ok(status.map(RunStatus::parse).transpose()?)
 }
 
 /// Starts an agent run in the caller's conversation.
@@ -189,7 +70,9 @@ pub async fn create(
             "`scope` is not accepted here: the conversation comes from the X-Alice-* headers",
         ));
     }
-    start(state.agent(), body, scope, "runtime").await
+    Ok(started(
+        api::start(state.agent(), body, scope, "runtime").await?,
+    ))
 }
 
 /// This bot's runs, most recent first (a run token sees its own conversation's).
@@ -202,7 +85,7 @@ pub async fn list(
     state: web::Data<BotState>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse> {
-    let status = parse_status(query.status.as_deref())?;
+    let status = query.status.as_deref().map(RunStatus::parse).transpose()?;
     let limit = query
         .limit
         .unwrap_or(50)
@@ -241,12 +124,12 @@ pub async fn events(
     query: web::Query<EventsQuery>,
 ) -> Result<HttpResponse> {
     let agent = state.agent();
-    events_answer(
+    Ok(sse::answer(
         &req,
         query.after,
-        |after| agent.feed(&id, after, limit_to.as_ref()),
+        |after| agent.feed(&id, after, limit_to.as_ref()).map(RunEvents),
         |after| agent.events(&id, after, limit_to.as_ref()),
-    )
+    )?)
 }
 
 /// Cancels a running run and answers with its final record.

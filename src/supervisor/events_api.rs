@@ -117,7 +117,7 @@ pub async fn feishu(
 
 /// Liveness probe (for the reverse proxy in front).
 #[utoipa::path(get, path = "/healthz", tag = "meta",
-    responses((status = 200, description = "The listener is running", body = crate::runtime_api::Health)))]
+    responses((status = 200, description = "The listener is running", body = crate::http::Health)))]
 pub async fn health() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
 }

@@ -85,7 +85,9 @@ impl Supervisor {
             ))
         })?;
         let admin_token = admin_token(&config.supervisor)?;
-        let mut host = Host::new(store, data_dir);
+        // The one place the supervisor touches the Runtime API: it lends the
+        // bots their server, so the bot never depends on the API built on it.
+        let mut host = Host::new(store, data_dir, crate::runtime_api::serve);
         host.runtime_bin = runtime_bin;
         host.inbound_sink = inbound_sink;
         host.run_slots = Arc::new(tokio::sync::Semaphore::new(

@@ -1085,3 +1085,55 @@ async fn a_json_body_must_be_an_object() {
     assert_eq!(body["timeout_ms"], 1500, "{body}");
     app.stop().await;
 }
+
+/// Every `.rs` file below `src/<dir>` whose code (comments aside) mentions
+/// one of `needles`.
+fn mentions(dir: &str, needles: &[&str]) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut todo = vec![std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("src")
+        .join(dir)];
+    while let Some(path) = todo.pop() {
+        if path.is_dir() {
+            for entry in std::fs::read_dir(&path).expect("read src") {
+                todo.push(entry.expect("dir entry").path());
+            }
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            let text = std::fs::read_to_string(&path).expect("read source");
+            let code: Vec<&str> = text
+                .lines()
+                .filter(|line| !line.trim_start().starts_with("//"))
+                .collect();
+            let text = code.join("\n");
+            if needles.iter().any(|n| text.contains(n)) {
+                let relative = path.strip_prefix(env!("CARGO_MANIFEST_DIR")).unwrap();
+                found.push(relative.display().to_string());
+            }
+        }
+    }
+    found.sort();
+    found
+}
+
+/// The modules depend one way: the Runtime API on the bot, never back; the
+/// agent knows nothing of HTTP's event streams or of the Runtime API; the
+/// supervisor touches the Runtime API only where it hands its server to the
+/// bots. A new cycle fails here.
+#[test]
+fn modules_have_no_dependency_cycles() {
+    let runtime_api = ["crate::runtime_api", "runtime_api::"];
+    assert_eq!(mentions("bot", &runtime_api), [""; 0], "bot -> runtime_api");
+    assert_eq!(
+        mentions(
+            "agent",
+            &["crate::runtime_api", "runtime_api::", "http::sse"]
+        ),
+        [""; 0],
+        "agent -> runtime_api or http::sse"
+    );
+    assert_eq!(
+        mentions("supervisor", &runtime_api),
+        ["src/supervisor/mod.rs"],
+        "supervisor -> runtime_api (only to hand the server to the bots)"
+    );
+}

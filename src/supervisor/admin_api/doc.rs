@@ -32,7 +32,7 @@ pub struct AdminDoc;
 
 /// Liveness probe; needs no token.
 #[utoipa::path(get, path = "/healthz", operation_id = "health", tag = "meta", security(()),
-    responses((status = 200, description = "The supervisor is running", body = crate::runtime_api::Health)))]
+    responses((status = 200, description = "The supervisor is running", body = crate::http::Health)))]
 pub async fn health() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({"status": "ok"}))
 }

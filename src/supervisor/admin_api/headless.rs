@@ -3,10 +3,11 @@
 //! records and events, cancel them. `taskId` is that webhook's name for a
 //! run and stays so on the wire.
 
-use crate::agent::RunRecord;
+use crate::agent::api::{self, EventsQuery, RunAccepted, StartRun, Started};
+use crate::agent::{RunRecord, RunStatus};
+use crate::bot::RunEvents;
 use crate::error::{ErrorBody, Result};
-use crate::http::resource;
-use crate::runtime_api::runs::{self, EventsQuery, RunAccepted, StartRun};
+use crate::http::{resource, sse};
 use crate::supervisor::Supervisor;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
@@ -48,7 +49,10 @@ pub async fn start(
     let runner = sup.runner(&bot_id).await?;
     let mut body = body.into_inner();
     let scope = body.scope.take().unwrap_or_default();
-    runs::start(&runner, body, scope, "headless").await
+    Ok(match api::start(&runner, body, scope, "headless").await? {
+        Started::Accepted(accepted) => HttpResponse::Accepted().json(accepted),
+        Started::Finished(record) => HttpResponse::Ok().json(record),
+    })
 }
 
 /// Recent runs, most recent first.
@@ -60,7 +64,7 @@ pub async fn list(
     sup: web::Data<Supervisor>,
     query: web::Query<HeadlessQuery>,
 ) -> Result<HttpResponse> {
-    let status = runs::parse_status(query.status.as_deref())?;
+    let status = query.status.as_deref().map(RunStatus::parse).transpose()?;
     let limit = query.limit.unwrap_or(50).min(LIST_MAX);
     let found = sup
         .list_runs(
@@ -95,12 +99,12 @@ pub async fn events(
     query: web::Query<EventsQuery>,
 ) -> Result<HttpResponse> {
     let (owner, _) = sup.find_run(&id).await?;
-    runs::events_answer(
+    Ok(sse::answer(
         &req,
         query.after,
-        |after| owner.feed(&id, after),
+        |after| owner.feed(&id, after).map(RunEvents),
         |after| owner.page(&id, after),
-    )
+    )?)
 }
 
 /// Cancels a running run (its process group is stopped) and answers with
