@@ -29,12 +29,20 @@ pub fn default_sink(state: &BotState) -> Arc<dyn InboundSink> {
     Arc::new(state.chat().clone())
 }
 
+/// A Feishu bot's inbound side: the receiver both transports use, and the
+/// long connection when it has one.
+#[derive(Default)]
+pub struct Events {
+    pub receiver: Option<FeishuInbound>,
+    pub connection: Option<LongConnection>,
+}
+
 /// Sets up a Feishu bot's receiver and, with `events = "long_connection"`,
 /// opens the connection. Nothing for other connectors.
-pub fn start(state: &BotState, host: &Host) -> Result<Option<LongConnection>, OpenError> {
+pub fn start(state: &BotState, host: &Host) -> Result<Events, OpenError> {
     let connector = &state.config().connector;
     if connector.kind != ConnectorKind::Feishu {
-        return Ok(None);
+        return Ok(Events::default());
     }
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(30))
@@ -47,17 +55,24 @@ pub fn start(state: &BotState, host: &Host) -> Result<Option<LongConnection>, Op
         http.clone(),
         inbound_sink(state, host),
     )?;
-    state.set_feishu_inbound(inbound.clone());
-    Ok(match connector.events {
-        EventsTransport::LongConnection => {
-            Some(LongConnection::start(state.id(), connector, http, inbound))
-        }
-        // The supervisor's events listener finds the receiver in the state.
+    let connection = match connector.events {
+        EventsTransport::LongConnection => Some(LongConnection::start(
+            state.id(),
+            connector,
+            http,
+            inbound.clone(),
+        )),
+        // The supervisor's events listener finds the receiver through the
+        // bot's handle.
         EventsTransport::Webhook => {
             if connector.encrypt_key.is_empty() && connector.verification_token.is_empty() {
                 tracing::warn!(bot = %state.id(), "webhook events without encrypt_key or verification_token: anyone who knows the URL can post messages");
             }
             None
         }
+    };
+    Ok(Events {
+        receiver: Some(inbound),
+        connection,
     })
 }

@@ -3,17 +3,19 @@
 //! in [`Bot::start`] and stopped in [`Bot::stop`].
 
 mod events;
+mod handle;
 mod run_events;
 mod server;
 mod state;
 
 pub use events::{default_sink, inbound_sink, SinkFactory};
+pub use handle::BotHandle;
 pub use run_events::RunEvents;
 pub use server::{Serve, StartError};
 pub use state::{BotState, Host, Permission};
 
 use crate::config::BotConfig;
-use crate::connector::feishu_events::LongConnection;
+use crate::connector::feishu_events::{FeishuInbound, LongConnection};
 use crate::http::server::RunningServer;
 use std::sync::Arc;
 
@@ -23,6 +25,9 @@ pub struct Bot {
     server: Option<RunningServer>,
     /// The Feishu long connection, for bots that receive events that way.
     events: Option<LongConnection>,
+    /// The Feishu event receiver (Feishu bots only), built once the bot's
+    /// sink exists; the webhook listener reaches it through [`BotHandle`].
+    feishu: Option<FeishuInbound>,
 }
 
 impl Bot {
@@ -55,7 +60,7 @@ impl Bot {
             server.stop().await;
             return Err(StartError::State(e.to_string()));
         }
-        let events = match events::start(&state, host) {
+        let inbound = match events::start(&state, host) {
             Ok(events) => events,
             Err(e) => {
                 abort(&state);
@@ -67,12 +72,29 @@ impl Bot {
         Ok(Self {
             state,
             server: Some(server),
-            events,
+            events: inbound.connection,
+            feishu: inbound.receiver,
         })
     }
 
-    pub fn state(&self) -> &BotState {
-        &self.state
+    /// What the supervisor's handlers may reach of this bot.
+    pub fn handle(&self) -> BotHandle {
+        BotHandle {
+            token: self.state.token().to_string(),
+            runs: self.state.agent().clone(),
+            chat: self.state.chat().clone(),
+            local: self.state.local().cloned(),
+            feishu: self.feishu.clone(),
+        }
+    }
+
+    /// A bot whose server died: everything it runs goes with it (see its
+    /// `Drop`); resolves once its chat workers are gone, so a relaunch
+    /// never meets them.
+    pub async fn abandon(self) {
+        let chat = self.state.chat().clone();
+        drop(self);
+        chat.stopped().await;
     }
 
     /// Graceful: inbound events stop first, then the server drains within
@@ -83,7 +105,7 @@ impl Bot {
         if let Some(events) = self.events.take() {
             events.stop().await;
         }
-        if let Some(inbound) = self.state.feishu_inbound() {
+        if let Some(inbound) = self.feishu.take() {
             inbound.drain().await;
         }
         self.state.chat().stop();

@@ -4,7 +4,6 @@ use crate::agent::{AgentRunner, AgentSetup, RunStore};
 use crate::automation::{Actions, Automation};
 use crate::chat::ChatPipeline;
 use crate::config::{BotConfig, ConnectorKind};
-use crate::connector::feishu_events::FeishuInbound;
 use crate::connector::{FeishuConnector, LocalConnector, Messenger};
 use crate::error::{Code, ErrorCode};
 use crate::goal::Goals;
@@ -12,7 +11,7 @@ use crate::http::{generate_token, tokens_equal, Authenticator, Principal};
 use crate::store::StoreError;
 use crate::store::{BotStore, Store, Tree};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
 /// What the supervisor lends to every bot.
 #[derive(Clone)]
@@ -73,9 +72,6 @@ struct Inner {
     goals: Goals,
     agent: AgentRunner,
     chat: ChatPipeline,
-    /// Set by `Bot::start` once the sink exists; the webhook listener finds
-    /// the bot's receiver here.
-    feishu_inbound: OnceLock<FeishuInbound>,
     automation: Automation,
 }
 
@@ -192,7 +188,6 @@ impl BotState {
                 goals,
                 agent,
                 chat,
-                feishu_inbound: OnceLock::new(),
             }),
         })
     }
@@ -235,15 +230,6 @@ impl BotState {
     /// The reply pipeline that answers inbound messages.
     pub fn chat(&self) -> &ChatPipeline {
         &self.inner.chat
-    }
-
-    /// The Feishu event receiver, once the bot started (Feishu bots only).
-    pub fn feishu_inbound(&self) -> Option<&FeishuInbound> {
-        self.inner.feishu_inbound.get()
-    }
-
-    pub(super) fn set_feishu_inbound(&self, inbound: FeishuInbound) {
-        let _ = self.inner.feishu_inbound.set(inbound);
     }
 
     pub fn goals(&self) -> &Goals {

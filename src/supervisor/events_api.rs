@@ -104,12 +104,7 @@ pub async fn feishu(
             Ok(HttpResponse::Ok().json(serde_json::json!({ "challenge": challenge })))
         }
         Callback::Event(event) => {
-            let inbound = status
-                .bot
-                .as_ref()
-                .and_then(|bot| bot.feishu_inbound())
-                .ok_or_else(|| SupervisorError::Offline(bot_id.to_string()))?;
-            inbound.accept(*event).await?;
+            sup.feishu_events(&bot_id).await?.accept(*event).await?;
             Ok(HttpResponse::Ok().json(serde_json::json!({ "msg": "success" })))
         }
     }

@@ -183,7 +183,7 @@ impl Supervisor {
         message: crate::connector::inbound::InboundMessage,
     ) -> Result<crate::connector::StoredMessage> {
         let status = self.status(id).await?;
-        let local = match status.bot.as_ref().and_then(|b| b.local().cloned()) {
+        let local = match status.bot.as_ref().and_then(|b| b.conversations().cloned()) {
             Some(local) => local,
             None => self.local_conversations(id).await?,
         };
@@ -194,20 +194,49 @@ impl Supervisor {
         // message to the pipeline running now, not to a stopped one.
         let status = self.status(id).await?;
         match &status.bot {
-            Some(bot) => {
-                bot.chat().push(message).await?;
-            }
+            Some(bot) => bot.say(message).await?,
             None => {
                 crate::chat::Inbox::open(self.inner.host.store.bot(id))?
                     .push(message)
                     .await?;
                 // Started meanwhile? Then its pipeline takes it now.
                 if let Some(bot) = self.status(id).await?.bot {
-                    bot.chat().resume()?;
+                    bot.resume()?;
                 }
             }
         }
         Ok(stored)
+    }
+
+    /// A running bot (404 unknown, 409 not running).
+    pub async fn running(&self, id: &str) -> Result<crate::bot::BotHandle> {
+        self.status(id)
+            .await?
+            .bot
+            .ok_or_else(|| SupervisorError::NotRunning(id.to_string()))
+    }
+
+    /// A running bot's main token and its Runtime API address (409 when it
+    /// is not running).
+    pub async fn token(&self, id: &str) -> Result<(String, std::net::SocketAddr)> {
+        let status = self.status(id).await?;
+        let bot = status
+            .bot
+            .ok_or_else(|| SupervisorError::NotRunning(id.to_string()))?;
+        Ok((bot.token().to_string(), status.config.listen_addr()))
+    }
+
+    /// The receiver of a running Feishu bot's events (503 when the bot is
+    /// not running: Feishu delivers again later).
+    pub async fn feishu_events(
+        &self,
+        id: &str,
+    ) -> Result<crate::connector::feishu_events::FeishuInbound> {
+        self.status(id)
+            .await?
+            .bot
+            .and_then(|bot| bot.feishu_events().cloned())
+            .ok_or_else(|| SupervisorError::Offline(id.to_string()))
     }
 
     /// Ids of inbound messages the bot has not answered yet, oldest first.

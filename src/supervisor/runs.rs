@@ -44,11 +44,7 @@ impl RunOwner {
 impl Supervisor {
     /// The run service of a running bot: 404 unknown, 409 not running.
     pub async fn runner(&self, bot_id: &str) -> Result<AgentRunner> {
-        let status = self.status(bot_id).await?;
-        status
-            .bot
-            .map(|bot| bot.agent().clone())
-            .ok_or_else(|| SupervisorError::NotRunning(bot_id.to_string()))
+        Ok(self.running(bot_id).await?.runs().clone())
     }
 
     async fn bot_ids(&self) -> Vec<String> {
@@ -63,8 +59,8 @@ impl Supervisor {
         let status = self.status(bot_id).await?;
         Ok(match status.bot {
             Some(bot) => RunOwner {
-                store: bot.agent().store().clone(),
-                live: Some(bot.agent().clone()),
+                store: bot.runs().store().clone(),
+                live: Some(bot.runs().clone()),
             },
             None => RunOwner {
                 store: self.host().run_store(bot_id)?,

@@ -2,7 +2,7 @@
 //! start/stop/restart/replace commands, and restarts a failed bot with
 //! backoff. One unit never waits on another.
 
-use crate::bot::{Bot, BotState, Host};
+use crate::bot::{Bot, BotHandle, Host};
 use crate::config::BotConfig;
 use parking_lot::Mutex;
 use serde::Serialize;
@@ -30,7 +30,8 @@ pub struct UnitStatus {
     pub since: Instant,
     pub restarts: u32,
     pub last_error: Option<String>,
-    pub bot: Option<BotState>,
+    /// The running bot, as far as the supervisor's handlers may reach it.
+    pub bot: Option<BotHandle>,
 }
 
 /// A command's answer: the unit's status once the command took effect (a
@@ -162,10 +163,11 @@ impl Worker {
                 Ok(bot) => {
                     tracing::info!(bot = %self.config.id, addr = %self.config.listen_addr(), "bot started");
                     self.backoff = FIRST_BACKOFF;
-                    self.set(RunState::Running, None, Some(bot.state().clone()));
+                    let handle = bot.handle();
+                    self.set(RunState::Running, None, Some(handle.clone()));
                     // Messages queued while the bot was starting but not yet
                     // listed as running (resume takes each message once).
-                    if let Err(e) = bot.state().chat().resume() {
+                    if let Err(e) = handle.resume() {
                         tracing::error!(bot = %self.config.id, error = %e, "cannot read the inbox");
                     }
                     for reply in pending.drain(..) {
@@ -200,10 +202,8 @@ impl Worker {
             tokio::select! {
                 reason = bot.exited() => {
                     tracing::error!(bot = %self.config.id, error = %reason, "bot server died; restarting");
-                    let chat = bot.state().chat().clone();
-                    drop(bot);
                     // The relaunch must not meet the old chat workers.
-                    chat.stopped().await;
+                    bot.abandon().await;
                     self.set(RunState::Failed, Some(reason), None);
                     return self.wait_retry(pending).await;
                 }
@@ -276,7 +276,7 @@ impl Worker {
         self.status.lock().clone()
     }
 
-    fn set(&self, state: RunState, error: Option<String>, bot: Option<BotState>) {
+    fn set(&self, state: RunState, error: Option<String>, bot: Option<BotHandle>) {
         let mut status = self.status.lock();
         if status.state != state {
             status.since = Instant::now();

@@ -1137,3 +1137,12 @@ fn modules_have_no_dependency_cycles() {
         "supervisor -> runtime_api (only to hand the server to the bots)"
     );
 }
+
+/// The supervisor and its handlers reach a bot only through its narrow
+/// handle (token, runs, conversations, inbox, event receiver), never its
+/// whole state; and a bot is whole once built (nothing filled in later).
+#[test]
+fn the_supervisor_reaches_bots_only_through_their_handle() {
+    assert_eq!(mentions("supervisor", &["BotState"]), [""; 0]);
+    assert_eq!(mentions("bot", &["OnceLock", "OnceCell"]), [""; 0]);
+}

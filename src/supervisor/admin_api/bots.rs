@@ -96,14 +96,11 @@ pub async fn restart(sup: web::Data<Supervisor>, id: web::Path<String>) -> Resul
     responses((status = 200, body = TokenView), (status = 404, body = ErrorBody),
         (status = 409, description = "The bot is not running", body = ErrorBody)))]
 pub async fn token(sup: web::Data<Supervisor>, id: web::Path<String>) -> Result<HttpResponse> {
-    let status = sup.status(&id).await?;
-    let bot = status
-        .bot
-        .ok_or_else(|| crate::supervisor::SupervisorError::NotRunning(id.to_string()))?;
+    let (token, addr) = sup.token(&id).await?;
     Ok(HttpResponse::Ok().json(TokenView {
         id: id.into_inner(),
-        token: bot.token().to_string(),
-        base_url: format!("http://{}", status.config.listen_addr()),
+        token,
+        base_url: format!("http://{addr}"),
     }))
 }
 

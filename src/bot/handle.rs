@@ -1,0 +1,52 @@
+//! What the supervisor's handlers may do with a running bot, and nothing
+//! more: its token, its runs, its local conversations, its inbox and its
+//! Feishu event receiver. They never get the bot's whole state.
+
+use crate::agent::AgentRunner;
+use crate::chat::ChatPipeline;
+use crate::connector::feishu_events::FeishuInbound;
+use crate::connector::inbound::InboundMessage;
+use crate::connector::LocalConnector;
+use crate::store::StoreError;
+
+/// A running bot as the supervisor sees it. Cloning is cheap.
+#[derive(Clone)]
+pub struct BotHandle {
+    pub(super) token: String,
+    pub(super) runs: AgentRunner,
+    pub(super) chat: ChatPipeline,
+    pub(super) local: Option<LocalConnector>,
+    pub(super) feishu: Option<FeishuInbound>,
+}
+
+impl BotHandle {
+    /// The bot's main Runtime API token (for the admin API's `token` only).
+    pub fn token(&self) -> &str {
+        &self.token
+    }
+
+    /// The bot's run service (the headless routes).
+    pub fn runs(&self) -> &AgentRunner {
+        &self.runs
+    }
+
+    /// The embedded connector's conversations, when the bot uses it.
+    pub fn conversations(&self) -> Option<&LocalConnector> {
+        self.local.as_ref()
+    }
+
+    /// Queues a user's message for the bot's reply pipeline.
+    pub async fn say(&self, message: InboundMessage) -> Result<(), StoreError> {
+        self.chat.push(message).await.map(drop)
+    }
+
+    /// Answers what the inbox holds (messages queued while it was stopped).
+    pub fn resume(&self) -> Result<usize, StoreError> {
+        self.chat.resume()
+    }
+
+    /// The receiver of the bot's Feishu events (Feishu bots only).
+    pub fn feishu_events(&self) -> Option<&FeishuInbound> {
+        self.feishu.as_ref()
+    }
+}
