@@ -1,6 +1,9 @@
 //! One bot as a unit the supervisor starts and stops: its state (config,
-//! store, token) and its own actix server. Everything a bot owns is started
-//! in [`Bot::start`] and stopped in [`Bot::stop`].
+//! store, token) and its own Runtime API server, started by the function
+//! the host lends ([`Host::serve`]: this module never depends on the API
+//! built on it). Everything a bot owns is started in [`Bot::start`] and
+//! stopped in [`Bot::stop`]; the supervisor reaches a running bot only
+//! through its [`BotHandle`].
 
 mod events;
 mod handle;
@@ -60,7 +63,7 @@ impl Bot {
             server.stop().await;
             return Err(StartError::State(e.to_string()));
         }
-        let inbound = match events::start(&state, host) {
+        let events = match events::start(&state, host) {
             Ok(events) => events,
             Err(e) => {
                 abort(&state);
@@ -72,8 +75,8 @@ impl Bot {
         Ok(Self {
             state,
             server: Some(server),
-            events: inbound.connection,
-            feishu: inbound.receiver,
+            events: events.connection,
+            feishu: events.receiver,
         })
     }
 

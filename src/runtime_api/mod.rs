@@ -1,5 +1,6 @@
 //! A bot's Runtime API: one file per resource, each with its `configure`;
-//! this file is the one place that lists them.
+//! this file is the one place that lists them. [`serve`] starts a bot's
+//! server; the supervisor lends it to the bots (`Host::serve`).
 
 mod automation;
 pub mod extract;
