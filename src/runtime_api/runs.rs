@@ -3,7 +3,8 @@
 
 use super::extract::TokenScope;
 use crate::agent::{
-    AgentRunner, EventFeed, EventsPage, FeedItem, RunError, RunRecord, RunRequest, RunStatus,
+    AgentRun, AgentRunner, EventFeed, EventsPage, FeedItem, RunError, RunOrigin, RunRequest,
+    RunStatus,
 };
 use crate::bot::BotState;
 use crate::error::{Error, ErrorBody, Result};
@@ -86,7 +87,7 @@ fn whole_number<'de, D: serde::Deserializer<'de>>(
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct RunAccepted {
     #[serde(rename = "taskId")]
-    pub task_id: String,
+    pub run_id: String,
     pub status: RunStatus,
 }
 
@@ -106,13 +107,13 @@ pub struct EventsQuery {
     pub after: Option<u64>,
 }
 
-/// Starts `body` on `agent`: 202 with the task id, or 200 with the finished
+/// Starts `body` on `agent`: 202 with the run id, or 200 with the finished
 /// record when `wait` is set.
 pub async fn start(
     agent: &AgentRunner,
     body: StartRun,
     scope: Scope,
-    origin: &str,
+    origin: RunOrigin,
 ) -> Result<HttpResponse> {
     let mut request = RunRequest::new(body.prompt.as_deref().unwrap_or(""), scope, origin);
     request.agent = body.agent;
@@ -122,7 +123,7 @@ pub async fn start(
         return Ok(HttpResponse::Ok().json(handle.finished().await));
     }
     Ok(HttpResponse::Accepted().json(RunAccepted {
-        task_id: handle.task_id,
+        run_id: handle.run_id,
         status: RunStatus::Running,
     }))
 }
@@ -153,7 +154,7 @@ impl sse::Source for RunEvents {
                     .iter()
                     .map(|e| sse::Frame {
                         id: e.seq,
-                        event: e.event.clone(),
+                        event: e.event.name().to_string(),
                         data: serde_json::to_string(e).unwrap_or_default(),
                     })
                     .collect(),
@@ -173,7 +174,7 @@ pub fn parse_status(status: Option<&str>) -> Result<Option<RunStatus>> {
 #[utoipa::path(post, path = "/api/v1/runs", operation_id = "startRun", tag = "runs", request_body = StartBotRun,
     responses(
         (status = 202, description = "Started", body = RunAccepted),
-        (status = 200, description = "`wait: true`: the finished run", body = RunRecord),
+        (status = 200, description = "`wait: true`: the finished run", body = AgentRun),
         (status = 400, description = "Missing or long prompt, unknown agent, bad timeout", body = ErrorBody),
         (status = 403, description = "Another conversation than the token's", body = ErrorBody),
         (status = 429, description = "Capacity reached", body = ErrorBody),
@@ -189,12 +190,12 @@ pub async fn create(
             "`scope` is not accepted here: the conversation comes from the X-Alice-* headers",
         ));
     }
-    start(state.agent(), body, scope, "runtime").await
+    start(state.agent(), body, scope, RunOrigin::Runtime).await
 }
 
 /// This bot's runs, most recent first (a run token sees its own conversation's).
 #[utoipa::path(get, path = "/api/v1/runs", operation_id = "listRuns", tag = "runs", params(ListQuery),
-    responses((status = 200, body = [RunRecord]),
+    responses((status = 200, body = [AgentRun]),
         (status = 400, description = "`status` empty or unknown, or a bad `limit`", body = ErrorBody),
         (status = 403, description = "The headers name another conversation than the token's", body = ErrorBody)))]
 pub async fn list(
@@ -214,7 +215,7 @@ pub async fn list(
 /// One run.
 #[utoipa::path(get, path = "/api/v1/runs/{task_id}", operation_id = "getRun", tag = "runs",
     params(("task_id" = String, Path, description = "Task id")),
-    responses((status = 200, body = RunRecord), (status = 404, description = "No such run (in the token's conversation)", body = ErrorBody),
+    responses((status = 200, body = AgentRun), (status = 404, description = "No such run (in the token's conversation)", body = ErrorBody),
         (status = 403, description = "The headers name another conversation than the token's", body = ErrorBody)))]
 pub async fn get(
     TokenScope(limit_to): TokenScope,
@@ -252,7 +253,7 @@ pub async fn events(
 /// Cancels a running run and answers with its final record.
 #[utoipa::path(post, path = "/api/v1/runs/{task_id}/cancel", operation_id = "cancelRun", tag = "runs",
     params(("task_id" = String, Path, description = "Task id")),
-    responses((status = 200, body = RunRecord),
+    responses((status = 200, body = AgentRun),
         (status = 403, description = "The headers name another conversation than the token's", body = ErrorBody),
         (status = 404, description = "No such run", body = ErrorBody),
         (status = 409, description = "Already finished", body = ErrorBody)))]
