@@ -82,25 +82,30 @@ pub enum TaskAction {
 
 impl TaskAction {
     /// Pairs `kind` with its own payload field; the others are ignored, as
-    /// a typed task has no room for them. A blank payload is a missing one.
+    /// a typed task has no room for them.
     pub fn new(
         kind: Action,
         text: Option<String>,
         prompt: Option<String>,
         workflow: Option<String>,
     ) -> Result<Self, ShapeError> {
-        let given = |value: Option<String>| value.filter(|v| !v.trim().is_empty());
-        let missing = ShapeError::MissingPayload(kind);
+        let own = match kind {
+            Action::SendText => text,
+            Action::RunLlm => prompt,
+            Action::RunWorkflow => workflow,
+        };
+        Self::with_payload(kind, own)
+    }
+
+    /// `kind` with its payload; a blank payload is a missing one.
+    pub fn with_payload(kind: Action, payload: Option<String>) -> Result<Self, ShapeError> {
+        let payload = payload
+            .filter(|v| !v.trim().is_empty())
+            .ok_or(ShapeError::MissingPayload(kind))?;
         Ok(match kind {
-            Action::SendText => TaskAction::SendText {
-                text: given(text).ok_or(missing)?,
-            },
-            Action::RunLlm => TaskAction::RunLlm {
-                prompt: given(prompt).ok_or(missing)?,
-            },
-            Action::RunWorkflow => TaskAction::RunWorkflow {
-                workflow: given(workflow).ok_or(missing)?,
-            },
+            Action::SendText => TaskAction::SendText { text: payload },
+            Action::RunLlm => TaskAction::RunLlm { prompt: payload },
+            Action::RunWorkflow => TaskAction::RunWorkflow { workflow: payload },
         })
     }
 

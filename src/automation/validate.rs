@@ -88,20 +88,16 @@ pub fn apply_patch(task: &mut Task, body: Value, now: DateTime<Utc>) -> Result<(
         transition(task.status, to)?;
         task.status = to;
     }
-    let kind = task.action.kind();
-    let mut payloads = [
-        ("text", None::<String>),
-        ("prompt", None),
-        ("workflow", None),
-    ];
-    for (name, slot) in &mut payloads {
-        *slot = string(&map, name)?;
-        if *name == kind.needs() && !map.contains_key(*name) {
-            *slot = Some(task.action.payload().to_string());
-        }
+    // Every payload field is read, so a wrong type is refused whichever
+    // action it belongs to; only the action's own is applied.
+    for name in ["text", "prompt", "workflow"] {
+        string(&map, name)?;
     }
-    let [(_, text), (_, prompt), (_, workflow)] = payloads;
-    task.action = TaskAction::new(kind, text, prompt, workflow).map_err(shape)?;
+    let kind = task.action.kind();
+    if map.contains_key(kind.needs()) {
+        let payload = string(&map, kind.needs())?;
+        task.action = TaskAction::with_payload(kind, payload).map_err(shape)?;
+    }
 
     let mut cron = task.schedule.cron().map(str::to_string);
     let mut run_at = task.schedule.run_at();
