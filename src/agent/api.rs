@@ -2,7 +2,7 @@
 //! shapes both the bot's `/api/v1/runs` and the supervisor's headless routes
 //! speak. Plain serde types; no HTTP framework here.
 
-use super::{AgentRunner, RunError, RunRecord, RunRequest, RunStatus};
+use super::{AgentRun, AgentRunner, RunError, RunOrigin, RunRequest, RunStatus};
 use crate::scope::Scope;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -60,7 +60,7 @@ fn whole_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<u64>, D
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct RunAccepted {
     #[serde(rename = "taskId")]
-    pub task_id: String,
+    pub run_id: String,
     pub status: RunStatus,
 }
 
@@ -75,7 +75,7 @@ pub struct EventsQuery {
 /// finished record.
 pub enum Started {
     Accepted(RunAccepted),
-    Finished(Box<RunRecord>),
+    Finished(Box<AgentRun>),
 }
 
 /// Starts `body` on `agent` in `scope`; `origin` says who asked.
@@ -83,7 +83,7 @@ pub async fn start(
     agent: &AgentRunner,
     body: StartRun,
     scope: Scope,
-    origin: &str,
+    origin: RunOrigin,
 ) -> Result<Started, RunError> {
     let mut request = RunRequest::new(body.prompt.as_deref().unwrap_or(""), scope, origin);
     request.agent = body.agent;
@@ -93,7 +93,7 @@ pub async fn start(
         return Ok(Started::Finished(Box::new(handle.finished().await)));
     }
     Ok(Started::Accepted(RunAccepted {
-        task_id: handle.task_id,
+        run_id: handle.run_id,
         status: RunStatus::Running,
     }))
 }

@@ -22,7 +22,7 @@ pub enum FeedItem {
 
 pub struct EventFeed {
     store: RunStore,
-    task_id: String,
+    run_id: String,
     after: u64,
     /// Bumped on every new event of a live run; closed when it ends.
     progress: Option<watch::Receiver<u64>>,
@@ -31,13 +31,13 @@ pub struct EventFeed {
 impl EventFeed {
     pub fn new(
         store: RunStore,
-        task_id: String,
+        run_id: String,
         after: u64,
         progress: Option<watch::Receiver<u64>>,
     ) -> Self {
         Self {
             store,
-            task_id,
+            run_id,
             after,
             progress,
         }
@@ -71,18 +71,18 @@ impl EventFeed {
 
     /// Stored events, `End` once finished and drained, `None` to wait.
     fn read(&mut self) -> Result<Option<FeedItem>> {
-        let events = self.store.events_after(&self.task_id, self.after)?;
+        let events = self.store.events_after(&self.run_id, self.after)?;
         if let Some(last) = events.last() {
             self.after = last.seq;
             return Ok(Some(FeedItem::Events(events)));
         }
-        let record = self.store.require(&self.task_id)?;
+        let record = self.store.require(&self.run_id)?;
         if record.status == RunStatus::Running {
             return Ok(None);
         }
         // The finished event is stored before the record changes: read once
         // more so that it is never missed.
-        let events = self.store.events_after(&self.task_id, self.after)?;
+        let events = self.store.events_after(&self.run_id, self.after)?;
         Ok(Some(match events.last() {
             Some(last) => {
                 self.after = last.seq;

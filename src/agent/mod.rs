@@ -17,7 +17,7 @@ pub use process::{
     inherited_fds_close_on_exec, spawn, while_no_child_forks, CommandOutput, Ending, RunSpec,
     Started,
 };
-pub use record::{EventsPage, RunEvent, RunRecord, RunStatus, RunStore};
+pub use record::{AgentRun, EventsPage, RunEvent, RunEventKind, RunOrigin, RunStatus, RunStore};
 pub use runs::{Grant, RunHandle, RunRequest};
 
 use crate::config::AgentConfig;
@@ -151,7 +151,7 @@ impl AgentRunner {
         if self.inner.config.command.is_empty() {
             return Err(AgentError::NotConfigured);
         }
-        let request = RunRequest::new(prompt, scope.clone(), "ask");
+        let request = RunRequest::new(prompt, scope.clone(), RunOrigin::Ask);
         let record = self.run_queued(request).await?;
         answer(record)
     }
@@ -166,17 +166,17 @@ impl AgentRunner {
         if self.inner.config.command.is_empty() {
             return (None, Err(AgentError::NotConfigured));
         }
-        let request = RunRequest::new(prompt, scope.clone(), "chat");
+        let request = RunRequest::new(prompt, scope.clone(), RunOrigin::Chat);
         let stopping = || self.inner.stopping.is_cancelled();
         match self.start_queued(request).await {
             Ok(handle) => {
-                let task_id = handle.task_id.clone();
+                let run_id = handle.run_id.clone();
                 let record = handle.finished().await;
                 let result = match record.status {
                     RunStatus::Cancelled if stopping() => Err(AgentError::Stopping),
                     _ => answer(record),
                 };
-                (Some(task_id), result)
+                (Some(run_id), result)
             }
             Err(_) if stopping() => (None, Err(AgentError::Stopping)),
             Err(e) => (None, Err(AgentError::Start(e))),
@@ -197,13 +197,13 @@ impl AgentRunner {
         } else {
             vec![entry.display().to_string()]
         };
-        let mut request = RunRequest::new(input, scope.clone(), "workflow");
+        let mut request = RunRequest::new(input, scope.clone(), RunOrigin::Workflow);
         request.program = Some((format!("skill:{name}"), argv));
         let record = self.run_queued(request).await?;
         answer(record)
     }
 
-    async fn run_queued(&self, request: RunRequest) -> Result<RunRecord, AgentError> {
+    async fn run_queued(&self, request: RunRequest) -> Result<AgentRun, AgentError> {
         let handle = self.start_queued(request).await?;
         Ok(handle.finished().await)
     }
@@ -236,7 +236,7 @@ fn stop_bound(shutdown_timeout: Duration) -> Duration {
     shutdown_timeout + process::KILL_BOUND
 }
 
-fn answer(record: RunRecord) -> Result<String, AgentError> {
+fn answer(record: AgentRun) -> Result<String, AgentError> {
     match record.status {
         RunStatus::Succeeded => Ok(record.output.trim().to_string()),
         RunStatus::Timeout => Err(AgentError::Timeout(Duration::from_millis(

@@ -1,8 +1,9 @@
 //! Run records and their numbered events, in the bot's own trees.
 //!
-//! `<id>/runs`: `<taskId>` → [`RunRecord`]; task ids are time-ordered
-//! (UUID v7), so key order is start order.
-//! `<id>/run_events`: `<taskId>\u{1f}<seq:010>` → [`RunEvent`].
+//! `<id>/runs`: `<run id>` → [`AgentRun`]; run ids are time-ordered
+//! (UUID v7), so key order is start order. (The wire calls a run id
+//! `taskId`, the headless webhook's name.)
+//! `<id>/run_events`: `<run id>\u{1f}<seq:010>` → [`RunEvent`].
 
 use super::RunError;
 use crate::scope::Scope;
@@ -44,14 +45,51 @@ impl RunStatus {
     }
 }
 
+/// What started a run; `origin` on the wire, as these snake_case names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunOrigin {
+    /// The admin API's headless webhook.
+    Headless,
+    /// `POST /api/v1/runs`.
+    Runtime,
+    /// A conversation's message.
+    Chat,
+    /// [`super::AgentRunner::ask`]: an automation `run_llm` task.
+    Ask,
+    /// A `run_workflow` task's skill.
+    Workflow,
+}
+
+/// What a run event says; `event` on the wire, as these snake_case names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunEventKind {
+    /// The process is up: `{taskId, agent, pid}`.
+    Started,
+    /// One line of stdout: `{line}`.
+    Stdout,
+    /// The run's final record, always the last event.
+    Finished,
+}
+
+impl RunEventKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            RunEventKind::Started => "started",
+            RunEventKind::Stdout => "stdout",
+            RunEventKind::Finished => "finished",
+        }
+    }
+}
+
 /// One agent run as stored and as the API shows it (`AgentRun` in the
 /// OpenAPI document, apart from an automation task's `TaskRun`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
-#[schema(as = AgentRun)]
-pub struct RunRecord {
+pub struct AgentRun {
     #[serde(rename = "taskId")]
     #[schema(example = "headless_0192f0c4a1b27c3d8e9f0a1b2c3d4e5f")]
-    pub task_id: String,
+    pub run_id: String,
     /// The bot (workspace) the run belongs to.
     pub bot: String,
     pub prompt: String,
@@ -73,10 +111,11 @@ pub struct RunRecord {
     pub goal_id: Option<String>,
     /// `headless` (admin API), `runtime` (`/api/v1/runs`), `chat`/automation
     /// (`ask`) or `workflow`.
-    pub origin: String,
+    #[schema(value_type = String)]
+    pub origin: RunOrigin,
 }
 
-impl RunRecord {
+impl AgentRun {
     /// Whether a caller limited to `own` (a run token) may see this run:
     /// runs of its own conversation (same chat and session), whichever
     /// message started them.
@@ -94,8 +133,8 @@ impl RunRecord {
 pub struct RunEvent {
     pub seq: u64,
     /// `started`, `stdout` or `finished`.
-    #[schema(example = "stdout")]
-    pub event: String,
+    #[schema(value_type = String, example = "stdout")]
+    pub event: RunEventKind,
     pub at: DateTime<Utc>,
     #[schema(value_type = Object)]
     pub data: Value,
@@ -114,7 +153,7 @@ pub struct EventsPage {
 pub struct RunStore {
     bot: String,
     store: BotStore,
-    runs: TypedTree<RunRecord>,
+    runs: TypedTree<AgentRun>,
     events: TypedTree<RunEvent>,
 }
 
@@ -132,22 +171,22 @@ impl RunStore {
         &self.bot
     }
 
-    pub fn get(&self, task_id: &str) -> Result<Option<RunRecord>> {
-        self.runs.get(task_id)
+    pub fn get(&self, run_id: &str) -> Result<Option<AgentRun>> {
+        self.runs.get(run_id)
     }
 
-    pub fn require(&self, task_id: &str) -> Result<RunRecord, RunError> {
-        self.get(task_id)?
-            .ok_or_else(|| RunError::NotFound(task_id.to_string()))
+    pub fn require(&self, run_id: &str) -> Result<AgentRun, RunError> {
+        self.get(run_id)?
+            .ok_or_else(|| RunError::NotFound(run_id.to_string()))
     }
 
-    pub fn put(&self, record: &RunRecord) -> Result<()> {
-        self.runs.insert(&record.task_id, record)
+    pub fn put(&self, record: &AgentRun) -> Result<()> {
+        self.runs.insert(&record.run_id, record)
     }
 
-    pub fn push_event(&self, task_id: &str, event: &RunEvent) -> Result<()> {
+    pub fn push_event(&self, run_id: &str, event: &RunEvent) -> Result<()> {
         self.events
-            .insert(&format!("{task_id}{SEP}{:010}", event.seq), event)
+            .insert(&format!("{run_id}{SEP}{:010}", event.seq), event)
     }
 
     pub async fn durable(&self) -> Result<()> {
@@ -160,7 +199,7 @@ impl RunStore {
         status: Option<RunStatus>,
         limit_to: Option<&crate::scope::Scope>,
         limit: usize,
-    ) -> Result<Vec<RunRecord>> {
+    ) -> Result<Vec<AgentRun>> {
         let mut out = Vec::new();
         for item in self.runs.iter_rev() {
             if out.len() >= limit {
@@ -184,28 +223,28 @@ impl RunStore {
         status: Option<RunStatus>,
         limit_to: Option<Scope>,
         limit: usize,
-    ) -> Result<Vec<RunRecord>> {
+    ) -> Result<Vec<AgentRun>> {
         let this = self.clone();
         tokio::task::spawn_blocking(move || this.list(status, limit_to.as_ref(), limit)).await?
     }
 
     /// Events with `seq > after`, at most [`EVENTS_PAGE`].
-    pub fn events_after(&self, task_id: &str, after: u64) -> Result<Vec<RunEvent>> {
-        let start = format!("{task_id}{SEP}{:010}", after.saturating_add(1));
-        let end = format!("{task_id}{}", char::from_u32(SEP as u32 + 1).expect("char"));
+    pub fn events_after(&self, run_id: &str, after: u64) -> Result<Vec<RunEvent>> {
+        let start = format!("{run_id}{SEP}{:010}", after.saturating_add(1));
+        let end = format!("{run_id}{}", char::from_u32(SEP as u32 + 1).expect("char"));
         self.events.range_values(&start, &end, EVENTS_PAGE)
     }
 
-    pub fn last_seq(&self, task_id: &str) -> Result<u64> {
-        let last = self.events.last_with_prefix(&format!("{task_id}{SEP}"))?;
+    pub fn last_seq(&self, run_id: &str) -> Result<u64> {
+        let last = self.events.last_with_prefix(&format!("{run_id}{SEP}"))?;
         Ok(last.map_or(0, |event| event.seq))
     }
 
-    pub fn page(&self, task_id: &str, after: u64) -> Result<EventsPage, RunError> {
-        self.require(task_id)?;
+    pub fn page(&self, run_id: &str, after: u64) -> Result<EventsPage, RunError> {
+        self.require(run_id)?;
         Ok(EventsPage {
-            last_seq: self.last_seq(task_id)?,
-            events: self.events_after(task_id, after)?,
+            last_seq: self.last_seq(run_id)?,
+            events: self.events_after(run_id, after)?,
         })
     }
 
@@ -216,11 +255,11 @@ impl RunStore {
             .list_async(Some(RunStatus::Running), None, usize::MAX)
             .await?;
         for mut record in stale.iter().cloned() {
-            let seq = self.last_seq(&record.task_id)? + 1;
+            let seq = self.last_seq(&record.run_id)? + 1;
             record.status = RunStatus::Failed;
             record.error = Some("alice stopped while this run was in flight".into());
             record.finished_at = Some(Utc::now());
-            self.push_event(&record.task_id, &finished_event(seq, &record))?;
+            self.push_event(&record.run_id, &finished_event(seq, &record))?;
             self.put(&record)?;
         }
         if !stale.is_empty() {
@@ -243,7 +282,7 @@ impl RunStore {
                 // Events first: events left without their record would
                 // never be pruned.
                 self.events
-                    .remove_prefix(&format!("{}{SEP}", record.task_id))?;
+                    .remove_prefix(&format!("{}{SEP}", record.run_id))?;
                 self.runs.remove(&key)?;
                 removed += 1;
             }
@@ -252,23 +291,80 @@ impl RunStore {
     }
 }
 
-pub fn event(seq: u64, name: &str, data: Value) -> RunEvent {
+pub fn event(seq: u64, kind: RunEventKind, data: Value) -> RunEvent {
     RunEvent {
         seq,
-        event: name.to_string(),
+        event: kind,
         at: Utc::now(),
         data,
     }
 }
 
-pub fn finished_event(seq: u64, record: &RunRecord) -> RunEvent {
+pub fn finished_event(seq: u64, record: &AgentRun) -> RunEvent {
     event(
         seq,
-        "finished",
+        RunEventKind::Finished,
         serde_json::json!({
             "status": record.status,
             "exit_code": record.exit_code,
             "error": record.error,
         }),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn origins_and_event_kinds_keep_their_wire_names() {
+        for (origin, name) in [
+            (RunOrigin::Headless, "headless"),
+            (RunOrigin::Runtime, "runtime"),
+            (RunOrigin::Chat, "chat"),
+            (RunOrigin::Ask, "ask"),
+            (RunOrigin::Workflow, "workflow"),
+        ] {
+            assert_eq!(serde_json::to_value(origin).unwrap(), json!(name));
+        }
+        for kind in [
+            RunEventKind::Started,
+            RunEventKind::Stdout,
+            RunEventKind::Finished,
+        ] {
+            assert_eq!(serde_json::to_value(kind).unwrap(), json!(kind.name()));
+        }
+        assert_eq!(RunEventKind::Stdout.name(), "stdout");
+    }
+
+    /// A record and an event as the code before the enums stored them.
+    #[test]
+    fn stored_runs_and_events_load_and_keep_their_wire_names() {
+        let old = json!({
+            "taskId": "headless_0192f0c4a1b27c3d8e9f0a1b2c3d4e5f", "bot": "alpha",
+            "prompt": "hi", "agent": "sh", "status": "succeeded", "exit_code": 0,
+            "started_at": "2025-01-15T09:00:00Z", "finished_at": "2025-01-15T09:00:01Z",
+            "output": "ok", "stderr": "", "error": null, "timeout_ms": 1000,
+            "scope": {"receive_id_type": "chat_id", "receive_id": "oc_1"},
+            "goal_id": null, "origin": "workflow"
+        });
+        let run: AgentRun = serde_json::from_value(old).unwrap();
+        assert_eq!(
+            (run.run_id.as_str(), run.origin),
+            (
+                "headless_0192f0c4a1b27c3d8e9f0a1b2c3d4e5f",
+                RunOrigin::Workflow
+            )
+        );
+        let back = serde_json::to_value(&run).unwrap();
+        assert_eq!(back["taskId"], "headless_0192f0c4a1b27c3d8e9f0a1b2c3d4e5f");
+        assert_eq!(back["origin"], "workflow");
+        assert!(back.get("run_id").is_none());
+
+        let old = json!({"seq": 2, "event": "stdout", "at": "2025-01-15T09:00:00Z", "data": {"line": "ok"}});
+        let event: RunEvent = serde_json::from_value(old.clone()).unwrap();
+        assert_eq!(event.event, RunEventKind::Stdout);
+        assert_eq!(serde_json::to_value(&event).unwrap(), old);
+    }
 }

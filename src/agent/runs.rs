@@ -1,7 +1,7 @@
 //! Starting, following and cancelling agent runs.
 
 use super::process::{self, Ending, RunSpec, Started};
-use super::record::{event, finished_event, RunRecord, RunStatus};
+use super::record::{event, finished_event, AgentRun, RunEventKind, RunOrigin, RunStatus};
 use super::RunError;
 use super::{AgentRunner, DEFAULT_TIMEOUT, MAX_PROMPT_CHARS, MAX_TIMEOUT};
 use crate::goal::Goal;
@@ -26,7 +26,7 @@ const RETRY_AFTER_SECS: u64 = 5;
 /// What a live run's token may act on.
 #[derive(Debug, Clone)]
 pub struct Grant {
-    pub task_id: String,
+    pub run_id: String,
     pub scope: Scope,
 }
 
@@ -38,19 +38,19 @@ pub struct RunRequest {
     pub agent: Option<String>,
     pub timeout_ms: Option<u64>,
     pub scope: Scope,
-    pub origin: String,
+    pub origin: RunOrigin,
     /// (name, argv) instead of the configured agent (skills).
     pub(super) program: Option<(String, Vec<String>)>,
 }
 
 impl RunRequest {
-    pub fn new(prompt: &str, scope: Scope, origin: &str) -> Self {
+    pub fn new(prompt: &str, scope: Scope, origin: RunOrigin) -> Self {
         Self {
             prompt: prompt.to_string(),
             agent: None,
             timeout_ms: None,
             scope,
-            origin: origin.to_string(),
+            origin,
             program: None,
         }
     }
@@ -59,20 +59,21 @@ impl RunRequest {
 pub(super) struct Live {
     pub(super) cancel: CancellationToken,
     pub(super) progress: watch::Receiver<u64>,
-    pub(super) done: watch::Receiver<Option<RunRecord>>,
+    pub(super) done: watch::Receiver<Option<AgentRun>>,
 }
 
 /// A started run; [`RunHandle::finished`] waits for its record.
 pub struct RunHandle {
-    pub task_id: String,
-    done: watch::Receiver<Option<RunRecord>>,
+    pub run_id: String,
+    origin: RunOrigin,
+    done: watch::Receiver<Option<AgentRun>>,
     /// Where the record is read if its driver vanished.
     runs: super::RunStore,
 }
 
 impl RunHandle {
-    pub async fn finished(mut self) -> RunRecord {
-        wait_done(&mut self.done, &self.runs, &self.task_id).await
+    pub async fn finished(mut self) -> AgentRun {
+        wait_done(&mut self.done, &self.runs, &self.run_id, self.origin).await
     }
 }
 
@@ -80,26 +81,27 @@ impl RunHandle {
 /// vanish without publishing (its runtime shut down with the process), the
 /// stored record stands in.
 pub(super) async fn wait_done(
-    done: &mut watch::Receiver<Option<RunRecord>>,
+    done: &mut watch::Receiver<Option<AgentRun>>,
     runs: &super::RunStore,
-    task_id: &str,
-) -> RunRecord {
+    run_id: &str,
+    origin: RunOrigin,
+) -> AgentRun {
     if let Ok(record) = done.wait_for(Option::is_some).await {
         if let Some(record) = record.clone() {
             return record;
         }
     }
-    tracing::warn!(task = %task_id, "a run's driver ended without its record");
-    match runs.get(task_id) {
+    tracing::warn!(run = %run_id, "a run's driver ended without its record");
+    match runs.get(run_id) {
         Ok(Some(record)) => record,
-        _ => vanished(task_id, runs.bot()),
+        _ => vanished(run_id, runs.bot(), origin),
     }
 }
 
 /// A stand-in for a run of which nothing is left.
-fn vanished(task_id: &str, bot: &str) -> RunRecord {
-    RunRecord {
-        task_id: task_id.to_string(),
+fn vanished(run_id: &str, bot: &str, origin: RunOrigin) -> AgentRun {
+    AgentRun {
+        run_id: run_id.to_string(),
         bot: bot.to_string(),
         prompt: String::new(),
         agent: String::new(),
@@ -113,7 +115,7 @@ fn vanished(task_id: &str, bot: &str) -> RunRecord {
         timeout_ms: 0,
         scope: Default::default(),
         goal_id: None,
-        origin: String::new(),
+        origin,
     }
 }
 
@@ -220,12 +222,12 @@ impl AgentRunner {
             }
             Some(ms) => Duration::from_millis(ms),
         };
-        let task_id = format!("headless_{}", uuid::Uuid::now_v7().simple());
+        let run_id = format!("headless_{}", uuid::Uuid::now_v7().simple());
         let mut scope = request.scope;
         if scope.session_key().is_none() {
             // A run without a conversation still gets a scope of its own, so
             // that its token never acts on someone else's.
-            scope.session_key = Some(format!("run:{task_id}"));
+            scope.session_key = Some(format!("run:{run_id}"));
         }
         let session = scope.session_key().expect("set above");
         let goal = self.inner.goals.active(&session)?;
@@ -237,13 +239,13 @@ impl AgentRunner {
                 .map(|g| g.description.clone())
                 .unwrap_or_default(),
         ));
-        env.push(("ALICE_RUN_ID".into(), task_id.clone()));
+        env.push(("ALICE_RUN_ID".into(), run_id.clone()));
         let stdin = match &goal {
             Some(goal) => format!("{}{}", preamble(goal), request.prompt),
             None => request.prompt.clone(),
         };
-        let mut record = RunRecord {
-            task_id: task_id.clone(),
+        let mut record = AgentRun {
+            run_id: run_id.clone(),
             bot: self.inner.bot_id.clone(),
             prompt: request.prompt,
             agent,
@@ -269,7 +271,7 @@ impl AgentRunner {
         self.inner.grants.insert(
             token.clone(),
             Grant {
-                task_id: task_id.clone(),
+                run_id: run_id.clone(),
                 scope,
             },
         );
@@ -282,17 +284,17 @@ impl AgentRunner {
                 record.finished_at = Some(Utc::now());
                 self.inner
                     .runs
-                    .push_event(&task_id, &finished_event(1, &record))?;
+                    .push_event(&run_id, &finished_event(1, &record))?;
                 self.inner.runs.put(&record)?;
                 self.inner.runs.durable().await?;
                 return Err(err);
             }
         };
-        let data = json!({"taskId": task_id, "agent": record.agent, "pid": started.pid});
+        let data = json!({"taskId": run_id, "agent": record.agent, "pid": started.pid});
         let stored = async {
             self.inner
                 .runs
-                .push_event(&task_id, &event(1, "started", data))?;
+                .push_event(&run_id, &event(1, RunEventKind::Started, data))?;
             self.inner.runs.put(&record)?;
             self.inner.runs.durable().await
         };
@@ -301,19 +303,20 @@ impl AgentRunner {
             self.inner.grants.remove(&token);
             return Err(e.into());
         }
-        tracing::info!(bot = %self.inner.bot_id, task = %task_id, agent = %record.agent, "agent run started");
+        tracing::info!(bot = %self.inner.bot_id, run = %run_id, agent = %record.agent, "agent run started");
 
         let (progress_tx, progress) = watch::channel(1);
         let (done_tx, done) = watch::channel(None);
         let cancel = self.inner.stopping.child_token();
         self.inner.live.insert(
-            task_id.clone(),
+            run_id.clone(),
             Live {
                 cancel: cancel.clone(),
                 progress,
                 done: done.clone(),
             },
         );
+        let origin = record.origin;
         let this = self.clone();
         self.inner.tracker.spawn(async move {
             let record = this
@@ -324,7 +327,8 @@ impl AgentRunner {
             done_tx.send_replace(Some(record));
         });
         Ok(RunHandle {
-            task_id,
+            run_id,
+            origin,
             done,
             runs: self.inner.runs.clone(),
         })
@@ -334,22 +338,24 @@ impl AgentRunner {
     async fn drive(
         &self,
         started: Started,
-        mut record: RunRecord,
+        mut record: AgentRun,
         token: &str,
         cancel: &CancellationToken,
         progress: &watch::Sender<u64>,
-    ) -> RunRecord {
+    ) -> AgentRun {
         let runs = &self.inner.runs;
-        let task_id = record.task_id.clone();
+        let run_id = record.run_id.clone();
         let mut seq = 1u64;
         let on_line = |line: &str| {
             if seq > MAX_LINE_EVENTS {
                 return;
             }
             seq += 1;
-            if let Err(e) = runs.push_event(&task_id, &event(seq, "stdout", json!({"line": line})))
-            {
-                tracing::warn!(task = %task_id, error = %e, "cannot store a run event");
+            if let Err(e) = runs.push_event(
+                &run_id,
+                &event(seq, RunEventKind::Stdout, json!({"line": line})),
+            ) {
+                tracing::warn!(run = %run_id, error = %e, "cannot store a run event");
             }
             progress.send_replace(seq);
         };
@@ -392,27 +398,27 @@ impl AgentRunner {
                 record.error = error;
             }
             Err(_) => {
-                tracing::error!(task = %task_id, "the run's driver panicked");
+                tracing::error!(run = %run_id, "the run's driver panicked");
                 record.status = RunStatus::Failed;
                 record.error = Some("internal error while running the agent".into());
             }
         }
         let finish = finished_event(seq + 1, &record);
         if let Err(e) = self.store_outcome(&record, &finish).await {
-            tracing::error!(task = %task_id, error = %e, "cannot store the run's outcome");
+            tracing::error!(run = %run_id, error = %e, "cannot store the run's outcome");
         }
-        self.inner.live.remove(&task_id);
-        tracing::info!(bot = %self.inner.bot_id, task = %task_id, status = record.status.name(), "agent run finished");
+        self.inner.live.remove(&run_id);
+        tracing::info!(bot = %self.inner.bot_id, run = %run_id, status = record.status.name(), "agent run finished");
         record
     }
 
     async fn store_outcome(
         &self,
-        record: &RunRecord,
+        record: &AgentRun,
         finish: &super::RunEvent,
     ) -> crate::store::Result<()> {
         let runs = &self.inner.runs;
-        runs.push_event(&record.task_id, finish)?;
+        runs.push_event(&record.run_id, finish)?;
         runs.put(record)?;
         let removed = runs.prune(self.inner.config.keep_runs)?;
         if removed > 0 {

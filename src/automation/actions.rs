@@ -2,7 +2,7 @@
 //! workflow skill, each toward the task's scope. Agent and skill runs are
 //! the agent service's recorded runs (origin `ask` / `workflow`).
 
-use super::model::{Action, Task};
+use super::model::{Task, TaskAction};
 use super::ActionError;
 use crate::agent::AgentRunner;
 use crate::connector::{Destination, Messenger, Payload};
@@ -24,19 +24,17 @@ impl Actions {
     /// Runs `task`'s action; the id of the message sent, if one was.
     pub async fn run(&self, task: &Task) -> Result<Option<String>, ActionError> {
         let scope = scope_of(task);
-        let text = match task.action {
-            Action::SendText => task.text.clone().unwrap_or_default(),
-            Action::RunLlm => {
-                let prompt = task.prompt.as_deref().unwrap_or_default();
+        let text = match &task.action {
+            TaskAction::SendText { text } => text.clone(),
+            TaskAction::RunLlm { prompt } => {
                 let answer = self.agent.ask(&scope, prompt).await?;
                 if answer.is_empty() {
                     return Err(ActionError::EmptyAnswer);
                 }
                 answer
             }
-            Action::RunWorkflow => {
-                let name = task.workflow.as_deref().unwrap_or_default();
-                let output = self.agent.run_skill(&scope, name, "").await?;
+            TaskAction::RunWorkflow { workflow } => {
+                let output = self.agent.run_skill(&scope, workflow, "").await?;
                 if output.is_empty() {
                     return Ok(None);
                 }

@@ -14,10 +14,14 @@ mod scheduler;
 mod store;
 mod timing;
 mod validate;
+mod wire;
 
 pub use actions::Actions;
 pub use error::{ActionError, TaskError};
-pub use model::{Action, Creator, Outcome, ScopeType, Task, TaskRun, TaskStatus};
+pub use model::{
+    Action, Creator, Outcome, Schedule, ScopeType, ShapeError, Task, TaskAction, TaskRun,
+    TaskStatus,
+};
 pub use store::RUNS_KEPT;
 
 use crate::config::BotConfig;
@@ -120,11 +124,7 @@ impl Automation {
             scope_type: new.scope_type,
             scope_id: new.scope_id,
             action: new.action,
-            text: new.text,
-            prompt: new.prompt,
-            workflow: new.workflow,
-            cron: new.cron,
-            run_at: new.run_at,
+            schedule: new.schedule,
             status: new.status,
             created_at: now,
             updated_at: now,
@@ -206,7 +206,7 @@ impl Automation {
                 let mut task = stored.task.clone();
                 validate::apply_patch(&mut task, patch, now)?;
                 let old = &stored.task;
-                if (task.status, &task.cron, task.run_at) != (old.status, &old.cron, old.run_at) {
+                if (task.status, &task.schedule) != (old.status, &old.schedule) {
                     task.next_run_at = self.next_run(&task, stored.handled_due, now);
                 }
                 task.updated_at = now;
@@ -241,11 +241,16 @@ impl Automation {
         handled: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> Option<DateTime<Utc>> {
-        if task.status != TaskStatus::Active || (task.run_at.is_some() && task.run_at == handled) {
+        if task.status != TaskStatus::Active || one_shot_taken(task, handled) {
             return None;
         }
         timing::next_due(task, self.inner.tz, now)
     }
+}
+
+/// Whether `task` is a one-shot whose time the scheduler already took.
+fn one_shot_taken(task: &Task, handled: Option<DateTime<Utc>>) -> bool {
+    task.schedule.run_at().is_some_and(|at| Some(at) == handled)
 }
 
 fn not_found(id: &str) -> TaskError {

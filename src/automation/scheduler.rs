@@ -16,7 +16,7 @@
 //! - a failure is recorded on the task and its run; a panic is caught.
 
 use super::actions::Actions;
-use super::model::{Outcome, StoredTask, Task, TaskRun, TaskStatus};
+use super::model::{Outcome, Schedule, StoredTask, Task, TaskRun, TaskStatus};
 use super::queue::DueQueue;
 use super::store::TaskStore;
 use super::timing::next_due;
@@ -225,9 +225,9 @@ impl Scheduler {
             return None;
         }
         stored.handled_due = Some(due);
-        task.next_run_at = match task.cron {
-            Some(_) => next_due(task, self.tz, now.max(due)),
-            None => None,
+        task.next_run_at = match task.schedule {
+            Schedule::Cron(_) => next_due(task, self.tz, now.max(due)),
+            Schedule::At(_) => None,
         };
         let overlapping = !lock(&self.running).insert(task.id.clone());
         if !overlapping {
@@ -252,7 +252,7 @@ impl Scheduler {
             let task = &mut stored.task;
             task.last_error = error.clone();
             // Completed unless cancelled meanwhile or moved to a new time.
-            let ran_its_time = task.run_at.is_some() && task.run_at == stored.handled_due;
+            let ran_its_time = super::one_shot_taken(task, stored.handled_due);
             if ran_its_time && matches!(task.status, TaskStatus::Active | TaskStatus::Paused) {
                 task.status = TaskStatus::Completed;
                 task.updated_at = now;
@@ -294,7 +294,7 @@ impl Scheduler {
             let id = stored.task.id.clone();
             self.store.update(&id, |stored| {
                 let task = &mut stored.task;
-                let taken = task.run_at.is_some() && stored.handled_due == task.run_at;
+                let taken = super::one_shot_taken(task, stored.handled_due);
                 if taken {
                     task.status = TaskStatus::Completed;
                     task.next_run_at = None;

@@ -332,7 +332,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::automation::model::{Action, Outcome, Task};
+    use crate::automation::model::{Outcome, Schedule, Task, TaskAction};
     use chrono::Utc;
 
     fn open() -> (tempfile::TempDir, TaskStore) {
@@ -351,12 +351,8 @@ mod tests {
                 id: id.into(),
                 scope_type: ScopeType::Chat,
                 scope_id: "oc_1".into(),
-                action: Action::SendText,
-                text: Some("hi".into()),
-                prompt: None,
-                workflow: None,
-                cron: Some("0 9 * * *".into()),
-                run_at: None,
+                action: TaskAction::SendText { text: "hi".into() },
+                schedule: Schedule::Cron("0 9 * * *".into()),
                 status: TaskStatus::Active,
                 created_at: now,
                 updated_at: now,

@@ -8,7 +8,7 @@
 //! computed here with croner and chrono-tz, and the crate's scheduler gets
 //! one one-shot job per due time.
 
-use super::model::Task;
+use super::model::{Schedule, Task};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use croner::parser::{CronParser, Seconds, Year};
@@ -43,11 +43,10 @@ pub fn next_cron(cron: &Cron, tz: Tz, after: DateTime<Utc>) -> Option<DateTime<U
 /// (even if past: a missed one-shot still runs once), or the cron's next
 /// match after `now` (missed cron times are skipped, as cron does).
 pub fn next_due(task: &Task, tz: Tz, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
-    if let Some(run_at) = task.run_at {
-        return Some(run_at);
+    match &task.schedule {
+        Schedule::At(run_at) => Some(*run_at),
+        Schedule::Cron(cron) => next_cron(&parse_cron(cron).ok()?, tz, now),
     }
-    let cron = parse_cron(task.cron.as_deref()?).ok()?;
-    next_cron(&cron, tz, now)
 }
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 //! wrong type says which field it is, and a PATCH can tell `null` (remove,
 //! as JSON merge patch says) from an absent field (keep).
 
-use super::model::{Action, ScopeType, Task, TaskStatus};
+use super::model::{Action, Schedule, ScopeType, ShapeError, Task, TaskAction, TaskStatus};
 use super::timing::parse_cron;
 use super::TaskError;
 use chrono::{DateTime, Utc};
@@ -29,12 +29,8 @@ const WORKFLOW_MAX: usize = 64;
 pub struct NewTask {
     pub scope_type: ScopeType,
     pub scope_id: String,
-    pub action: Action,
-    pub text: Option<String>,
-    pub prompt: Option<String>,
-    pub workflow: Option<String>,
-    pub cron: Option<String>,
-    pub run_at: Option<DateTime<Utc>>,
+    pub action: TaskAction,
+    pub schedule: Schedule,
     pub status: TaskStatus,
 }
 
@@ -59,21 +55,31 @@ pub fn new_task(body: Value, now: DateTime<Utc>) -> Result<NewTask> {
             ))
         }
     };
+    let scope_type = scope_type_of(&scope_type)?;
+    let kind = action_of(&action)?;
+    // Every payload field is read, so a wrong type is refused whichever
+    // action it belongs to; only the action's own is kept.
+    let (text, prompt, workflow) = (
+        string(&map, "text")?,
+        string(&map, "prompt")?,
+        string(&map, "workflow")?,
+    );
+    let cron = string(&map, "cron")?;
+    let run_at = future_time(string(&map, "run_at")?, now)?;
+    check_scope_id(&scope_id)?;
     Ok(NewTask {
-        scope_type: scope_type_of(&scope_type)?,
+        scope_type,
         scope_id,
-        action: action_of(&action)?,
-        text: string(&map, "text")?,
-        prompt: string(&map, "prompt")?,
-        workflow: string(&map, "workflow")?,
-        cron: string(&map, "cron")?,
-        run_at: future_time(string(&map, "run_at")?, now)?,
+        action: TaskAction::new(kind, text, prompt, workflow).map_err(shape)?,
+        schedule: Schedule::new(cron, run_at).map_err(shape)?,
         status,
     })
 }
 
 /// Applies a JSON merge patch to `task` and checks the result; on error
-/// `task` may be half-changed, so callers patch a copy.
+/// `task` may be half-changed, so callers patch a copy. A patch changes the
+/// payload of the task's action (another action's field is ignored) and may
+/// switch between `cron` and `run_at` (setting the other to `null`).
 pub fn apply_patch(task: &mut Task, body: Value, now: DateTime<Utc>) -> Result<()> {
     let map = object(body, PATCH_FIELDS)?;
     if map.contains_key("status") {
@@ -82,51 +88,37 @@ pub fn apply_patch(task: &mut Task, body: Value, now: DateTime<Utc>) -> Result<(
         transition(task.status, to)?;
         task.status = to;
     }
-    for (name, slot) in [
-        ("text", &mut task.text),
-        ("prompt", &mut task.prompt),
-        ("workflow", &mut task.workflow),
-        ("cron", &mut task.cron),
-    ] {
-        if map.contains_key(name) {
-            *slot = string(&map, name)?;
-        }
+    // Every payload field is read, so a wrong type is refused whichever
+    // action it belongs to; only the action's own is applied.
+    for name in ["text", "prompt", "workflow"] {
+        string(&map, name)?;
+    }
+    let kind = task.action.kind();
+    if map.contains_key(kind.needs()) {
+        let payload = string(&map, kind.needs())?;
+        task.action = TaskAction::with_payload(kind, payload).map_err(shape)?;
+    }
+
+    let mut cron = task.schedule.cron().map(str::to_string);
+    let mut run_at = task.schedule.run_at();
+    if map.contains_key("cron") {
+        cron = string(&map, "cron")?;
     }
     if map.contains_key("run_at") {
-        task.run_at = future_time(string(&map, "run_at")?, now)?;
+        run_at = future_time(string(&map, "run_at")?, now)?;
     }
+    task.schedule = Schedule::new(cron, run_at).map_err(shape)?;
     check(task)
 }
 
-/// The rules every stored task satisfies.
+/// The rules every stored task satisfies beyond its shape.
 pub fn check(task: &Task) -> Result<()> {
-    if task.scope_id.trim().is_empty() {
-        return Err(bad("`scope_id` must not be empty"));
+    check_scope_id(&task.scope_id)?;
+    if let TaskAction::RunWorkflow { workflow } = &task.action {
+        check_workflow_name(workflow)?;
     }
-    let needed = task.action.needs();
-    let value = match task.action {
-        Action::SendText => &task.text,
-        Action::RunLlm => &task.prompt,
-        Action::RunWorkflow => &task.workflow,
-    };
-    match value.as_deref().map(str::trim) {
-        None | Some("") => {
-            return Err(bad(format!(
-                "`{needed}` is required for the action `{}`",
-                action_name(task.action)
-            )))
-        }
-        Some(_) => {}
-    }
-    if let Some(name) = &task.workflow {
-        check_workflow_name(name)?;
-    }
-    match (&task.cron, &task.run_at) {
-        (None, None) => Err(bad("give `cron` (recurring) or `run_at` (one-shot)")),
-        (Some(_), Some(_)) => Err(bad(
-            "give either `cron` or `run_at`, not both (in a PATCH, set the other to null)",
-        )),
-        (Some(cron), None) => {
+    match &task.schedule {
+        Schedule::Cron(cron) => {
             let parsed = parse_cron(cron).map_err(TaskError::Invalid)?;
             // `0 9 31 2 *` parses but never comes: a task that never runs.
             match super::timing::next_cron(&parsed, chrono_tz::UTC, chrono::Utc::now()) {
@@ -134,8 +126,19 @@ pub fn check(task: &Task) -> Result<()> {
                 None => Err(bad("`cron` never matches a real date")),
             }
         }
-        (None, Some(_)) => Ok(()),
+        Schedule::At(_) => Ok(()),
     }
+}
+
+fn check_scope_id(scope_id: &str) -> Result<()> {
+    if scope_id.trim().is_empty() {
+        return Err(bad("`scope_id` must not be empty"));
+    }
+    Ok(())
+}
+
+fn shape(e: ShapeError) -> TaskError {
+    bad(e.to_string())
 }
 
 /// `completed` is final; `active` ↔ `paused`; anything else → `cancelled`.
@@ -204,14 +207,6 @@ fn action_of(s: &str) -> Result<Action> {
         _ => Err(bad(
             "`action` must be \"send_text\", \"run_llm\" or \"run_workflow\"",
         )),
-    }
-}
-
-fn action_name(action: Action) -> &'static str {
-    match action {
-        Action::SendText => "send_text",
-        Action::RunLlm => "run_llm",
-        Action::RunWorkflow => "run_workflow",
     }
 }
 

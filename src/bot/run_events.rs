@@ -16,7 +16,7 @@ impl sse::Source for RunEvents {
                     .iter()
                     .map(|e| sse::Frame {
                         id: e.seq,
-                        event: e.event.clone(),
+                        event: e.event.name().to_string(),
                         data: serde_json::to_string(e).unwrap_or_default(),
                     })
                     .collect(),

@@ -296,7 +296,7 @@ impl Authenticator for BotAuthenticator {
         // A live run's token: limited to its conversation, gone with the run.
         let grant = self.0.agent().grant(token)?;
         Some(Principal::scoped(
-            format!("run:{}", grant.task_id),
+            format!("run:{}", grant.run_id),
             grant.scope,
         ))
     }

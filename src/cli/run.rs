@@ -59,9 +59,9 @@ pub async fn run(args: RunArgs) -> ExitCode {
         );
         return outcome(&answer);
     }
-    let task = answer["taskId"].as_str().unwrap_or_default().to_string();
-    eprintln!("alice: run {task} started on {}", args.bot);
-    match follow(&client, &task).await {
+    let run_id = answer["taskId"].as_str().unwrap_or_default().to_string();
+    eprintln!("alice: run {run_id} started on {}", args.bot);
+    match follow(&client, &run_id).await {
         Ok(finished) => outcome(&finished),
         Err(e) => fail(&e, 1),
     }
@@ -84,14 +84,14 @@ fn outcome(record: &Value) -> ExitCode {
 }
 
 /// Prints stdout lines as they come; returns the finished event's data
-/// (with the task id). Reconnects with `Last-Event-ID` if the stream breaks.
-async fn follow(client: &AdminClient, task: &str) -> Result<Value, String> {
+/// (with the run id). Reconnects with `Last-Event-ID` if the stream breaks.
+async fn follow(client: &AdminClient, run_id: &str) -> Result<Value, String> {
     let mut last = 0u64;
     let mut failures = 0;
     loop {
-        match stream_once(client, task, &mut last).await {
+        match stream_once(client, run_id, &mut last).await {
             Ok(Some(mut finished)) => {
-                finished["taskId"] = task.into();
+                finished["taskId"] = run_id.into();
                 return Ok(finished);
             }
             Ok(None) => {}
@@ -105,21 +105,21 @@ async fn follow(client: &AdminClient, task: &str) -> Result<Value, String> {
 
 async fn stream_once(
     client: &AdminClient,
-    task: &str,
+    run_id: &str,
     last: &mut u64,
 ) -> Result<Option<Value>, String> {
     let mut res = client
         .request(
             reqwest::Method::GET,
-            &format!("/api/headless/{task}/events"),
+            &format!("/api/headless/{run_id}/events"),
         )
         .header("Accept", "text/event-stream")
         .header("Last-Event-ID", last.to_string())
         .send()
         .await
-        .map_err(|e| format!("cannot follow run {task}: {e}"))?;
+        .map_err(|e| format!("cannot follow run {run_id}: {e}"))?;
     if !res.status().is_success() {
-        return Err(format!("cannot follow run {task}: {}", res.status()));
+        return Err(format!("cannot follow run {run_id}: {}", res.status()));
     }
     let mut buffer = String::new();
     while let Some(chunk) = res

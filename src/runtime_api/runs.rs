@@ -4,7 +4,7 @@
 
 use super::extract::TokenScope;
 use crate::agent::api::{self, EventsQuery, RunAccepted, StartRun, Started};
-use crate::agent::{EventsPage, RunRecord, RunStatus};
+use crate::agent::{AgentRun, EventsPage, RunOrigin, RunStatus};
 use crate::bot::{BotState, RunEvents};
 use crate::error::{Error, ErrorBody, Result};
 use crate::http::{resource, sse};
@@ -54,7 +54,7 @@ fn started(started: Started) -> HttpResponse {
 #[utoipa::path(post, path = "/api/v1/runs", operation_id = "startRun", tag = "runs", request_body = StartBotRun,
     responses(
         (status = 202, description = "Started", body = RunAccepted),
-        (status = 200, description = "`wait: true`: the finished run", body = RunRecord),
+        (status = 200, description = "`wait: true`: the finished run", body = AgentRun),
         (status = 400, description = "Missing or long prompt, unknown agent, bad timeout", body = ErrorBody),
         (status = 403, description = "Another conversation than the token's", body = ErrorBody),
         (status = 429, description = "Capacity reached", body = ErrorBody),
@@ -71,13 +71,13 @@ pub async fn create(
         ));
     }
     Ok(started(
-        api::start(state.agent(), body, scope, "runtime").await?,
+        api::start(state.agent(), body, scope, RunOrigin::Runtime).await?,
     ))
 }
 
 /// This bot's runs, most recent first (a run token sees its own conversation's).
 #[utoipa::path(get, path = "/api/v1/runs", operation_id = "listRuns", tag = "runs", params(ListQuery),
-    responses((status = 200, body = [RunRecord]),
+    responses((status = 200, body = [AgentRun]),
         (status = 400, description = "`status` empty or unknown, or a bad `limit`", body = ErrorBody),
         (status = 403, description = "The headers name another conversation than the token's", body = ErrorBody)))]
 pub async fn list(
@@ -97,7 +97,7 @@ pub async fn list(
 /// One run.
 #[utoipa::path(get, path = "/api/v1/runs/{task_id}", operation_id = "getRun", tag = "runs",
     params(("task_id" = String, Path, description = "Task id")),
-    responses((status = 200, body = RunRecord), (status = 404, description = "No such run (in the token's conversation)", body = ErrorBody),
+    responses((status = 200, body = AgentRun), (status = 404, description = "No such run (in the token's conversation)", body = ErrorBody),
         (status = 403, description = "The headers name another conversation than the token's", body = ErrorBody)))]
 pub async fn get(
     TokenScope(limit_to): TokenScope,
@@ -135,7 +135,7 @@ pub async fn events(
 /// Cancels a running run and answers with its final record.
 #[utoipa::path(post, path = "/api/v1/runs/{task_id}/cancel", operation_id = "cancelRun", tag = "runs",
     params(("task_id" = String, Path, description = "Task id")),
-    responses((status = 200, body = RunRecord),
+    responses((status = 200, body = AgentRun),
         (status = 403, description = "The headers name another conversation than the token's", body = ErrorBody),
         (status = 404, description = "No such run", body = ErrorBody),
         (status = 409, description = "Already finished", body = ErrorBody)))]

@@ -3,7 +3,7 @@
 
 use super::Supervisor;
 use super::SupervisorError;
-use crate::agent::{AgentRunner, EventFeed, EventsPage, RunError, RunRecord, RunStatus, RunStore};
+use crate::agent::{AgentRun, AgentRunner, EventFeed, EventsPage, RunError, RunStatus, RunStore};
 
 type Result<T, E = SupervisorError> = std::result::Result<T, E>;
 
@@ -14,28 +14,28 @@ pub struct RunOwner {
 }
 
 impl RunOwner {
-    pub fn feed(&self, task_id: &str, after: u64) -> Result<EventFeed, RunError> {
+    pub fn feed(&self, run_id: &str, after: u64) -> Result<EventFeed, RunError> {
         match &self.live {
-            Some(runner) => runner.feed(task_id, after, None),
+            Some(runner) => runner.feed(run_id, after, None),
             None => Ok(EventFeed::new(
                 self.store.clone(),
-                task_id.to_string(),
+                run_id.to_string(),
                 after,
                 None,
             )),
         }
     }
 
-    pub fn page(&self, task_id: &str, after: u64) -> Result<EventsPage, RunError> {
-        self.store.page(task_id, after)
+    pub fn page(&self, run_id: &str, after: u64) -> Result<EventsPage, RunError> {
+        self.store.page(run_id, after)
     }
 
-    pub async fn cancel(&self, task_id: &str) -> Result<RunRecord, RunError> {
+    pub async fn cancel(&self, run_id: &str) -> Result<AgentRun, RunError> {
         match &self.live {
-            Some(runner) => runner.cancel(task_id, None).await,
+            Some(runner) => runner.cancel(run_id, None).await,
             None => Err(RunError::Finished {
-                id: task_id.to_string(),
-                status: self.store.require(task_id)?.status.name(),
+                id: run_id.to_string(),
+                status: self.store.require(run_id)?.status.name(),
             }),
         }
     }
@@ -69,15 +69,15 @@ impl Supervisor {
         })
     }
 
-    /// The bot that owns `task_id` (404 when none does).
-    pub async fn find_run(&self, task_id: &str) -> Result<(RunOwner, RunRecord)> {
+    /// The bot that owns `run_id` (404 when none does).
+    pub async fn find_run(&self, run_id: &str) -> Result<(RunOwner, AgentRun)> {
         for id in self.bot_ids().await {
             let owner = self.owner_of(&id).await?;
-            if let Some(record) = owner.store.get(task_id)? {
+            if let Some(record) = owner.store.get(run_id)? {
                 return Ok((owner, record));
             }
         }
-        Err(RunError::NotFound(task_id.to_string()).into())
+        Err(RunError::NotFound(run_id.to_string()).into())
     }
 
     /// Runs of one bot (or all), most recent first.
@@ -86,7 +86,7 @@ impl Supervisor {
         bot_id: Option<&str>,
         status: Option<RunStatus>,
         limit: usize,
-    ) -> Result<Vec<RunRecord>> {
+    ) -> Result<Vec<AgentRun>> {
         let ids = match bot_id {
             Some(id) => {
                 self.status(id).await?;

@@ -4,7 +4,7 @@
 //! run and stays so on the wire.
 
 use crate::agent::api::{self, EventsQuery, RunAccepted, StartRun, Started};
-use crate::agent::{RunRecord, RunStatus};
+use crate::agent::{AgentRun, RunOrigin, RunStatus};
 use crate::bot::RunEvents;
 use crate::error::{ErrorBody, Result};
 use crate::http::{resource, sse};
@@ -35,7 +35,7 @@ pub struct HeadlessQuery {
     request_body = StartRun,
     responses(
         (status = 202, description = "Started", body = RunAccepted),
-        (status = 200, description = "`wait: true`: the finished run", body = RunRecord),
+        (status = 200, description = "`wait: true`: the finished run", body = AgentRun),
         (status = 400, description = "Missing or long prompt, unknown agent, bad timeout", body = ErrorBody),
         (status = 404, description = "Unknown bot", body = ErrorBody),
         (status = 409, description = "The bot is not running", body = ErrorBody),
@@ -49,15 +49,17 @@ pub async fn start(
     let runner = sup.runner(&bot_id).await?;
     let mut body = body.into_inner();
     let scope = body.scope.take().unwrap_or_default();
-    Ok(match api::start(&runner, body, scope, "headless").await? {
-        Started::Accepted(accepted) => HttpResponse::Accepted().json(accepted),
-        Started::Finished(record) => HttpResponse::Ok().json(record),
-    })
+    Ok(
+        match api::start(&runner, body, scope, RunOrigin::Headless).await? {
+            Started::Accepted(accepted) => HttpResponse::Accepted().json(accepted),
+            Started::Finished(record) => HttpResponse::Ok().json(record),
+        },
+    )
 }
 
 /// Recent runs, most recent first.
 #[utoipa::path(get, path = "/api/headless", operation_id = "listHeadlessRuns", tag = "headless", params(HeadlessQuery),
-    responses((status = 200, body = [RunRecord]),
+    responses((status = 200, body = [AgentRun]),
         (status = 400, description = "`status` empty or unknown, or a bad `limit`", body = ErrorBody),
         (status = 404, description = "Unknown bot", body = ErrorBody)))]
 pub async fn list(
@@ -79,7 +81,7 @@ pub async fn list(
 /// One run's record.
 #[utoipa::path(get, path = "/api/headless/{task_id}", operation_id = "getHeadlessRun", tag = "headless",
     params(("task_id" = String, Path, description = "Task id")),
-    responses((status = 200, body = RunRecord), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = AgentRun), (status = 404, body = ErrorBody)))]
 pub async fn get(sup: web::Data<Supervisor>, id: web::Path<String>) -> Result<HttpResponse> {
     let (_, record) = sup.find_run(&id).await?;
     Ok(HttpResponse::Ok().json(record))
@@ -111,7 +113,7 @@ pub async fn events(
 /// the final record.
 #[utoipa::path(post, path = "/api/headless/{task_id}/cancel", operation_id = "cancelHeadlessRun", tag = "headless",
     params(("task_id" = String, Path, description = "Task id")),
-    responses((status = 200, body = RunRecord), (status = 404, body = ErrorBody),
+    responses((status = 200, body = AgentRun), (status = 404, body = ErrorBody),
         (status = 409, description = "Already finished", body = ErrorBody)))]
 pub async fn cancel(sup: web::Data<Supervisor>, id: web::Path<String>) -> Result<HttpResponse> {
     let (owner, _) = sup.find_run(&id).await?;

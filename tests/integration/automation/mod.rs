@@ -133,6 +133,64 @@ async fn crud_with_every_field() {
     app.stop().await;
 }
 
+/// A task is one action with its own payload and one schedule: a patch
+/// changes that payload or switches between `cron` and `run_at`; another
+/// action's field is accepted and ignored (nothing could ever read it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_patch_changes_the_payload_and_switches_the_schedule() {
+    let dir = TestDir::new();
+    let (base, admin) = (free_ports(1), free_ports(1));
+    dir.write_config(&config(admin, base, &[("alpha", "")]));
+    let app = InProcess::start(&dir).await;
+    app.wait_running(&["alpha"]).await;
+    let api = Api::of(&app, "alpha", base).await;
+
+    let task = api
+        .create(
+            json!({"scope_type": "chat", "scope_id": "oc_1", "action": "run_llm",
+            "prompt": "sum up", "text": "stray", "run_at": in_secs(3600)}),
+        )
+        .await;
+    assert_eq!(
+        (task["prompt"].as_str(), &task["text"], &task["workflow"]),
+        (Some("sum up"), &Value::Null, &Value::Null)
+    );
+    let path = format!("{TASKS}/{}", task["id"].as_str().unwrap());
+
+    let (status, patched) = api
+        .patch(
+            &path,
+            &json!({"prompt": "sum up the week", "workflow": "report"}),
+        )
+        .await;
+    assert_eq!(status, 200, "{patched}");
+    assert_eq!(
+        (patched["prompt"].as_str(), &patched["workflow"]),
+        (Some("sum up the week"), &Value::Null)
+    );
+    assert_eq!(patched["action"], "run_llm");
+
+    let (status, patched) = api
+        .patch(&path, &json!({"run_at": null, "cron": "0 9 * * *"}))
+        .await;
+    assert_eq!(status, 200, "{patched}");
+    assert_eq!(
+        (patched["cron"].as_str(), &patched["run_at"]),
+        (Some("0 9 * * *"), &Value::Null)
+    );
+    assert!(time(&patched["next_run_at"]) > Utc::now());
+    assert_eq!(patched["prompt"], "sum up the week");
+    assert_eq!(api.task(task["id"].as_str().unwrap()).await, patched);
+
+    let (status, answer) = api.patch(&path, &json!({"prompt": "  "})).await;
+    assert_eq!(status, 400, "{answer}");
+    assert!(answer["error"]
+        .as_str()
+        .unwrap()
+        .contains("`prompt` is required"));
+    app.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_validation_case_is_a_400_naming_the_field() {
     let dir = TestDir::new();
