@@ -267,6 +267,8 @@ async fn configured_tokens_and_environment_overrides() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
+    // Bots start independently: wait for each.
+    wait_healthy(&format!("http://127.0.0.1:{base}/healthz")).await;
     wait_healthy(&format!("http://127.0.0.1:{}/healthz", base + 1)).await;
     for (port, token) in [(base, "from-file"), (base + 1, "from-env")] {
         let res = client()
