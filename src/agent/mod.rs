@@ -13,10 +13,7 @@ mod runs;
 
 pub use error::{AgentError, RunError};
 pub use feed::{EventFeed, FeedItem};
-pub use process::{
-    inherited_fds_close_on_exec, spawn, while_no_child_forks, CommandOutput, Ending, RunSpec,
-    Started,
-};
+pub use process::{spawn, CommandOutput, Ending, RunSpec, Started};
 pub use record::{AgentRun, EventsPage, RunEvent, RunEventKind, RunOrigin, RunStatus, RunStore};
 pub use runs::{Grant, RunHandle, RunRequest};
 

@@ -5,8 +5,8 @@ use super::record::{event, finished_event, AgentRun, RunEventKind, RunOrigin, Ru
 use super::RunError;
 use super::{AgentRunner, DEFAULT_TIMEOUT, MAX_PROMPT_CHARS, MAX_TIMEOUT};
 use crate::goal::Goal;
-use crate::http::generate_token;
 use crate::scope::Scope;
+use crate::token::generate_token;
 use chrono::Utc;
 use futures_util::FutureExt;
 use serde_json::json;

@@ -19,7 +19,7 @@ const REBIND_STEP: Duration = Duration::from_millis(5);
 pub async fn bind_again(addr: SocketAddr) -> std::io::Result<TcpListener> {
     let deadline = tokio::time::Instant::now() + REBIND_WAIT;
     loop {
-        match crate::agent::while_no_child_forks(|| TcpListener::bind(addr)) {
+        match crate::fds::while_no_child_forks(|| TcpListener::bind(addr)) {
             Err(e)
                 if e.kind() == std::io::ErrorKind::AddrInUse
                     && tokio::time::Instant::now() < deadline =>
@@ -38,7 +38,7 @@ pub async fn bind_again(addr: SocketAddr) -> std::io::Result<TcpListener> {
 /// Binds `addr`; `what` names the setting in the error (`supervisor.admin_addr`).
 pub fn bind(addr: SocketAddr, what: &str) -> std::io::Result<TcpListener> {
     // Never while an agent is being forked (see `bind_again`).
-    let listener = crate::agent::while_no_child_forks(|| TcpListener::bind(addr)).map_err(|e| {
+    let listener = crate::fds::while_no_child_forks(|| TcpListener::bind(addr)).map_err(|e| {
         std::io::Error::new(e.kind(), format!("cannot listen on {addr} ({what}): {e}"))
     })?;
     listener.set_nonblocking(true)?;

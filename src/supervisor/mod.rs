@@ -70,7 +70,7 @@ impl Supervisor {
         inbound_sink: Option<crate::bot::SinkFactory>,
     ) -> std::io::Result<Self> {
         // Agents must never hold what alice's parent left open.
-        crate::agent::inherited_fds_close_on_exec();
+        crate::fds::inherited_fds_close_on_exec();
         let data_dir = config.supervisor.data_dir.clone();
         let store = Store::open(&data_dir).map_err(|e| {
             // sled locks its files: the usual cause is a second alice.

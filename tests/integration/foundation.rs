@@ -1126,10 +1126,15 @@ fn modules_have_no_dependency_cycles() {
     assert_eq!(
         mentions(
             "agent",
-            &["crate::runtime_api", "runtime_api::", "http::sse"]
+            &["crate::runtime_api", "runtime_api::", "crate::http"]
         ),
         [""; 0],
-        "agent -> runtime_api or http::sse"
+        "agent -> runtime_api or http"
+    );
+    assert_eq!(
+        mentions("http", &["crate::agent", "crate::bot", "crate::supervisor"]),
+        [""; 0],
+        "http (shared by every server) -> a service"
     );
     assert_eq!(
         mentions("supervisor", &runtime_api),
