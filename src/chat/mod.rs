@@ -244,10 +244,19 @@ impl Inner {
             chat_type: Some(message.chat_type.clone()),
             session_key: Some(item.session_key.clone()),
         };
-        let history = self
+        // An unreadable history is a storage fault worth an error, not a
+        // reason to leave the user unanswered: the message is answered
+        // without the earlier turns.
+        let history = match self
             .history
             .recent(&item.session_key, self.config.history_messages)
-            .unwrap_or_default();
+        {
+            Ok(history) => history,
+            Err(e) => {
+                tracing::error!(bot = %self.bot_id, session = %item.session_key, error = %e, "cannot read the conversation's history; answering without it");
+                Vec::new()
+            }
+        };
         // The run service adds the conversation's goal to the prompt.
         let prompt = build_prompt(&history, &message.text);
         let (run_id, result) = self.answerer.answer(&scope, &prompt).await;

@@ -594,3 +594,67 @@ async fn a_message_refused_because_the_bot_is_stopping_stays_queued() {
     pipeline.stopped().await;
     runner.stop().await;
 }
+
+/// Log lines written while a test runs on its own thread.
+#[derive(Clone, Default)]
+struct CapturedLog(std::sync::Arc<parking_lot::Mutex<Vec<u8>>>);
+
+impl std::io::Write for CapturedLog {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A history that cannot be read is an error in the log naming the bot and
+/// the session, and the message is still answered (without history).
+#[tokio::test(flavor = "current_thread")]
+async fn an_unreadable_history_is_logged_and_the_message_still_answered() {
+    let captured = CapturedLog::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let dir = TestDir::new();
+    let store = alice::store::Store::open(&dir.path().join("data")).unwrap();
+    let bot = store.bot("alpha");
+    // A turn that is not a turn: reading the session's history fails.
+    let session = "open_id:ou_1|scene:chat";
+    bot.tree::<String>(alice::store::Tree::History)
+        .unwrap()
+        .insert(&format!("{session}\u{1f}{:020}", 1), &"garbage".to_string())
+        .unwrap();
+    let (tx, mut answered) = tokio::sync::mpsc::unbounded_channel();
+    let (runner, pipeline, local) = chat_parts(&dir, &bot, tx);
+    let message = alice::connector::inbound::InboundMessage {
+        message_id: "om_hist".into(),
+        receive_id_type: "chat_id".into(),
+        receive_id: "hist".into(),
+        chat_type: "p2p".into(),
+        sender_open_id: Some("ou_1".into()),
+        sender_user_id: None,
+        text: "hello".into(),
+        mentions_bot: false,
+    };
+    assert!(pipeline.push(message).await.unwrap());
+    answered.recv().await.expect("the run");
+    eventually("the answer is sent", || async {
+        !local.messages("hist", 0, 100).unwrap().0.is_empty()
+    })
+    .await;
+    pipeline.stopped().await;
+    runner.stop().await;
+    let log = String::from_utf8_lossy(&captured.0.lock()).to_string();
+    let line = log
+        .lines()
+        .find(|l| l.contains("cannot read the conversation's history"))
+        .unwrap_or_else(|| panic!("no history error in the log:\n{log}"));
+    assert!(line.contains("ERROR"), "{line}");
+    assert!(line.contains("alpha") && line.contains(session), "{line}");
+}
