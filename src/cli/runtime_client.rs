@@ -1,7 +1,7 @@
 //! The client `alice runtime` uses: the bot and the conversation come from
 //! the `ALICE_*` environment a bot gives its agent runs.
 
-use crate::scope::{Scope, FIELDS};
+use crate::scope::Scope;
 use reqwest::{Method, RequestBuilder};
 use serde_json::Value;
 use std::time::Duration;
@@ -26,7 +26,14 @@ impl RuntimeClient {
     pub fn from_env() -> Result<Self, String> {
         let base = required("ALICE_RUNTIME_API_BASE_URL")?;
         let token = required("ALICE_RUNTIME_API_TOKEN")?;
-        let scope = Scope::from_lookup(|i| std::env::var(FIELDS[i].0).ok());
+        // The bot sets these variables itself; another value was set by hand.
+        let scope = Scope::from_env().map_err(|field| {
+            format!(
+                "{} must be one of {}",
+                field.var(),
+                crate::scope::ReceiveIdType::listed()
+            )
+        })?;
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(120))
             .build()
