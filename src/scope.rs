@@ -143,17 +143,23 @@ impl Field {
     }
 }
 
+// In JSON (the supervisor's run requests, stored run records) an unknown
+// receive id type or chat type reads as unset: both always took any string
+// there, and a record written so must still load. (A plain comment: the doc
+// comment below is the OpenAPI description.)
 /// A conversation; every field is optional.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Scope {
     #[schema(value_type = Option<String>)]
+    #[serde(default, deserialize_with = "known_or_unset")]
     pub receive_id_type: Option<ReceiveIdType>,
     pub receive_id: Option<String>,
     pub source_message_id: Option<String>,
     pub actor_user_id: Option<String>,
     pub actor_open_id: Option<String>,
     #[schema(value_type = Option<String>)]
+    #[serde(default, deserialize_with = "known_or_unset")]
     pub chat_type: Option<ChatType>,
     pub session_key: Option<String>,
 }
@@ -277,6 +283,22 @@ impl Scope {
             .filter_map(|f| self.value(f).map(|v| (f.header(), v)))
             .collect()
     }
+}
+
+/// A known value, or `None` for an unknown one (see [`Scope`]).
+fn known_or_unset<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: FromStr,
+{
+    let value = Option::<String>::deserialize(d)?;
+    Ok(value.and_then(|v| {
+        let known = v.parse().ok();
+        if known.is_none() && !v.is_empty() {
+            tracing::warn!(value = %v, "unknown conversation type in a scope; read as unset");
+        }
+        known
+    }))
 }
 
 /// The three variables that say where the bot is.

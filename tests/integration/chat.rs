@@ -739,6 +739,14 @@ async fn records_written_as_strings_still_load() {
     assert_eq!(scope.receive_id_type(), ReceiveIdType::OpenId);
     assert_eq!(scope.chat_type, Some(ChatType::P2p));
     assert_eq!(serde_json::to_value(&scope).unwrap(), stored);
+    // The supervisor's run requests took any string here: such a record loads.
+    let odd: Scope = serde_json::from_value(
+        json!({"receive_id_type": "bogus", "chat_type": "topic", "receive_id": "x"}),
+    )
+    .unwrap();
+    assert_eq!((odd.receive_id_type, odd.chat_type), (None, None));
+    let empty: Scope = serde_json::from_value(json!({})).unwrap();
+    assert_eq!(empty, Scope::default());
 }
 
 /// The local `say` route takes `p2p` (the default) or `group` and answers

@@ -104,7 +104,16 @@ async fn the_receive_id_type_header_takes_five_types_and_nothing_else() {
     assert_eq!(status, 403, "a type that is not its own: {body}");
     let (status, body) = bot_call(Method::GET, &runs, &token, &bogus[1..], None).await;
     assert_eq!(status, 200, "a type without an id names nothing: {body}");
+    // The supervisor's run requests take any type, as they always have.
+    let (status, odd) = h
+        .headless(
+            "alpha",
+            json!({"prompt": "hold", "scope": {"receive_id": "oc_odd", "receive_id_type": "bogus", "chat_type": "topic"}}),
+        )
+        .await;
+    assert_eq!(status, 202, "{odd}");
     h.open_gate("alpha");
     h.finished(&task).await;
+    h.finished(odd["taskId"].as_str().unwrap()).await;
     h.stop().await;
 }
