@@ -199,11 +199,6 @@ impl Scope {
         (scope, unknown_type)
     }
 
-    /// The scope a bot gives its agent runs, from the `ALICE_*` variables.
-    pub fn from_env() -> Result<Self, Field> {
-        Self::read(|field| std::env::var(field.var()).ok())
-    }
-
     /// A chat (`chat_id`) or user (`open_id`) conversation, as automation
     /// tasks address them.
     pub fn for_target(receive_id_type: ReceiveIdType, receive_id: &str) -> Self {
