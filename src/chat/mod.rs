@@ -291,7 +291,7 @@ impl Inner {
     /// Sends `text` as a reply to `message`.
     async fn send(&self, message: &InboundMessage, text: String, run_id: &str) {
         let to = Destination {
-            receive_id_type: message.receive_id_type.to_string(),
+            receive_id_type: message.receive_id_type,
             receive_id: message.receive_id.clone(),
             reply_to: Some(message.message_id.clone()),
         };

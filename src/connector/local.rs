@@ -227,7 +227,7 @@ impl Messenger for LocalConnector {
         };
         let message = StoredMessage {
             message_id: new_message_id(),
-            receive_id_type: to.receive_id_type.clone(),
+            receive_id_type: to.receive_id_type.to_string(),
             receive_id: to.receive_id.clone(),
             direction: Direction::Out,
             msg_type,
