@@ -40,7 +40,7 @@ fn header(headers: &HeaderMap, field: crate::scope::Field) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// The conversation a caller is limited to (`None`: the bot's main
+/// The conversation the caller is limited to (`None`: the bot's main
 /// token), for routes that act on whatever the token reaches (lists, one
 /// record). A run token whose headers name another conversation is refused
 /// here as on every other route.
