@@ -2,61 +2,223 @@
 //! `ALICE_*` environment variables; `alice runtime` sends it back as
 //! `X-Alice-*` headers; the Runtime API reads it from those headers.
 
+use crate::connector::inbound::InboundMessage;
 use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
 
-/// (environment variable, header) for each conversation field.
-pub const FIELDS: [(&str, &str); 7] = [
-    ("ALICE_RECEIVE_ID_TYPE", "x-alice-receive-id-type"),
-    ("ALICE_RECEIVE_ID", "x-alice-receive-id"),
-    ("ALICE_SOURCE_MESSAGE_ID", "x-alice-source-message-id"),
-    ("ALICE_ACTOR_USER_ID", "x-alice-actor-user-id"),
-    ("ALICE_ACTOR_OPEN_ID", "x-alice-actor-open-id"),
-    ("ALICE_CHAT_TYPE", "x-alice-chat-type"),
-    ("ALICE_SESSION_KEY", "x-alice-session-key"),
-];
+/// What a receive id is (Feishu's `receive_id_type`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReceiveIdType {
+    #[default]
+    ChatId,
+    OpenId,
+    UserId,
+    UnionId,
+    Email,
+}
 
+impl ReceiveIdType {
+    pub const ALL: [Self; 5] = [
+        Self::ChatId,
+        Self::OpenId,
+        Self::UserId,
+        Self::UnionId,
+        Self::Email,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ChatId => "chat_id",
+            Self::OpenId => "open_id",
+            Self::UserId => "user_id",
+            Self::UnionId => "union_id",
+            Self::Email => "email",
+        }
+    }
+
+    /// `chat_id, open_id, …`, for error messages.
+    pub fn listed() -> String {
+        Self::ALL.map(Self::as_str).join(", ")
+    }
+}
+
+impl FromStr for ReceiveIdType {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, ()> {
+        Self::ALL.into_iter().find(|t| t.as_str() == s).ok_or(())
+    }
+}
+
+impl fmt::Display for ReceiveIdType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A one-to-one chat or a group (Feishu's topic groups count as groups).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChatType {
+    P2p,
+    Group,
+}
+
+impl ChatType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::P2p => "p2p",
+            Self::Group => "group",
+        }
+    }
+}
+
+impl FromStr for ChatType {
+    type Err = ();
+
+    fn from_str(s: &str) -> Result<Self, ()> {
+        match s {
+            "p2p" => Ok(Self::P2p),
+            "group" => Ok(Self::Group),
+            _ => Err(()),
+        }
+    }
+}
+
+impl fmt::Display for ChatType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One conversation field and the names it goes by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Field {
+    ReceiveIdType,
+    ReceiveId,
+    SourceMessageId,
+    ActorUserId,
+    ActorOpenId,
+    ChatType,
+    SessionKey,
+}
+
+impl Field {
+    pub const ALL: [Self; 7] = [
+        Self::ReceiveIdType,
+        Self::ReceiveId,
+        Self::SourceMessageId,
+        Self::ActorUserId,
+        Self::ActorOpenId,
+        Self::ChatType,
+        Self::SessionKey,
+    ];
+
+    /// The environment variable a skill reads.
+    pub fn var(self) -> &'static str {
+        match self {
+            Self::ReceiveIdType => "ALICE_RECEIVE_ID_TYPE",
+            Self::ReceiveId => "ALICE_RECEIVE_ID",
+            Self::SourceMessageId => "ALICE_SOURCE_MESSAGE_ID",
+            Self::ActorUserId => "ALICE_ACTOR_USER_ID",
+            Self::ActorOpenId => "ALICE_ACTOR_OPEN_ID",
+            Self::ChatType => "ALICE_CHAT_TYPE",
+            Self::SessionKey => "ALICE_SESSION_KEY",
+        }
+    }
+
+    /// The header `alice runtime` sends.
+    pub fn header(self) -> &'static str {
+        match self {
+            Self::ReceiveIdType => "x-alice-receive-id-type",
+            Self::ReceiveId => "x-alice-receive-id",
+            Self::SourceMessageId => "x-alice-source-message-id",
+            Self::ActorUserId => "x-alice-actor-user-id",
+            Self::ActorOpenId => "x-alice-actor-open-id",
+            Self::ChatType => "x-alice-chat-type",
+            Self::SessionKey => "x-alice-session-key",
+        }
+    }
+}
+
+// In JSON (the supervisor's run requests, stored run records) an unknown
+// receive id type or chat type reads as unset: both always took any string
+// there, and a record written so must still load. (A plain comment: the doc
+// comment below is the OpenAPI description.)
 /// A conversation; every field is optional.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Scope {
-    pub receive_id_type: Option<String>,
+    #[schema(value_type = Option<String>)]
+    #[serde(default, deserialize_with = "known_or_unset")]
+    pub receive_id_type: Option<ReceiveIdType>,
     pub receive_id: Option<String>,
     pub source_message_id: Option<String>,
     pub actor_user_id: Option<String>,
     pub actor_open_id: Option<String>,
-    pub chat_type: Option<String>,
+    #[schema(value_type = Option<String>)]
+    #[serde(default, deserialize_with = "known_or_unset")]
+    pub chat_type: Option<ChatType>,
     pub session_key: Option<String>,
 }
 
 impl Scope {
-    /// A scope from `(name, value)` lookups: header names or variable names.
-    pub fn from_lookup(mut get: impl FnMut(usize) -> Option<String>) -> Self {
-        let mut v: Vec<Option<String>> = (0..FIELDS.len())
-            .map(|i| {
-                get(i)
-                    .map(|s| s.trim().to_string())
-                    .filter(|s| !s.is_empty())
-            })
-            .collect();
-        let mut take = |i: usize| v[i].take();
-        Self {
-            receive_id_type: take(0),
-            receive_id: take(1),
-            source_message_id: take(2),
-            actor_user_id: take(3),
-            actor_open_id: take(4),
-            chat_type: take(5),
-            session_key: take(6),
+    /// A scope from named lookups (headers or variables); blank values are
+    /// unset. An unknown receive id type is refused (`Err` names the field:
+    /// a message would go nowhere).
+    pub fn read(get: impl FnMut(Field) -> Option<String>) -> Result<Self, Field> {
+        match Self::read_lenient(get) {
+            (scope, false) => Ok(scope),
+            (_, true) => Err(Field::ReceiveIdType),
         }
+    }
+
+    /// As [`Scope::read`], keeping what can be read: an unknown receive id
+    /// type is left unset and reported by the `bool`. An unknown chat type
+    /// only describes the conversation, so it counts as unknown.
+    pub fn read_lenient(mut get: impl FnMut(Field) -> Option<String>) -> (Self, bool) {
+        let mut value = |field| {
+            get(field)
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+        };
+        let kind = value(Field::ReceiveIdType);
+        let receive_id_type = kind.as_deref().and_then(|k| k.parse().ok());
+        let unknown_type = kind.is_some() && receive_id_type.is_none();
+        let scope = Self {
+            receive_id_type,
+            receive_id: value(Field::ReceiveId),
+            source_message_id: value(Field::SourceMessageId),
+            actor_user_id: value(Field::ActorUserId),
+            actor_open_id: value(Field::ActorOpenId),
+            chat_type: value(Field::ChatType).and_then(|t| t.parse().ok()),
+            session_key: value(Field::SessionKey),
+        };
+        (scope, unknown_type)
     }
 
     /// A chat (`chat_id`) or user (`open_id`) conversation, as automation
     /// tasks address them.
-    pub fn for_target(receive_id_type: &str, receive_id: &str) -> Self {
+    pub fn for_target(receive_id_type: ReceiveIdType, receive_id: &str) -> Self {
         Self {
-            receive_id_type: Some(receive_id_type.to_string()),
+            receive_id_type: Some(receive_id_type),
             receive_id: Some(receive_id.to_string()),
             ..Self::default()
+        }
+    }
+
+    /// The conversation of an inbound message, answered in `session_key`.
+    pub fn for_message(message: &InboundMessage, session_key: &str) -> Self {
+        Self {
+            receive_id_type: Some(message.receive_id_type),
+            receive_id: Some(message.receive_id.clone()),
+            source_message_id: Some(message.message_id.clone()),
+            actor_user_id: message.sender_user_id.clone(),
+            actor_open_id: message.sender_open_id.clone(),
+            chat_type: Some(message.chat_type),
+            session_key: Some(session_key.to_string()),
         }
     }
 
@@ -75,8 +237,8 @@ impl Scope {
     }
 
     /// The receive id type, `chat_id` when unspecified.
-    pub fn receive_id_type(&self) -> &str {
-        self.receive_id_type.as_deref().unwrap_or("chat_id")
+    pub fn receive_id_type(&self) -> ReceiveIdType {
+        self.receive_id_type.unwrap_or_default()
     }
 
     /// The session key: given, or `<receive_id_type>:<receive_id>|scene:chat`.
@@ -88,35 +250,50 @@ impl Scope {
         })
     }
 
-    fn values(&self) -> [Option<String>; 7] {
-        [
-            self.receive_id_type.clone(),
-            self.receive_id.clone(),
-            self.source_message_id.clone(),
-            self.actor_user_id.clone(),
-            self.actor_open_id.clone(),
-            self.chat_type.clone(),
-            self.session_key(),
-        ]
+    /// Each field's value as text (the session key derived when unset).
+    fn value(&self, field: Field) -> Option<String> {
+        match field {
+            Field::ReceiveIdType => self.receive_id_type.map(|t| t.to_string()),
+            Field::ReceiveId => self.receive_id.clone(),
+            Field::SourceMessageId => self.source_message_id.clone(),
+            Field::ActorUserId => self.actor_user_id.clone(),
+            Field::ActorOpenId => self.actor_open_id.clone(),
+            Field::ChatType => self.chat_type.map(|t| t.to_string()),
+            Field::SessionKey => self.session_key(),
+        }
     }
 
     /// The seven conversation variables (empty when unknown), for a child.
     pub fn env(&self) -> Vec<(String, String)> {
-        FIELDS
-            .iter()
-            .zip(self.values())
-            .map(|((var, _), value)| (var.to_string(), value.unwrap_or_default()))
+        Field::ALL
+            .into_iter()
+            .map(|f| (f.var().to_string(), self.value(f).unwrap_or_default()))
             .collect()
     }
 
     /// The headers `alice runtime` sends for this scope (only known ones).
     pub fn headers(&self) -> Vec<(&'static str, String)> {
-        FIELDS
-            .iter()
-            .zip(self.values())
-            .filter_map(|((_, header), value)| value.map(|v| (*header, v)))
+        Field::ALL
+            .into_iter()
+            .filter_map(|f| self.value(f).map(|v| (f.header(), v)))
             .collect()
     }
+}
+
+/// A known value, or `None` for an unknown one (see [`Scope`]).
+fn known_or_unset<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: FromStr,
+{
+    let value = Option::<String>::deserialize(d)?;
+    Ok(value.and_then(|v| {
+        let known = v.parse().ok();
+        if known.is_none() && !v.is_empty() {
+            tracing::warn!(value = %v, "unknown conversation type in a scope; read as unset");
+        }
+        known
+    }))
 }
 
 /// The three variables that say where the bot is.

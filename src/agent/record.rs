@@ -121,7 +121,7 @@ impl AgentRun {
     /// message started them.
     pub fn visible_to(&self, own: &crate::scope::Scope) -> bool {
         own.admits(&crate::scope::Scope {
-            receive_id_type: self.scope.receive_id_type.clone(),
+            receive_id_type: self.scope.receive_id_type,
             receive_id: self.scope.receive_id.clone(),
             session_key: self.scope.session_key(),
             ..Default::default()

@@ -42,7 +42,7 @@ impl Actions {
             }
         };
         let to = Destination {
-            receive_id_type: scope.receive_id_type().to_string(),
+            receive_id_type: scope.receive_id_type(),
             receive_id: task.scope_id.clone(),
             reply_to: None,
         };

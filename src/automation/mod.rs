@@ -82,11 +82,7 @@ struct Inner {
 
 impl Automation {
     pub fn open(store: &BotStore, config: &BotConfig, actions: Actions) -> Result<Self> {
-        // The config loader already refused unknown zones.
-        let tz: Tz = config
-            .timezone
-            .parse()
-            .map_err(|_| TaskError::Invalid(format!("unknown timezone `{}`", config.timezone)))?;
+        let tz: Tz = config.timezone;
         let store = TaskStore::open(store)?;
         Ok(Self {
             inner: Arc::new(Inner {

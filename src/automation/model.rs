@@ -14,10 +14,10 @@ pub enum ScopeType {
 
 impl ScopeType {
     /// The connector's receive id type for this scope.
-    pub fn receive_id_type(self) -> &'static str {
+    pub fn receive_id_type(self) -> crate::scope::ReceiveIdType {
         match self {
-            ScopeType::Chat => "chat_id",
-            ScopeType::User => "open_id",
+            ScopeType::Chat => crate::scope::ReceiveIdType::ChatId,
+            ScopeType::User => crate::scope::ReceiveIdType::OpenId,
         }
     }
 }

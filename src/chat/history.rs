@@ -12,9 +12,25 @@ const KEEP_EXTRA: usize = 20;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Turn {
-    /// `user` or `assistant`.
-    pub role: String,
+    pub role: Role,
     pub text: String,
+}
+
+/// Who said a turn; stored and shown to the agent as `user`/`assistant`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    User,
+    Assistant,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::User => "user",
+            Role::Assistant => "assistant",
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -56,7 +72,7 @@ pub fn build_prompt(history: &[Turn], text: &str) -> String {
     if !history.is_empty() {
         prompt.push_str("Conversation so far:\n");
         for turn in history {
-            prompt.push_str(&format!("{}: {}\n", turn.role, turn.text));
+            prompt.push_str(&format!("{}: {}\n", turn.role.as_str(), turn.text));
         }
         prompt.push_str("\nNew message:\n");
     }

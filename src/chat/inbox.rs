@@ -5,6 +5,7 @@
 //! `<id>/inbound_seen`: `<message_id>` → first-seen time (pruned).
 
 use crate::connector::inbound::InboundMessage;
+use crate::scope::ChatType;
 use crate::store::Result;
 use crate::store::{BotStore, Tree, TypedTree};
 use chrono::{DateTime, Utc};
@@ -119,8 +120,8 @@ fn prune_seen(seen: &TypedTree<DateTime<Utc>>) -> Result<()> {
 
 /// Groups share one session per chat; a p2p chat is its user's session.
 pub fn session_key(message: &InboundMessage) -> String {
-    match (&*message.chat_type, &message.sender_open_id) {
-        ("p2p", Some(open_id)) => format!("open_id:{open_id}|scene:chat"),
+    match (message.chat_type, &message.sender_open_id) {
+        (ChatType::P2p, Some(open_id)) => format!("open_id:{open_id}|scene:chat"),
         _ => format!(
             "{}:{}|scene:chat",
             message.receive_id_type, message.receive_id

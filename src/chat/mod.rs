@@ -6,14 +6,14 @@
 mod history;
 mod inbox;
 
-pub use history::{build_prompt, History, Turn};
+pub use history::{build_prompt, History, Role, Turn};
 pub use inbox::{session_key, Inbox, Pending};
 
 use crate::agent::{AgentError, AgentRunner};
 use crate::config::{ChatConfig, TriggerMode};
 use crate::connector::inbound::{InboundMessage, InboundSink};
 use crate::connector::{Destination, Messenger, Payload};
-use crate::scope::Scope;
+use crate::scope::{ChatType, Scope};
 use crate::store::BotStore;
 use crate::store::Result;
 use async_trait::async_trait;
@@ -228,26 +228,27 @@ impl Inner {
         item: &Pending,
     ) -> std::result::Result<Option<(String, String)>, Interrupted> {
         let message = &item.message;
-        if message.chat_type == "group"
+        if message.chat_type == ChatType::Group
             && !message.mentions_bot
             && self.config.trigger_mode == TriggerMode::Mention
         {
             return Ok(None);
         }
         let _permit = self.capacity.acquire().await.map_err(|_| Interrupted)?;
-        let scope = Scope {
-            receive_id_type: Some(message.receive_id_type.clone()),
-            receive_id: Some(message.receive_id.clone()),
-            source_message_id: Some(message.message_id.clone()),
-            actor_user_id: message.sender_user_id.clone(),
-            actor_open_id: message.sender_open_id.clone(),
-            chat_type: Some(message.chat_type.clone()),
-            session_key: Some(item.session_key.clone()),
-        };
-        let history = self
+        let scope = Scope::for_message(message, &item.session_key);
+        // An unreadable history is a storage fault worth an error, not a
+        // reason to leave the user unanswered: the message is answered
+        // without the earlier turns.
+        let history = match self
             .history
             .recent(&item.session_key, self.config.history_messages)
-            .unwrap_or_default();
+        {
+            Ok(history) => history,
+            Err(e) => {
+                tracing::error!(bot = %self.bot_id, session = %item.session_key, error = %e, "cannot read the conversation's history; answering without it");
+                Vec::new()
+            }
+        };
         // The run service adds the conversation's goal to the prompt.
         let prompt = build_prompt(&history, &message.text);
         let (run_id, result) = self.answerer.answer(&scope, &prompt).await;
@@ -257,11 +258,11 @@ impl Inner {
                 let answer = answer.trim().to_string();
                 let turns = [
                     Turn {
-                        role: "user".into(),
+                        role: Role::User,
                         text: message.text.clone(),
                     },
                     Turn {
-                        role: "assistant".into(),
+                        role: Role::Assistant,
                         text: answer.clone(),
                     },
                 ];
@@ -290,7 +291,7 @@ impl Inner {
     /// Sends `text` as a reply to `message`.
     async fn send(&self, message: &InboundMessage, text: String, run_id: &str) {
         let to = Destination {
-            receive_id_type: message.receive_id_type.clone(),
+            receive_id_type: message.receive_id_type,
             receive_id: message.receive_id.clone(),
             reply_to: Some(message.message_id.clone()),
         };

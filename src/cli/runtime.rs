@@ -271,7 +271,7 @@ fn automation_request(
             // The task goes where the conversation's messages go: a chat id
             // (p2p chats have one too) is a `chat` task, an open id a `user` one.
             let scope_type = scope_type.unwrap_or_else(|| {
-                let user = scope.receive_id_type() == "open_id";
+                let user = scope.receive_id_type() == crate::scope::ReceiveIdType::OpenId;
                 if user { "user" } else { "chat" }.to_string()
             });
             let mut body = fields.into_body()?;

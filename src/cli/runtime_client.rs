@@ -1,7 +1,7 @@
 //! The client `alice runtime` uses: the bot and the conversation come from
 //! the `ALICE_*` environment a bot gives its agent runs.
 
-use crate::scope::{Scope, FIELDS};
+use crate::scope::{Field, Scope};
 use reqwest::{Method, RequestBuilder};
 use serde_json::Value;
 use std::time::Duration;
@@ -10,6 +10,9 @@ pub struct RuntimeClient {
     base: String,
     token: String,
     scope: Scope,
+    /// A receive id type the client does not know, sent as it is: the
+    /// server answers it (the bot itself never sets one).
+    unknown_type: Option<String>,
     http: reqwest::Client,
 }
 
@@ -26,7 +29,9 @@ impl RuntimeClient {
     pub fn from_env() -> Result<Self, String> {
         let base = required("ALICE_RUNTIME_API_BASE_URL")?;
         let token = required("ALICE_RUNTIME_API_TOKEN")?;
-        let scope = Scope::from_lookup(|i| std::env::var(FIELDS[i].0).ok());
+        let var = |field: Field| std::env::var(field.var()).ok();
+        let (scope, unknown) = Scope::read_lenient(var);
+        let unknown_type = unknown.then(|| var(Field::ReceiveIdType)).flatten();
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(120))
             .build()
@@ -35,6 +40,7 @@ impl RuntimeClient {
             base: base.trim_end_matches('/').to_string(),
             token,
             scope,
+            unknown_type,
             http,
         })
     }
@@ -51,6 +57,9 @@ impl RuntimeClient {
             .bearer_auth(&self.token);
         for (name, value) in self.scope.headers() {
             req = req.header(name, value);
+        }
+        if let Some(kind) = &self.unknown_type {
+            req = req.header(Field::ReceiveIdType.header(), kind.trim());
         }
         req
     }

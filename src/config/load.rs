@@ -254,15 +254,6 @@ fn validate_bot(bot: &mut BotConfig, base_port: u16, allow_all: bool) -> Result<
         ));
     }
     bot.addr = Some(addr);
-    if bot.timezone.parse::<chrono_tz::Tz>().is_err() {
-        return Err((
-            key("timezone"),
-            format!(
-                "unknown timezone `{}` (use an IANA name such as Europe/Berlin)",
-                bot.timezone
-            ),
-        ));
-    }
     positive(bot.workers, &key("workers"))?;
     positive(bot.limits.body_bytes, &key("limits.body_bytes"))?;
     positive(bot.limits.list_max, &key("limits.list_max"))?;

@@ -80,8 +80,9 @@ pub struct BotConfig {
     /// Empty: generated once and kept in the bot's own tree.
     pub runtime_http_token: String,
     pub runtime_api_shutdown_timeout_secs: u64,
-    /// IANA name used for cron expressions.
-    pub timezone: String,
+    /// The zone of cron expressions, written as its IANA name.
+    #[serde(with = "zone_name")]
+    pub timezone: chrono_tz::Tz,
     pub workers: usize,
     pub allow_non_loopback: bool,
     pub permissions: Permissions,
@@ -102,7 +103,7 @@ impl Default for BotConfig {
             runtime_http_addr: None,
             runtime_http_token: String::new(),
             runtime_api_shutdown_timeout_secs: 5,
-            timezone: "UTC".into(),
+            timezone: chrono_tz::UTC,
             workers: 1,
             allow_non_loopback: false,
             permissions: Permissions::default(),
@@ -293,5 +294,24 @@ impl Default for ChatConfig {
             failure_message: "Sorry, I could not answer that. Please try again.".into(),
             history_messages: 20,
         }
+    }
+}
+
+/// A zone as its IANA name, parsed once here: an unknown name is a config
+/// error naming `bots.<id>.timezone`.
+mod zone_name {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(tz: &chrono_tz::Tz, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(tz.name())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<chrono_tz::Tz, D::Error> {
+        let name = String::deserialize(d)?;
+        name.parse().map_err(|_| {
+            serde::de::Error::custom(format!(
+                "unknown timezone `{name}` (use an IANA name such as Europe/Berlin)"
+            ))
+        })
     }
 }

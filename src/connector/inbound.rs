@@ -1,6 +1,7 @@
 //! Messages that arrive from a platform (or the local chat), on their way to
 //! the bot's reply pipeline.
 
+use crate::scope::{ChatType, ReceiveIdType};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
@@ -9,11 +10,10 @@ pub struct InboundMessage {
     /// The platform's message id (`om_…`): the key for de-duplication and
     /// the message a reply answers.
     pub message_id: String,
-    /// `chat_id` for Feishu; the conversation id for the local connector.
-    pub receive_id_type: String,
+    /// `chat_id` (Feishu chats and local conversations alike).
+    pub receive_id_type: ReceiveIdType,
     pub receive_id: String,
-    /// `p2p` or `group`.
-    pub chat_type: String,
+    pub chat_type: ChatType,
     pub sender_open_id: Option<String>,
     pub sender_user_id: Option<String>,
     /// Plain text, with mention placeholders removed.

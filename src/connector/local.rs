@@ -18,15 +18,36 @@ const SEP: char = '\u{1f}';
 /// Messages kept per conversation unless `connector.keep_messages` says otherwise.
 pub const KEEP_MESSAGES: usize = 10_000;
 
+/// Who wrote a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    /// From a user.
+    In,
+    /// Sent by the bot.
+    Out,
+}
+
+/// What a message carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MsgType {
+    Text,
+    Image,
+    File,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
 pub struct StoredMessage {
     pub message_id: String,
     pub receive_id_type: String,
     pub receive_id: String,
     /// `out` (sent by the bot) or `in` (from a user).
-    pub direction: String,
+    #[schema(value_type = String)]
+    pub direction: Direction,
     /// `text`, `image` or `file`.
-    pub msg_type: String,
+    #[schema(value_type = String)]
+    pub msg_type: MsgType,
     pub text: Option<String>,
     /// For images and files: the display name and the stored file's path
     /// relative to the bot's folder.
@@ -168,10 +189,10 @@ impl LocalConnector {
 pub fn inbound_record(message: &crate::connector::inbound::InboundMessage) -> StoredMessage {
     StoredMessage {
         message_id: message.message_id.clone(),
-        receive_id_type: message.receive_id_type.clone(),
+        receive_id_type: message.receive_id_type.to_string(),
         receive_id: message.receive_id.clone(),
-        direction: "in".into(),
-        msg_type: "text".into(),
+        direction: Direction::In,
+        msg_type: MsgType::Text,
         text: Some(message.text.clone()),
         file_name: None,
         file_path: None,
@@ -200,16 +221,16 @@ impl Messenger for LocalConnector {
             self.check_text(text)?;
         }
         let (msg_type, text, file) = match payload {
-            Payload::Text(text) => ("text", Some(text), None),
-            Payload::Image { name, bytes } => ("image", None, Some((name, bytes))),
-            Payload::File { name, bytes } => ("file", None, Some((name, bytes))),
+            Payload::Text(text) => (MsgType::Text, Some(text), None),
+            Payload::Image { name, bytes } => (MsgType::Image, None, Some((name, bytes))),
+            Payload::File { name, bytes } => (MsgType::File, None, Some((name, bytes))),
         };
         let message = StoredMessage {
             message_id: new_message_id(),
-            receive_id_type: to.receive_id_type.clone(),
+            receive_id_type: to.receive_id_type.to_string(),
             receive_id: to.receive_id.clone(),
-            direction: "out".into(),
-            msg_type: msg_type.into(),
+            direction: Direction::Out,
+            msg_type,
             text,
             file_name: file.as_ref().map(|(n, _)| n.clone()),
             file_path: None,

@@ -19,8 +19,7 @@ use serde::{Deserialize, Serialize};
 /// A conversation to send to; with `reply_to` the message answers that one.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Destination {
-    /// `chat_id`, `open_id`, `user_id`, …
-    pub receive_id_type: String,
+    pub receive_id_type: crate::scope::ReceiveIdType,
     pub receive_id: String,
     pub reply_to: Option<String>,
 }

@@ -112,7 +112,7 @@ pub fn destination(scope: &Scope) -> Result<Destination> {
         .clone()
         .ok_or(MessageError::NoConversation)?;
     Ok(Destination {
-        receive_id_type: scope.receive_id_type().to_string(),
+        receive_id_type: scope.receive_id_type(),
         receive_id,
         reply_to: scope.source_message_id.clone(),
     })

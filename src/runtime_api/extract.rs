@@ -3,8 +3,9 @@
 
 use crate::error::{Code, Error};
 use crate::http::Principal;
-use crate::scope::{Scope, FIELDS};
+use crate::scope::{ReceiveIdType, Scope};
 use actix_web::dev::Payload;
+use actix_web::http::header::HeaderMap;
 use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use std::future::{ready, Ready};
 
@@ -13,33 +14,30 @@ impl FromRequest for Scope {
     type Future = Ready<Result<Self, Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let scope = known_receive_id_type(asked(req))
+        let scope = Scope::from_headers(req.headers())
             .and_then(|asked| within_token(req.extensions().get::<Principal>(), asked));
         ready(scope)
     }
 }
 
-/// The receive id types a message can be sent to (Feishu's `receive_id_type`).
-pub const RECEIVE_ID_TYPES: [&str; 5] = ["chat_id", "open_id", "user_id", "union_id", "email"];
-
-fn known_receive_id_type(scope: Scope) -> Result<Scope, Error> {
-    match scope.receive_id_type.as_deref() {
-        Some(kind) if !RECEIVE_ID_TYPES.contains(&kind) => Err(Error::bad_request(format!(
-            "X-Alice-Receive-Id-Type must be one of {}",
-            RECEIVE_ID_TYPES.join(", ")
-        ))),
-        _ => Ok(scope),
+impl Scope {
+    /// The conversation the `X-Alice-*` headers name; an unknown receive id
+    /// type is a 400.
+    pub fn from_headers(headers: &HeaderMap) -> Result<Scope, Error> {
+        Scope::read(|field| header(headers, field)).map_err(|_| {
+            Error::bad_request(format!(
+                "X-Alice-Receive-Id-Type must be one of {}",
+                ReceiveIdType::listed()
+            ))
+        })
     }
 }
 
-fn asked(req: &HttpRequest) -> Scope {
-    let headers = req.headers();
-    Scope::from_lookup(|i| {
-        headers
-            .get(FIELDS[i].1)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned)
-    })
+fn header(headers: &HeaderMap, field: crate::scope::Field) -> Option<String> {
+    headers
+        .get(field.header())
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
 }
 
 /// The conversation the caller is limited to (`None`: the bot's main
@@ -55,7 +53,15 @@ impl FromRequest for TokenScope {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let principal = req.extensions().get::<Principal>().cloned();
         let limit = principal.as_ref().and_then(|p| p.scope.clone());
-        ready(within_token(principal.as_ref(), asked(req)).map(|_| TokenScope(limit)))
+        // These routes only check the headers against the token: an unknown
+        // receive id type names no conversation of the token's own.
+        let (asked, unknown_type) = Scope::read_lenient(|field| header(req.headers(), field));
+        let checked = if unknown_type && limit.is_some() && asked.receive_id.is_some() {
+            Err(outside_scope())
+        } else {
+            within_token(principal.as_ref(), asked)
+        };
+        ready(checked.map(|_| TokenScope(limit)))
     }
 }
 
@@ -66,11 +72,15 @@ fn within_token(principal: Option<&Principal>, asked: Scope) -> Result<Scope, Er
     match principal.and_then(|p| p.scope.as_ref()) {
         None => Ok(asked),
         Some(own) if own.admits(&asked) => Ok(own.clone()),
-        Some(_) => Err(Error::new(
-            Code::OutsideScope,
-            "this token is limited to its own conversation",
-        )),
+        Some(_) => Err(outside_scope()),
     }
+}
+
+fn outside_scope() -> Error {
+    Error::new(
+        Code::OutsideScope,
+        "this token is limited to its own conversation",
+    )
 }
 
 /// The conversation a caller is limited to (`None`: the bot's main token).
@@ -82,19 +92,29 @@ pub fn token_scope(req: &HttpRequest) -> Option<Scope> {
 
 /// A receive id type, as the OpenAPI document lists them (an empty value
 /// counts as unset: `chat_id`).
-pub struct ReceiveIdType;
+pub struct ReceiveIdTypeHeader;
 
-impl utoipa::PartialSchema for ReceiveIdType {
+impl utoipa::PartialSchema for ReceiveIdTypeHeader {
     fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
         utoipa::openapi::ObjectBuilder::new()
             .schema_type(utoipa::openapi::schema::Type::String)
-            .enum_values(Some(RECEIVE_ID_TYPES.iter().copied().chain([""])))
+            .enum_values(Some(
+                ReceiveIdType::ALL
+                    .map(ReceiveIdType::as_str)
+                    .into_iter()
+                    .chain([""]),
+            ))
             .description(Some("What the receive id is; empty or absent: `chat_id`."))
             .into()
     }
 }
 
-impl utoipa::ToSchema for ReceiveIdType {}
+// Named as before the enum existed, so the document keeps its component.
+impl utoipa::ToSchema for ReceiveIdTypeHeader {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "ReceiveIdType".into()
+    }
+}
 
 /// The conversation headers of a route that acts on one conversation (as
 /// `alice runtime` sends them from the skill's environment).
@@ -108,6 +128,6 @@ pub struct ConversationHeaders {
     #[param(rename = "X-Alice-Receive-Id", pattern = r"\S")]
     receive_id: String,
     /// What the receive id is; default `chat_id`. Others: 400.
-    #[param(rename = "X-Alice-Receive-Id-Type", value_type = Option<ReceiveIdType>)]
-    receive_id_type: Option<ReceiveIdType>,
+    #[param(rename = "X-Alice-Receive-Id-Type", value_type = Option<ReceiveIdTypeHeader>)]
+    receive_id_type: Option<ReceiveIdTypeHeader>,
 }

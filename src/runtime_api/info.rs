@@ -45,7 +45,7 @@ pub async fn bot_info(state: web::Data<BotState>) -> HttpResponse {
     HttpResponse::Ok().json(BotInfo {
         id: config.id.clone(),
         name: config.display_name().to_string(),
-        timezone: config.timezone.clone(),
+        timezone: config.timezone.name().to_string(),
         permissions: (&config.permissions).into(),
     })
 }

@@ -33,7 +33,7 @@ use utoipa::OpenApi;
         super::automation::runs,
         openapi_json,
     ),
-    components(schemas(super::extract::ReceiveIdType)),
+    components(schemas(super::extract::ReceiveIdTypeHeader)),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
 )]

@@ -557,9 +557,9 @@ async fn a_message_refused_because_the_bot_is_stopping_stays_queued() {
     runner.cancel_all();
     let message = alice::connector::inbound::InboundMessage {
         message_id: "om_race".into(),
-        receive_id_type: "chat_id".into(),
+        receive_id_type: alice::scope::ReceiveIdType::ChatId,
         receive_id: "race".into(),
-        chat_type: "p2p".into(),
+        chat_type: alice::scope::ChatType::P2p,
         sender_open_id: Some("ou_1".into()),
         sender_user_id: None,
         text: "hello".into(),
@@ -593,4 +593,193 @@ async fn a_message_refused_because_the_bot_is_stopping_stays_queued() {
     assert_eq!(texts, ["the real answer"], "{sent:?}");
     pipeline.stopped().await;
     runner.stop().await;
+}
+
+/// Log lines written while a test runs on its own thread.
+#[derive(Clone, Default)]
+struct CapturedLog(std::sync::Arc<parking_lot::Mutex<Vec<u8>>>);
+
+impl std::io::Write for CapturedLog {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A history that cannot be read is an error in the log naming the bot and
+/// the session, and the message is still answered (without history).
+#[tokio::test(flavor = "current_thread")]
+async fn an_unreadable_history_is_logged_and_the_message_still_answered() {
+    let captured = CapturedLog::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+
+    let dir = TestDir::new();
+    let store = alice::store::Store::open(&dir.path().join("data")).unwrap();
+    let bot = store.bot("alpha");
+    // A turn that is not a turn: reading the session's history fails.
+    let session = "open_id:ou_1|scene:chat";
+    bot.tree::<String>(alice::store::Tree::History)
+        .unwrap()
+        .insert(&format!("{session}\u{1f}{:020}", 1), &"garbage".to_string())
+        .unwrap();
+    let (tx, mut answered) = tokio::sync::mpsc::unbounded_channel();
+    let (runner, pipeline, local) = chat_parts(&dir, &bot, tx);
+    let message = alice::connector::inbound::InboundMessage {
+        message_id: "om_hist".into(),
+        receive_id_type: alice::scope::ReceiveIdType::ChatId,
+        receive_id: "hist".into(),
+        chat_type: alice::scope::ChatType::P2p,
+        sender_open_id: Some("ou_1".into()),
+        sender_user_id: None,
+        text: "hello".into(),
+        mentions_bot: false,
+    };
+    assert!(pipeline.push(message).await.unwrap());
+    answered.recv().await.expect("the run");
+    eventually("the answer is sent", || async {
+        !local.messages("hist", 0, 100).unwrap().0.is_empty()
+    })
+    .await;
+    pipeline.stopped().await;
+    runner.stop().await;
+    let log = String::from_utf8_lossy(&captured.0.lock()).to_string();
+    let line = log
+        .lines()
+        .find(|l| l.contains("cannot read the conversation's history"))
+        .unwrap_or_else(|| panic!("no history error in the log:\n{log}"));
+    assert!(line.contains("ERROR"), "{line}");
+    assert!(line.contains("alpha") && line.contains(session), "{line}");
+}
+
+/// Records written before chat types, roles, directions and message types
+/// were enums (plain strings in JSON) load as the enums, and the typed
+/// records are written back as the same strings.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn records_written_as_strings_still_load() {
+    use alice::chat::Role;
+    use alice::connector::local::{Direction, MsgType};
+    use alice::scope::{ChatType, ReceiveIdType, Scope};
+    use alice::store::Tree;
+
+    let dir = TestDir::new();
+    let store = alice::store::Store::open(&dir.path().join("data")).unwrap();
+    let bot = store.bot("alpha");
+    let raw = |tree| bot.tree::<Value>(tree).unwrap();
+    let at = "2026-11-30T10:00:00Z";
+    let old_message = json!({
+        "message_id": "om_old", "receive_id_type": "chat_id", "receive_id": "oc_old",
+        "direction": "out", "msg_type": "image", "text": null, "file_name": "a.png",
+        "file_path": "files/om_old-a.png", "size": 3, "reply_to": "om_q", "created_at": at,
+    });
+    raw(Tree::LocalMessages)
+        .insert(&format!("oc_old\u{1f}{:020}", 1), &old_message)
+        .unwrap();
+    raw(Tree::LocalConversations)
+        .insert(
+            "oc_old",
+            &json!({"receive_id": "oc_old", "receive_id_type": "chat_id", "messages": 1, "last_message_at": at}),
+        )
+        .unwrap();
+    let session = "chat_id:oc_old|scene:chat";
+    for (seq, role) in [(2, "user"), (3, "assistant")] {
+        raw(Tree::History)
+            .insert(
+                &format!("{session}\u{1f}{seq:020}"),
+                &json!({"role": role, "text": format!("said by {role}")}),
+            )
+            .unwrap();
+    }
+    raw(Tree::Inbox)
+        .insert(
+            &format!("{:020}", 4),
+            &json!({"seq": 4, "session_key": session, "received_at": at, "message": {
+                "message_id": "om_in", "receive_id_type": "chat_id", "receive_id": "oc_old",
+                "chat_type": "group", "sender_open_id": "ou_1", "sender_user_id": null,
+                "text": "@bot hi", "mentions_bot": true,
+            }}),
+        )
+        .unwrap();
+
+    let local =
+        alice::connector::LocalConnector::open(bot.clone(), dir.path().join("alpha")).unwrap();
+    let (messages, total) = local.messages("oc_old", 0, 10).unwrap();
+    assert_eq!(total, 1);
+    assert_eq!(
+        (messages[0].direction, messages[0].msg_type),
+        (Direction::Out, MsgType::Image)
+    );
+    assert_eq!(serde_json::to_value(&messages[0]).unwrap(), old_message);
+
+    let history = alice::chat::History::open(bot.clone()).unwrap();
+    let turns = history.recent(session, 10).unwrap();
+    let roles: Vec<Role> = turns.iter().map(|t| t.role).collect();
+    assert_eq!(roles, [Role::User, Role::Assistant]);
+    assert_eq!(
+        alice::chat::build_prompt(&turns, "next"),
+        "Conversation so far:\nuser: said by user\nassistant: said by assistant\n\nNew message:\nnext"
+    );
+
+    let inbox = alice::chat::Inbox::open(bot.clone()).unwrap();
+    let waiting = inbox.unanswered().unwrap();
+    assert_eq!(waiting[0].message.chat_type, ChatType::Group);
+    assert_eq!(waiting[0].message.receive_id_type, ReceiveIdType::ChatId);
+
+    // A run's scope as run records keep it.
+    let stored = json!({"receive_id_type": "open_id", "receive_id": "ou_1", "source_message_id": null,
+        "actor_user_id": null, "actor_open_id": "ou_1", "chat_type": "p2p", "session_key": null});
+    let scope: Scope = serde_json::from_value(stored.clone()).unwrap();
+    assert_eq!(scope.receive_id_type(), ReceiveIdType::OpenId);
+    assert_eq!(scope.chat_type, Some(ChatType::P2p));
+    assert_eq!(serde_json::to_value(&scope).unwrap(), stored);
+    // The supervisor's run requests took any string here: such a record loads.
+    let odd: Scope = serde_json::from_value(
+        json!({"receive_id_type": "bogus", "chat_type": "topic", "receive_id": "x"}),
+    )
+    .unwrap();
+    assert_eq!((odd.receive_id_type, odd.chat_type), (None, None));
+    let empty: Scope = serde_json::from_value(json!({})).unwrap();
+    assert_eq!(empty, Scope::default());
+}
+
+/// The local `say` route takes `p2p` (the default) or `group` and answers
+/// anything else with the same 400 as ever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn say_takes_p2p_or_group_and_nothing_else() {
+    let chat = Chat::start("").await;
+    let url = format!(
+        "{}/api/bots/alpha/conversations/oc_kinds/messages",
+        chat.app.admin_url
+    );
+    for (chat_type, status) in [
+        (json!("p2p"), 202),
+        (json!("group"), 202),
+        (Value::Null, 202),
+        (json!("channel"), 400),
+        (json!("P2P"), 400),
+    ] {
+        let res = client()
+            .post(&url)
+            .bearer_auth(chat.app.supervisor.admin_token())
+            .json(&json!({"text": "hi", "chat_type": chat_type}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), status, "{chat_type}");
+        if status == 400 {
+            let body: Value = res.json().await.unwrap();
+            assert_eq!(
+                body["error"], "`chat_type` must be `p2p` or `group`",
+                "{body}"
+            );
+        }
+    }
+    chat.app.stop().await;
 }

@@ -25,9 +25,9 @@ async fn long_connection_delivers_an_event_and_acknowledges_it() {
         got,
         InboundMessage {
             message_id: "om_1".into(),
-            receive_id_type: "chat_id".into(),
+            receive_id_type: alice::scope::ReceiveIdType::ChatId,
             receive_id: "oc_group".into(),
-            chat_type: "group".into(),
+            chat_type: alice::scope::ChatType::Group,
             sender_open_id: Some("ou_alice".into()),
             sender_user_id: Some("u_alice".into()),
             text: "hello bot".into(),

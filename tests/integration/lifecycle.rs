@@ -55,6 +55,26 @@ fn each_bad_config_is_one_clear_line_and_exit_2() {
     assert!(stderr.contains("bots.a.timezone"), "{stderr}");
 }
 
+/// The zone is parsed once, by the loader: a known name is a `Tz`, an
+/// unknown one the same readable error as ever.
+#[test]
+fn the_timezone_is_parsed_once_by_the_loader() {
+    let dir = TestDir::new();
+    dir.write_config("[bots.a]\ntimezone = \"Asia/Shanghai\"\n[bots.b]\n");
+    let config = dir.load();
+    assert_eq!(config.bot("a").unwrap().timezone, chrono_tz::Asia::Shanghai);
+    assert_eq!(config.bot("b").unwrap().timezone, chrono_tz::UTC);
+
+    let (code, stderr) = serve_exit("[bots.a]\ntimezone = \"Mars/Olympus\"");
+    assert_eq!(code, Some(2));
+    assert!(
+        stderr.contains(
+            "key `bots.a.timezone`: unknown timezone `Mars/Olympus` (use an IANA name such as Europe/Berlin)"
+        ),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn a_missing_config_file_is_a_clear_error() {
     let out = alice_command(&["serve", "--config", "/nonexistent/bots.toml"])

@@ -93,7 +93,7 @@ impl FeishuConnector {
             None => {
                 let mut url = self.message_url(&[])?;
                 url.query_pairs_mut()
-                    .append_pair("receive_id_type", &to.receive_id_type);
+                    .append_pair("receive_id_type", to.receive_id_type.as_str());
                 let body = json!({"receive_id": to.receive_id, "msg_type": msg_type,
                     "content": content, "uuid": uuid});
                 self.api

@@ -2,6 +2,7 @@
 //! `im.message.receive_v1` becomes an [`InboundMessage`].
 
 use crate::connector::inbound::InboundMessage;
+use crate::scope::{ChatType, ReceiveIdType};
 use serde::Deserialize;
 
 pub const MESSAGE_RECEIVE: &str = "im.message.receive_v1";
@@ -122,10 +123,14 @@ impl ReceivedMessage {
         let keys: Vec<&str> = m.mentions.iter().map(|x| x.key.as_str()).collect();
         let text = strip_mentions(&readable_text(&m.message_type, &m.content), &keys);
         InboundMessage {
-            receive_id_type: "chat_id".into(),
+            receive_id_type: ReceiveIdType::ChatId,
             receive_id: m.chat_id,
             // Topic groups answer like groups (mention rules included).
-            chat_type: if m.chat_type == "p2p" { "p2p" } else { "group" }.into(),
+            chat_type: if m.chat_type == "p2p" {
+                ChatType::P2p
+            } else {
+                ChatType::Group
+            },
             sender_open_id: self.sender.sender_id.open_id.filter(|s| !s.is_empty()),
             sender_user_id: self.sender.sender_id.user_id.filter(|s| !s.is_empty()),
             text,

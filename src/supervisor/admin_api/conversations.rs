@@ -4,6 +4,7 @@ use crate::connector::inbound::InboundMessage;
 use crate::connector::local::{new_message_id, ConversationSummary, StoredMessage};
 use crate::error::{Error, ErrorBody, Result};
 use crate::http::resource;
+use crate::scope::{ChatType, ReceiveIdType};
 use crate::supervisor::Supervisor;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
@@ -104,13 +105,15 @@ impl Say {
         if self.text.trim().is_empty() {
             return Err(Error::bad_request("`text` must not be empty"));
         }
-        let chat_type = self.chat_type.unwrap_or_else(|| "p2p".into());
-        if chat_type != "p2p" && chat_type != "group" {
-            return Err(Error::bad_request("`chat_type` must be `p2p` or `group`"));
-        }
+        let chat_type = match self.chat_type.as_deref() {
+            None => ChatType::P2p,
+            Some(kind) => kind
+                .parse()
+                .map_err(|()| Error::bad_request("`chat_type` must be `p2p` or `group`"))?,
+        };
         Ok(InboundMessage {
             message_id: new_message_id(),
-            receive_id_type: "chat_id".into(),
+            receive_id_type: ReceiveIdType::ChatId,
             chat_type,
             // Like a Feishu p2p chat: one user per local conversation.
             sender_open_id: Some(

@@ -195,6 +195,24 @@ async fn the_runtime_cli_prints_json_and_fails_in_one_line() {
         "{stderr}"
     );
 
+    // A hand-set receive id type the bot never gives: the server answers it,
+    // as before (lists only compare the headers with the token).
+    let mut odd = env.clone();
+    odd.push(("ALICE_RECEIVE_ID_TYPE".to_string(), "bogus".to_string()));
+    let out = alice(strings(&["runtime", "goal", "get"]), odd.clone()).await;
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("400") && stderr.contains("X-Alice-Receive-Id-Type must be one of"),
+        "{stderr}"
+    );
+    let out = alice(strings(&["runtime", "automation", "list"]), odd).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
     let out = alice(strings(&["runtime", "bot"]), env).await;
     let me: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(me["id"], "alpha");
