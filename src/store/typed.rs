@@ -99,16 +99,7 @@ impl<V: Serialize + DeserializeOwned> TypedTree<V> {
 
     /// Every (key, value) pair in key order.
     pub fn entries(&self) -> Result<Vec<(String, V)>> {
-        self.tree
-            .iter()
-            .map(|item| {
-                let (k, v) = item?;
-                Ok((
-                    String::from_utf8_lossy(&k).into_owned(),
-                    serde_json::from_slice(&v)?,
-                ))
-            })
-            .collect()
+        self.tree.iter().map(decode).collect()
     }
 
     /// Keys that start with `prefix`, in order.
@@ -145,13 +136,7 @@ impl<V: Serialize + DeserializeOwned> TypedTree<V> {
     /// (key, value) pairs from the last key backwards; stops at the first
     /// storage or decoding error, which it yields.
     pub fn iter_rev(&self) -> impl Iterator<Item = Result<(String, V)>> + '_ {
-        self.tree.iter().rev().map(|item| {
-            let (k, v) = item?;
-            Ok((
-                String::from_utf8_lossy(&k).into_owned(),
-                serde_json::from_slice(&v)?,
-            ))
-        })
+        self.tree.iter().rev().map(decode)
     }
 
     /// One page of the values under `prefix`, in key order: skipped keys
@@ -168,17 +153,7 @@ impl<V: Serialize + DeserializeOwned> TypedTree<V> {
 
     /// The first `n` (key, value) pairs under `prefix`, in key order.
     pub fn first_with_prefix(&self, prefix: &str, n: usize) -> Result<Vec<(String, V)>> {
-        self.tree
-            .scan_prefix(prefix)
-            .take(n)
-            .map(|item| {
-                let (k, v) = item?;
-                Ok((
-                    String::from_utf8_lossy(&k).into_owned(),
-                    serde_json::from_slice(&v)?,
-                ))
-            })
-            .collect()
+        self.tree.scan_prefix(prefix).take(n).map(decode).collect()
     }
 
     /// Removes every key that starts with `prefix`, in one batch.
@@ -265,6 +240,17 @@ impl<V: Serialize + DeserializeOwned> TypedTree<V> {
     pub fn raw(&self) -> &sled::Tree {
         &self.tree
     }
+}
+
+/// A stored (key, value) pair, decoded.
+fn decode<V: DeserializeOwned>(
+    item: sled::Result<(sled::IVec, sled::IVec)>,
+) -> Result<(String, V)> {
+    let (k, v) = item?;
+    Ok((
+        String::from_utf8_lossy(&k).into_owned(),
+        serde_json::from_slice(&v)?,
+    ))
 }
 
 /// Why a transaction's closure stopped: a conflict sled retries, or an error.
