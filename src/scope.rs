@@ -2,7 +2,6 @@
 //! `ALICE_*` environment variables; `alice runtime` sends it back as
 //! `X-Alice-*` headers; the Runtime API reads it from those headers.
 
-use crate::connector::inbound::InboundMessage;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::str::FromStr;
@@ -206,19 +205,6 @@ impl Scope {
             receive_id_type: Some(receive_id_type),
             receive_id: Some(receive_id.to_string()),
             ..Self::default()
-        }
-    }
-
-    /// The conversation of an inbound message, answered in `session_key`.
-    pub fn for_message(message: &InboundMessage, session_key: &str) -> Self {
-        Self {
-            receive_id_type: Some(message.receive_id_type),
-            receive_id: Some(message.receive_id.clone()),
-            source_message_id: Some(message.message_id.clone()),
-            actor_user_id: message.sender_user_id.clone(),
-            actor_open_id: message.sender_open_id.clone(),
-            chat_type: Some(message.chat_type),
-            session_key: Some(session_key.to_string()),
         }
     }
 

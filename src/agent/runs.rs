@@ -420,7 +420,9 @@ impl AgentRunner {
         let runs = &self.inner.runs;
         runs.push_event(&record.run_id, finish)?;
         runs.put(record)?;
-        let removed = runs.prune(self.inner.config.keep_runs)?;
+        // A scan of every record: off the async workers.
+        let (store, keep) = (runs.clone(), self.inner.config.keep_runs);
+        let removed = tokio::task::spawn_blocking(move || store.prune(keep)).await??;
         if removed > 0 {
             tracing::debug!(bot = %self.inner.bot_id, removed, "old run records pruned");
         }

@@ -35,13 +35,8 @@ pub struct Bot {
 
 impl Bot {
     pub async fn start(config: Arc<BotConfig>, host: &Host) -> Result<Self, StartError> {
-        let state = BotState::open(config, host)
-            .await
-            .map_err(|e| StartError::State(e.to_string()))?;
-        state
-            .prepare()
-            .await
-            .map_err(|e| StartError::State(e.to_string()))?;
+        let state = BotState::open(config, host).await?;
+        state.prepare().await?;
         let server = (host.serve)(state.clone()).await?;
         match state.chat().resume() {
             Ok(0) => {}
@@ -61,7 +56,7 @@ impl Bot {
         if let Err(e) = state.automation().start().await {
             abort(&state);
             server.stop().await;
-            return Err(StartError::State(e.to_string()));
+            return Err(StartError::State(e.into()));
         }
         let events = match events::start(&state, host) {
             Ok(events) => events,
@@ -69,7 +64,7 @@ impl Bot {
                 abort(&state);
                 state.automation().stop().await;
                 server.stop().await;
-                return Err(StartError::State(e.to_string()));
+                return Err(StartError::State(e));
             }
         };
         Ok(Self {

@@ -18,5 +18,5 @@ pub enum StartError {
         source: std::io::Error,
     },
     #[error("cannot open the bot's state: {0}")]
-    State(String),
+    State(#[from] super::state::OpenError),
 }

@@ -235,7 +235,7 @@ impl Inner {
             return Ok(None);
         }
         let _permit = self.capacity.acquire().await.map_err(|_| Interrupted)?;
-        let scope = Scope::for_message(message, &item.session_key);
+        let scope = message.scope(&item.session_key);
         // An unreadable history is a storage fault worth an error, not a
         // reason to leave the user unanswered: the message is answered
         // without the earlier turns.

@@ -193,6 +193,9 @@ pub enum EventsTransport {
     Webhook,
 }
 
+/// Messages the local connector keeps per conversation by default.
+pub const KEEP_MESSAGES: usize = 10_000;
+
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ConnectorConfig {
@@ -221,7 +224,7 @@ impl Default for ConnectorConfig {
             verification_token: String::new(),
             encrypt_key: String::new(),
             request_timeout_secs: 30,
-            keep_messages: crate::connector::local::KEEP_MESSAGES,
+            keep_messages: KEEP_MESSAGES,
         }
     }
 }

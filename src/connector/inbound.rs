@@ -1,7 +1,7 @@
 //! Messages that arrive from a platform (or the local chat), on their way to
 //! the bot's reply pipeline.
 
-use crate::scope::{ChatType, ReceiveIdType};
+use crate::scope::{ChatType, ReceiveIdType, Scope};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
@@ -30,4 +30,19 @@ pub struct InboundMessage {
 #[async_trait]
 pub trait InboundSink: Send + Sync + 'static {
     async fn deliver(&self, message: InboundMessage) -> crate::store::Result<()>;
+}
+
+impl InboundMessage {
+    /// The conversation of this message, answered in `session_key`.
+    pub fn scope(&self, session_key: &str) -> Scope {
+        Scope {
+            receive_id_type: Some(self.receive_id_type),
+            receive_id: Some(self.receive_id.clone()),
+            source_message_id: Some(self.message_id.clone()),
+            actor_user_id: self.sender_user_id.clone(),
+            actor_open_id: self.sender_open_id.clone(),
+            chat_type: Some(self.chat_type),
+            session_key: Some(session_key.to_string()),
+        }
+    }
 }

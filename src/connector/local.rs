@@ -15,8 +15,7 @@ use tokio::sync::broadcast;
 use utoipa::ToSchema;
 
 const SEP: char = '\u{1f}';
-/// Messages kept per conversation unless `connector.keep_messages` says otherwise.
-pub const KEEP_MESSAGES: usize = 10_000;
+use crate::config::KEEP_MESSAGES;
 
 /// Who wrote a message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

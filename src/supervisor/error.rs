@@ -16,9 +16,12 @@ pub enum SupervisorError {
     /// should deliver again later.
     #[error("bot `{0}` is not running")]
     Offline(String),
-    /// A start, stop or restart did not happen (the reason says why).
-    #[error("bot `{id}`: {reason}")]
-    Unavailable { id: String, reason: String },
+    /// A start, stop or restart did not happen (the source says why).
+    #[error("bot `{id}`: {source}")]
+    Unavailable {
+        id: String,
+        source: super::unit::UnitError,
+    },
     #[error("bot `{0}` does not use the local connector")]
     NotLocal(String),
     #[error("bot `{0}` does not take Feishu events by webhook (connector.kind = \"feishu\", connector.events = \"webhook\")")]

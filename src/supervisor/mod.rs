@@ -15,7 +15,7 @@ pub use error::SupervisorError;
 pub use events_api::{EventsDoc, EventsServer};
 pub use runs::RunOwner;
 pub use serve::serve;
-pub use unit::{RunState, UnitStatus};
+pub use unit::{RunState, UnitError, UnitStatus};
 
 use crate::bot::Host;
 use crate::config::{self, Config};
@@ -150,8 +150,10 @@ impl Supervisor {
         id: &str,
         run: impl FnOnce(
             &Unit,
-        )
-            -> futures_util::future::BoxFuture<'_, std::result::Result<UnitStatus, String>>,
+        ) -> futures_util::future::BoxFuture<
+            '_,
+            std::result::Result<UnitStatus, UnitError>,
+        >,
     ) -> Result<UnitStatus> {
         // Only this bot's unit is touched, and the lock is not held while it
         // works: listing and other bots' commands go on meanwhile. The status
@@ -160,9 +162,9 @@ impl Supervisor {
         let unit = find(&*self.inner.state.lock().await, id)?.clone();
         run(&unit)
             .await
-            .map_err(|reason| SupervisorError::Unavailable {
+            .map_err(|source| SupervisorError::Unavailable {
                 id: id.to_string(),
-                reason,
+                source,
             })
     }
 

@@ -2,7 +2,7 @@
 //! start/stop/restart/replace commands, and restarts a failed bot with
 //! backoff. One unit never waits on another.
 
-use crate::bot::{Bot, BotHandle, Host};
+use crate::bot::{Bot, BotHandle, Host, StartError};
 use crate::config::BotConfig;
 use parking_lot::Mutex;
 use serde::Serialize;
@@ -36,7 +36,16 @@ pub struct UnitStatus {
 
 /// A command's answer: the unit's status once the command took effect (a
 /// start answers once the bot runs), or why it could not.
-type Reply = oneshot::Sender<Result<UnitStatus, String>>;
+/// Why a start, stop or restart did not leave the bot as asked.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum UnitError {
+    #[error("the bot's unit has ended")]
+    Ended,
+    #[error(transparent)]
+    Start(Arc<StartError>),
+}
+
+type Reply = oneshot::Sender<Result<UnitStatus, UnitError>>;
 
 enum Command {
     Start(Reply),
@@ -83,29 +92,26 @@ impl Unit {
         self.status.lock().clone()
     }
 
-    pub async fn start(&self) -> Result<UnitStatus, String> {
+    pub async fn start(&self) -> Result<UnitStatus, UnitError> {
         self.send(Command::Start).await
     }
-    pub async fn stop(&self) -> Result<UnitStatus, String> {
+    pub async fn stop(&self) -> Result<UnitStatus, UnitError> {
         self.send(Command::Stop).await
     }
-    pub async fn restart(&self) -> Result<UnitStatus, String> {
+    pub async fn restart(&self) -> Result<UnitStatus, UnitError> {
         self.send(Command::Restart).await
     }
-    pub async fn replace(&self, config: Arc<BotConfig>) -> Result<UnitStatus, String> {
+    pub async fn replace(&self, config: Arc<BotConfig>) -> Result<UnitStatus, UnitError> {
         self.send(|reply| Command::Replace(config, reply)).await
     }
-    pub async fn shutdown(&self) -> Result<UnitStatus, String> {
+    pub async fn shutdown(&self) -> Result<UnitStatus, UnitError> {
         self.send(Command::Shutdown).await
     }
 
-    async fn send(&self, make: impl FnOnce(Reply) -> Command) -> Result<UnitStatus, String> {
+    async fn send(&self, make: impl FnOnce(Reply) -> Command) -> Result<UnitStatus, UnitError> {
         let (tx, rx) = oneshot::channel();
-        self.commands
-            .send(make(tx))
-            .map_err(|_| "the bot's unit has ended".to_string())?;
-        rx.await
-            .map_err(|_| "the bot's unit has ended".to_string())?
+        self.commands.send(make(tx)).map_err(|_| UnitError::Ended)?;
+        rx.await.map_err(|_| UnitError::Ended)?
     }
 }
 
@@ -184,9 +190,10 @@ impl Worker {
                 Err(err) => {
                     let reason = err.to_string();
                     tracing::error!(bot = %self.config.id, error = %reason, retry_in_ms = self.backoff.as_millis() as u64, "bot failed to start");
-                    self.set(RunState::Failed, Some(reason.clone()), None);
+                    self.set(RunState::Failed, Some(reason), None);
+                    let err = UnitError::Start(Arc::new(err));
                     for reply in pending.drain(..) {
-                        let _ = reply.send(Err(reason.clone()));
+                        let _ = reply.send(Err(err.clone()));
                     }
                     if let Next::Exit = self.wait_retry(&mut pending).await {
                         return;

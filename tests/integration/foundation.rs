@@ -1115,6 +1115,86 @@ fn mentions(dir: &str, needles: &[&str]) -> Vec<String> {
     found
 }
 
+/// No two top-level modules of `src/` depend on each other, directly or
+/// through others: every `crate::<module>` a module's code names is an edge.
+#[test]
+fn no_module_depends_on_itself_through_others() {
+    let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut modules = std::collections::BTreeMap::new();
+    for entry in std::fs::read_dir(&src).expect("read src") {
+        let path = entry.expect("dir entry").path();
+        let name = path.file_stem().unwrap().to_string_lossy().into_owned();
+        if name == "lib" || name == "main" {
+            continue;
+        }
+        modules.insert(name, path);
+    }
+    let names: Vec<String> = modules.keys().cloned().collect();
+    let mut edges: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+    for (name, path) in &modules {
+        let relative = path
+            .strip_prefix(&src)
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        let needles: Vec<String> = names
+            .iter()
+            .filter(|n| *n != name)
+            .map(|n| format!("crate::{n}"))
+            .collect();
+        let needles: Vec<&str> = needles.iter().map(String::as_str).collect();
+        let mut uses = Vec::new();
+        for file in mentions(&relative, &needles) {
+            let text = std::fs::read_to_string(
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(&file),
+            )
+            .unwrap();
+            for other in &names {
+                let code = text.lines().filter(|l| !l.trim_start().starts_with("//"));
+                if other != name
+                    && code.clone().any(|l| {
+                        l.contains(&format!("crate::{other}::"))
+                            || l.contains(&format!("crate::{other};"))
+                    })
+                {
+                    uses.push(other.clone());
+                }
+            }
+        }
+        uses.sort();
+        uses.dedup();
+        edges.insert(name.clone(), uses);
+    }
+    // Depth-first search for a path back to the start.
+    fn reaches(
+        from: &str,
+        to: &str,
+        edges: &std::collections::BTreeMap<String, Vec<String>>,
+        seen: &mut Vec<String>,
+    ) -> bool {
+        for next in edges.get(from).into_iter().flatten() {
+            if next == to {
+                return true;
+            }
+            if !seen.contains(next) {
+                seen.push(next.clone());
+                if reaches(next, to, edges, seen) {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+    let cyclic: Vec<&String> = names
+        .iter()
+        .filter(|n| reaches(n, n, &edges, &mut Vec::new()))
+        .collect();
+    assert!(
+        cyclic.is_empty(),
+        "modules on a dependency cycle: {cyclic:?}\n{edges:#?}"
+    );
+}
+
 /// The modules depend one way: the Runtime API on the bot, never back; the
 /// agent knows nothing of HTTP's event streams or of the Runtime API; the
 /// supervisor touches the Runtime API only where it hands its server to the

@@ -126,11 +126,7 @@ impl ReceivedMessage {
             receive_id_type: ReceiveIdType::ChatId,
             receive_id: m.chat_id,
             // Topic groups answer like groups (mention rules included).
-            chat_type: if m.chat_type == "p2p" {
-                ChatType::P2p
-            } else {
-                ChatType::Group
-            },
+            chat_type: m.chat_type.parse().unwrap_or(ChatType::Group),
             sender_open_id: self.sender.sender_id.open_id.filter(|s| !s.is_empty()),
             sender_user_id: self.sender.sender_id.user_id.filter(|s| !s.is_empty()),
             text,

@@ -36,19 +36,20 @@ pub enum Callback {
 
 #[derive(Debug, thiserror::Error)]
 pub enum WebhookError {
-    /// Bad signature or token: 401, and nothing is processed.
+    /// Bad or stale signature, or a wrong token: nothing is processed.
     #[error("{0}")]
-    Unauthorized(String),
+    BadSignature(String),
+    /// The body cannot be read as a Feishu callback.
     #[error("{0}")]
-    BadRequest(String),
+    InvalidEvent(String),
 }
 
 impl crate::error::ErrorCode for WebhookError {
     fn code(&self) -> crate::error::Code {
         use crate::error::Code;
         match self {
-            WebhookError::Unauthorized(_) => Code::InvalidSignature,
-            WebhookError::BadRequest(_) => Code::InvalidEvent,
+            WebhookError::BadSignature(_) => Code::InvalidSignature,
+            WebhookError::InvalidEvent(_) => Code::InvalidEvent,
         }
     }
 }
@@ -72,7 +73,7 @@ pub fn open(connector: &ConnectorConfig, req: &Request) -> Result<Callback, Webh
     let key = connector.encrypt_key.as_str();
     if let (false, Some(signature)) = (key.is_empty(), req.signature) {
         if !signature_matches(req, key, signature) {
-            return Err(WebhookError::Unauthorized(
+            return Err(WebhookError::BadSignature(
                 "invalid X-Lark-Signature".into(),
             ));
         }
@@ -81,17 +82,17 @@ pub fn open(connector: &ConnectorConfig, req: &Request) -> Result<Callback, Webh
         check_fresh(req.timestamp, chrono::Utc::now().timestamp())?;
     }
     let outer: Outer = serde_json::from_slice(req.body)
-        .map_err(|e| WebhookError::BadRequest(format!("invalid JSON body: {e}")))?;
+        .map_err(|e| WebhookError::InvalidEvent(format!("invalid JSON body: {e}")))?;
     let (plain, outer) = match outer.encrypt {
         Some(cipher) => {
             if key.is_empty() {
-                return Err(WebhookError::BadRequest(
+                return Err(WebhookError::InvalidEvent(
                     "the body is encrypted but the bot has no connector.encrypt_key".into(),
                 ));
             }
             let plain = decrypt(&cipher, key)?;
             let inner: Outer = serde_json::from_slice(&plain)
-                .map_err(|e| WebhookError::BadRequest(format!("invalid decrypted body: {e}")))?;
+                .map_err(|e| WebhookError::InvalidEvent(format!("invalid decrypted body: {e}")))?;
             (plain, inner)
         }
         None => (req.body.to_vec(), outer),
@@ -101,11 +102,11 @@ pub fn open(connector: &ConnectorConfig, req: &Request) -> Result<Callback, Webh
         return Ok(Callback::Challenge(outer.challenge.unwrap_or_default()));
     }
     if !key.is_empty() && req.signature.is_none() {
-        return Err(WebhookError::Unauthorized(
+        return Err(WebhookError::BadSignature(
             "missing X-Lark-Signature".into(),
         ));
     }
-    let event = event::parse(&plain).map_err(|e| WebhookError::BadRequest(e.to_string()))?;
+    let event = event::parse(&plain).map_err(|e| WebhookError::InvalidEvent(e.to_string()))?;
     check_token(connector, &event.token)?;
     Ok(Callback::Event(Box::new(event)))
 }
@@ -119,7 +120,7 @@ fn check_fresh(timestamp: &str, now: i64) -> Result<(), WebhookError> {
     if fresh {
         Ok(())
     } else {
-        Err(WebhookError::Unauthorized(format!(
+        Err(WebhookError::BadSignature(format!(
             "stale or invalid X-Lark-Request-Timestamp: a signed callback must be at most {} minutes old",
             MAX_SKEW_SECS / 60
         )))
@@ -132,7 +133,7 @@ fn check_token(connector: &ConnectorConfig, token: &str) -> Result<(), WebhookEr
     if expected.is_empty() || bool::from(expected.ct_eq(token.as_bytes())) {
         Ok(())
     } else {
-        Err(WebhookError::Unauthorized(
+        Err(WebhookError::BadSignature(
             "the verification token does not match".into(),
         ))
     }
@@ -160,7 +161,7 @@ fn signature_matches(req: &Request, key: &str, given: &str) -> bool {
 /// base64 → IV (first 16 bytes) + AES-256-CBC with key SHA-256(encrypt key),
 /// PKCS7 padding.
 pub fn decrypt(encrypted: &str, encrypt_key: &str) -> Result<Vec<u8>, WebhookError> {
-    let bad = |what: &str| WebhookError::BadRequest(format!("cannot decrypt the body: {what}"));
+    let bad = |what: &str| WebhookError::InvalidEvent(format!("cannot decrypt the body: {what}"));
     let data = base64::engine::general_purpose::STANDARD
         .decode(encrypted.trim())
         .map_err(|_| bad("not base64"))?;
