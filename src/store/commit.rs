@@ -5,7 +5,7 @@
 use super::{Result, StoreError};
 use tokio::sync::{mpsc, oneshot};
 
-type Waiter = oneshot::Sender<Result<(), String>>;
+type Waiter = oneshot::Sender<Result<(), sled::Error>>;
 
 #[derive(Clone)]
 pub struct GroupCommit {
@@ -25,7 +25,7 @@ impl GroupCommit {
                     while let Ok(more) = rx.try_recv() {
                         waiters.push(more);
                     }
-                    let outcome = db.flush().map(|_| ()).map_err(|e| e.to_string());
+                    let outcome = db.flush().map(|_| ());
                     for waiter in waiters {
                         let _ = waiter.send(outcome.clone());
                     }

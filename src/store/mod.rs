@@ -22,7 +22,7 @@ pub enum StoreError {
     #[error("stored data cannot be encoded or decoded: {0}")]
     Encoding(#[from] serde_json::Error),
     #[error("the flush failed: {0}")]
-    Flush(String),
+    Flush(#[source] sled::Error),
     #[error("a transaction failed: {0}")]
     Transaction(String),
     #[error("the flusher has stopped")]

@@ -67,7 +67,7 @@ fn move_skill_bookkeeping(db: &sled::Db) -> Result<()> {
             .map_err(|e: sled::transaction::TransactionError<()>| match e {
                 sled::transaction::TransactionError::Storage(e) => StoreError::Sled(e),
                 sled::transaction::TransactionError::Abort(()) => {
-                    StoreError::Flush("migration aborted".into())
+                    StoreError::Transaction("migration aborted".into())
                 }
             })?;
     }
