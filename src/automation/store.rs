@@ -6,18 +6,16 @@
 //! `<bot>/task_order`: `all␟<seq:020>` and `<status>␟<seq:020>` →
 //! [`OrderEntry`]: every task in creation order, and the tasks of each
 //! status, so a page is read in key order instead of by scanning every task;
-//! `count␟<bucket>` → how many entries a bucket has (u64, big-endian).
-//! Written in one sled transaction with `<bot>/tasks`.
+//! `count␟<bucket>` → how many entries a bucket has.
+//! Written in one transaction with `<bot>/tasks`.
 //!
 //! Writes are not durable by themselves: callers await [`TaskStore::durable`]
 //! (the group commit) before they answer or act.
 
 use super::model::{ScopeType, StoredTask, TaskRun, TaskStatus};
-use crate::store::{BotStore, Result, StoreError, Tree, TypedTree};
+use crate::store::{BotStore, Result, StoreError, Tree, Tx, TxError, TypedTree};
 use parking_lot::{Mutex, MutexGuard};
 use serde::{Deserialize, Serialize};
-use sled::transaction::{ConflictableTransactionError, TransactionError};
-use sled::Transactional;
 use std::sync::Arc;
 
 /// Runs kept per task; older ones are dropped.
@@ -29,7 +27,7 @@ pub struct TaskStore {
     store: BotStore,
     tasks: TypedTree<StoredTask>,
     runs: TypedTree<TaskRun>,
-    order: TypedTree<OrderEntry>,
+    order: TypedTree<OrderValue>,
     /// Serialises read-modify-write of one task between the API and the
     /// scheduler. Held only around sled calls, never across a flush.
     write: Arc<Mutex<()>>,
@@ -42,6 +40,14 @@ pub struct OrderEntry {
     pub id: String,
     pub scope_type: ScopeType,
     pub scope_id: String,
+}
+
+/// A value of the order index: an entry, or a bucket's count.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(untagged)]
+enum OrderValue {
+    Entry(OrderEntry),
+    Count(u64),
 }
 
 /// One page of the order index and how many entries matched in all.
@@ -111,10 +117,10 @@ impl TaskStore {
             return Ok(None);
         };
         let buckets = [ALL, bucket(stored.task.status)];
-        transact(&self.tasks, &self.order, |tasks, order| {
-            tasks.remove(id.as_bytes())?;
+        self.tasks.transaction_with(&self.order, |tasks, order| {
+            tasks.remove(id)?;
             for b in buckets {
-                unindex(order, b, stored.seq)?;
+                unindex(&order, b, stored.seq)?;
             }
             Ok(())
         })?;
@@ -133,22 +139,25 @@ impl TaskStore {
         limit: usize,
     ) -> Result<Page> {
         let b = status.map(bucket).unwrap_or(ALL);
-        let entries = self.order.raw().scan_prefix(format!("{b}{SEP}")).values();
+        let prefix = format!("{b}{SEP}");
+        let entries = |values: Vec<OrderValue>| {
+            values.into_iter().filter_map(|v| match v {
+                OrderValue::Entry(entry) => Some(entry),
+                OrderValue::Count(_) => None,
+            })
+        };
         let mut ids = Vec::new();
         let total = match admits {
             // The count is kept: only the entries up to the page's end are read.
             None => {
-                for value in entries.skip(offset).take(limit) {
-                    let entry: OrderEntry = serde_json::from_slice(&value?)?;
-                    ids.push(entry.id);
-                }
+                let page = self.order.page_with_prefix(&prefix, offset, limit)?;
+                ids.extend(entries(page).map(|entry| entry.id));
                 self.count(b)?
             }
             // A run token's conversation: every entry of the bucket is checked.
             Some(admits) => {
                 let mut total = 0;
-                for value in entries {
-                    let entry: OrderEntry = serde_json::from_slice(&value?)?;
+                for entry in entries(self.order.scan_prefix(&prefix)?) {
                     if !admits(&entry) {
                         continue;
                     }
@@ -219,21 +228,20 @@ impl TaskStore {
     /// stored before), in one transaction. Call under the write lock.
     fn write_task(&self, was: Option<TaskStatus>, stored: &StoredTask) -> Result<()> {
         let task = &stored.task;
-        let value = serde_json::to_vec(stored)?;
-        let entry = serde_json::to_vec(&OrderEntry {
+        let entry = OrderValue::Entry(OrderEntry {
             id: task.id.clone(),
             scope_type: task.scope_type,
             scope_id: task.scope_id.clone(),
-        })?;
+        });
         let old = was.filter(|s| *s != task.status).map(bucket);
         let buckets = [ALL, bucket(task.status)];
-        transact(&self.tasks, &self.order, |tasks, order| {
-            tasks.insert(task.id.as_bytes(), value.as_slice())?;
+        self.tasks.transaction_with(&self.order, |tasks, order| {
+            tasks.insert(&task.id, stored)?;
             if let Some(old) = old {
-                unindex(order, old, stored.seq)?;
+                unindex(&order, old, stored.seq)?;
             }
             for b in buckets {
-                index(order, b, stored.seq, &entry)?;
+                index(&order, b, stored.seq, &entry)?;
             }
             Ok(())
         })
@@ -241,11 +249,10 @@ impl TaskStore {
 
     /// How many tasks a bucket of the index holds.
     fn count(&self, bucket: &str) -> Result<usize> {
-        Ok(self
-            .order
-            .raw()
-            .get(count_key(bucket))?
-            .map_or(0, |v| decode_count(&v) as usize))
+        Ok(match self.order.get(&count_key(bucket))? {
+            Some(OrderValue::Count(n)) => n as usize,
+            _ => 0,
+        })
     }
 
     fn lock(&self) -> MutexGuard<'_, ()> {
@@ -269,64 +276,39 @@ fn order_key(bucket: &str, seq: u64) -> String {
     format!("{bucket}{SEP}{seq:020}")
 }
 
-/// `count␟<bucket>` → the bucket's number of entries (u64, big-endian), kept
-/// in the same transactions, so a page's total needs no scan.
+/// `count␟<bucket>` → the bucket's number of entries, kept in the same
+/// transactions, so a page's total needs no scan.
 fn count_key(bucket: &str) -> String {
     format!("count{SEP}{bucket}")
 }
 
-fn decode_count(bytes: &[u8]) -> u64 {
-    bytes.try_into().map(u64::from_be_bytes).unwrap_or(0)
-}
-
-type TxTree = sled::transaction::TransactionalTree;
-type TxStep = std::result::Result<(), sled::transaction::UnabortableTransactionError>;
-
-fn index(order: &TxTree, bucket: &str, seq: u64, entry: &[u8]) -> TxStep {
-    if order
-        .insert(order_key(bucket, seq).as_bytes(), entry)?
-        .is_none()
-    {
+fn index(
+    order: &Tx<'_, OrderValue>,
+    bucket: &str,
+    seq: u64,
+    entry: &OrderValue,
+) -> Result<(), TxError> {
+    if order.insert(&order_key(bucket, seq), entry)? {
         bump(order, bucket, 1)?;
     }
     Ok(())
 }
 
-fn unindex(order: &TxTree, bucket: &str, seq: u64) -> TxStep {
-    if order.remove(order_key(bucket, seq).as_bytes())?.is_some() {
+fn unindex(order: &Tx<'_, OrderValue>, bucket: &str, seq: u64) -> Result<(), TxError> {
+    if order.remove(&order_key(bucket, seq))? {
         bump(order, bucket, -1)?;
     }
     Ok(())
 }
 
-fn bump(order: &TxTree, bucket: &str, by: i64) -> TxStep {
+fn bump(order: &Tx<'_, OrderValue>, bucket: &str, by: i64) -> Result<(), TxError> {
     let key = count_key(bucket);
-    let now = order.get(key.as_bytes())?.map_or(0, |v| decode_count(&v));
-    let next = now.saturating_add_signed(by);
-    order.insert(key.as_bytes(), &next.to_be_bytes())?;
+    let now = match order.get(&key)? {
+        Some(OrderValue::Count(n)) => n,
+        _ => 0,
+    };
+    order.insert(&key, &OrderValue::Count(now.saturating_add_signed(by)))?;
     Ok(())
-}
-
-type TxResult = std::result::Result<(), ConflictableTransactionError<()>>;
-
-/// Runs `work` on the task tree and the order index as one transaction.
-fn transact<V, W>(
-    tasks: &TypedTree<V>,
-    order: &TypedTree<W>,
-    work: impl Fn(&TxTree, &TxTree) -> TxResult,
-) -> Result<()>
-where
-    V: Serialize + serde::de::DeserializeOwned,
-    W: Serialize + serde::de::DeserializeOwned,
-{
-    (tasks.raw(), order.raw())
-        .transaction(|(t, o)| work(t, o))
-        .map_err(|e: TransactionError<()>| match e {
-            TransactionError::Storage(e) => StoreError::from(e),
-            TransactionError::Abort(()) => {
-                StoreError::Transaction("task transaction aborted".into())
-            }
-        })
 }
 
 #[cfg(test)]

@@ -236,10 +236,6 @@ impl<V: Serialize + DeserializeOwned> TypedTree<V> {
     pub fn is_empty(&self) -> bool {
         self.tree.is_empty()
     }
-
-    pub fn raw(&self) -> &sled::Tree {
-        &self.tree
-    }
 }
 
 /// A stored (key, value) pair, decoded.
@@ -279,16 +275,16 @@ impl<'a, V: Serialize + DeserializeOwned> Tx<'a, V> {
         }
     }
 
-    pub fn insert(&self, key: &str, value: &V) -> Result<(), TxError> {
+    /// `true` when the key was new.
+    pub fn insert(&self, key: &str, value: &V) -> Result<bool, TxError> {
         let bytes = serde_json::to_vec(value)
             .map_err(|e| ConflictableTransactionError::Abort(e.to_string()))?;
-        self.tree.insert(key, bytes).map_err(unabortable)?;
-        Ok(())
+        Ok(self.tree.insert(key, bytes).map_err(unabortable)?.is_none())
     }
 
-    pub fn remove(&self, key: &str) -> Result<(), TxError> {
-        self.tree.remove(key).map_err(unabortable)?;
-        Ok(())
+    /// `true` when there was a value to remove.
+    pub fn remove(&self, key: &str) -> Result<bool, TxError> {
+        Ok(self.tree.remove(key).map_err(unabortable)?.is_some())
     }
 }
 
