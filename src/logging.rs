@@ -1,5 +1,7 @@
 //! Log output: readable lines by default, one JSON object per line on
-//! request. `RUST_LOG` filters as usual (default `info`).
+//! request. `RUST_LOG` filters as usual; by default alice's own lines from
+//! `info` and every dependency's from `warn` (their INFO chatter, such as the
+//! scheduler's "Job creator created" per bot, is not for operators).
 //!
 //! Logging never takes a request down: a line that cannot be written (a
 //! closed pipe, a full disk) is dropped and counted, and the count is
@@ -18,9 +20,12 @@ pub enum LogFormat {
     Json,
 }
 
+/// Dependencies at `warn`, alice at `info`.
+pub const DEFAULT_FILTER: &str = "warn,alice=info";
+
 pub fn init(format: LogFormat) {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,actix_server=warn,sled=warn"));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         // Its fallback is `eprintln!`, which panics when stderr is closed.

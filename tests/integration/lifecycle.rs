@@ -750,3 +750,54 @@ async fn memory_comes_back_after_a_flood_of_stalled_bodies() {
     send_signal(&child, libc::SIGTERM);
     assert_eq!(wait_exit(&mut child, 20).code(), Some(0));
 }
+
+/// The default log holds alice's own INFO lines (bot started, stopped) and
+/// nothing below `warn` from its dependencies (tokio-cron-scheduler used to
+/// log "Uninited" and "Job creator created" twice per bot).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dependencies_stay_quiet_in_the_default_log() {
+    let dir = TestDir::new();
+    let (base, admin) = (free_ports(2), free_ports(1));
+    let path = dir.write_config(&format!(
+        "{}[bots.alpha]\n[bots.beta]\n",
+        supervisor_toml(admin, base)
+    ));
+    let log = std::fs::File::create(dir.path().join("quiet.log")).unwrap();
+    let mut child = alice_command(&[
+        "serve",
+        "--config",
+        path.to_str().unwrap(),
+        "--log-format",
+        "json",
+    ])
+    .env_remove("RUST_LOG")
+    .stdout(std::process::Stdio::null())
+    .stderr(log)
+    .spawn()
+    .unwrap();
+    for port in [base, base + 1] {
+        wait_healthy(&format!("http://127.0.0.1:{port}/healthz")).await;
+    }
+    send_signal(&child, libc::SIGTERM);
+    assert_eq!(wait_exit(&mut child, 20).code(), Some(0));
+    let text = std::fs::read_to_string(dir.path().join("quiet.log")).unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    let quiet_enough = |l: &&Value| matches!(l["level"].as_str(), Some("WARN" | "ERROR"));
+    let chatter: Vec<&Value> = lines
+        .iter()
+        .filter(|l| !l["target"].as_str().is_some_and(|t| t.starts_with("alice")))
+        .filter(|l| !quiet_enough(l))
+        .collect();
+    assert!(
+        chatter.is_empty(),
+        "dependency lines below warn: {chatter:?}"
+    );
+    let started = lines
+        .iter()
+        .filter(|l| l["message"] == "bot started")
+        .count();
+    assert_eq!(started, 2, "{text}");
+}
