@@ -158,7 +158,8 @@ pub struct Limits {
     pub list_max: usize,
     /// A request body must arrive completely within this time (else 408).
     pub body_timeout_secs: u64,
-    /// Connections served at once by each worker; more wait in the backlog.
+    /// Connections the bot serves at once (shared out over its workers);
+    /// more wait in the listen backlog.
     pub max_connections: usize,
     /// Failed authentications per client address and minute, then 429.
     pub failed_auth_per_minute: u32,

@@ -42,7 +42,13 @@ async fn start_server(state: BotState) -> Result<RunningServer, StartError> {
     .workers(config.workers)
     // A flood of connections waits in the backlog instead of each holding
     // buffers here.
-    .max_connections(config.limits.max_connections)
+    // actix counts per worker: the bot's bound is shared out over them.
+    .max_connections(
+        config
+            .limits
+            .max_connections
+            .div_ceil(config.workers.max(1)),
+    )
     .disable_signals()
     .shutdown_timeout(config.runtime_api_shutdown_timeout_secs)
     .client_request_timeout(HEADER_TIMEOUT)
