@@ -146,10 +146,12 @@ impl BotState {
             inner: messenger,
             metrics: metrics.clone(),
         });
-        // The local connector is usable as soon as the bot is; a Feishu
-        // bot's sends go over HTTPS with no state to watch (its long
-        // connection does not report one yet), so it counts as up too.
-        metrics.connector_up(true);
+        // The local connector is usable as soon as the bot is, and so is a
+        // webhook Feishu bot (no connection to watch); a long connection
+        // says so itself while its session is open.
+        let watched = config.connector.kind == ConnectorKind::Feishu
+            && config.connector.events == crate::config::EventsTransport::LongConnection;
+        metrics.connector_up(!watched);
         let workspace = config
             .agent
             .workspace

@@ -144,7 +144,7 @@ async fn bot_metrics_need_its_token_and_count_requests_by_route_template_and_run
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_task_firing_moves_tasks_fired_lateness_and_outbound_messages() {
+async fn a_task_firing_and_a_message_move_tasks_fired_lateness_and_messages() {
     let dir = TestDir::new();
     let (base, admin) = (free_ports(1), free_ports(1));
     dir.write_config(&bots_toml(admin, base, &[("alpha", "")]));
@@ -187,6 +187,29 @@ async fn a_task_firing_moves_tasks_fired_lateness_and_outbound_messages() {
             &text,
             "alice_outbound_messages_total",
             &["connector=\"local\"", "outcome=\"ok\""]
+        ),
+        Some(1.0),
+        "{text}"
+    );
+
+    // A user's message, through the local connector, into the pipeline.
+    let res = client()
+        .post(format!(
+            "{}/api/bots/alpha/conversations/oc_metrics/messages",
+            app.admin_url
+        ))
+        .bearer_auth(app.supervisor.admin_token())
+        .json(&json!({"text": "hi"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 202);
+    let (_, text) = scrape(&url, Some(&token)).await;
+    assert_eq!(
+        sample(
+            &text,
+            "alice_inbound_messages_total",
+            &["connector=\"local\"", "outcome=\"queued\""]
         ),
         Some(1.0),
         "{text}"
@@ -297,4 +320,45 @@ async fn the_supervisor_aggregates_bots_counts_rate_limits_and_tells_which_bots_
         "{text}"
     );
     app.stop().await;
+}
+
+/// A Feishu bot's connector counts as up while its long connection is
+/// open; the local bot beside it always does.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connector_up_follows_the_feishu_long_connection() {
+    use crate::common::feishu_harness::{setup, wait_connections};
+    let s = setup("long_connection", "").await;
+    wait_connections(&s.fake, 1).await;
+    let up = ["bot=\"fs\""];
+    eventually("the Feishu connector up", || async {
+        sample(&s.supervisor.metrics().await, "alice_connector_up", &up) == Some(1.0)
+    })
+    .await;
+    let text = s.supervisor.metrics().await;
+    assert_eq!(
+        sample(&text, "alice_connector_up", &["bot=\"plain\""]),
+        Some(1.0),
+        "{text}"
+    );
+    s.supervisor.stop_bot("fs").await.unwrap();
+    s.supervisor.shutdown().await;
+}
+
+/// A run's token is limited to its conversation: the bot's metrics are for
+/// its main token only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_token_is_refused_with_403() {
+    use crate::runs::{BotSpec, Harness};
+    let h = Harness::start(&[BotSpec::new("alpha", "gate.sh")], "").await;
+    let (status, accepted) = h.headless("alpha", json!({"prompt": "wait"})).await;
+    assert_eq!(status, 202);
+    let task = accepted["taskId"].as_str().unwrap();
+    let run_token = h.run_token("alpha", task).await;
+    let url = format!("http://127.0.0.1:{}", h.base);
+    let (status, body) = scrape(&url, Some(&run_token)).await;
+    assert_eq!(status, 403, "{body}");
+    assert!(serde_json::from_str::<Value>(&body).unwrap()["error"].is_string());
+    h.open_gate("alpha");
+    h.finished(task).await;
+    h.stop().await;
 }
