@@ -66,3 +66,28 @@ pub fn merge(parts: &[String]) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn two_bots_merge_under_one_header_per_family() {
+        let (a, b) = (BotMetrics::new("a", "local"), BotMetrics::new("b", "local"));
+        a.http().rate_limited();
+        let merged = merge(&[a.encode(), b.encode()]);
+        assert_eq!(
+            merged.matches("# TYPE alice_rate_limited_total ").count(),
+            1,
+            "{merged}"
+        );
+        assert!(
+            merged.contains("alice_rate_limited_total{bot=\"a\"} 1\n"),
+            "{merged}"
+        );
+        assert!(
+            merged.contains("alice_rate_limited_total{bot=\"b\"} 0\n"),
+            "{merged}"
+        );
+    }
+}
