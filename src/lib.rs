@@ -15,6 +15,7 @@ pub mod goal;
 pub mod http;
 pub mod logging;
 pub mod messages;
+pub mod metrics;
 pub mod runtime_api;
 pub mod scope;
 pub mod skills;

@@ -53,6 +53,8 @@ pub struct AgentSetup {
     /// The bot's graceful-shutdown timeout
     /// (`runtime_api_shutdown_timeout_secs`).
     pub shutdown_timeout: Duration,
+    /// Where finished runs are counted.
+    pub metrics: crate::metrics::BotMetrics,
 }
 
 /// The run service of one bot. Cloning is cheap.
@@ -81,6 +83,7 @@ struct Inner {
     /// The bot's runtime: runs are driven here, whoever starts them.
     runtime: tokio::runtime::Handle,
     shutdown_timeout: Duration,
+    metrics: crate::metrics::BotMetrics,
 }
 
 impl AgentRunner {
@@ -107,6 +110,7 @@ impl AgentRunner {
                 stopping: CancellationToken::new(),
                 runtime,
                 shutdown_timeout: setup.shutdown_timeout,
+                metrics: setup.metrics,
             }),
         })
     }

@@ -408,6 +408,10 @@ impl AgentRunner {
             tracing::error!(run = %run_id, error = %e, "cannot store the run's outcome");
         }
         self.inner.live.remove(&run_id);
+        let seconds = (Utc::now() - record.started_at).num_milliseconds() as f64 / 1000.0;
+        self.inner
+            .metrics
+            .agent_run(origin_name(record.origin), record.status.name(), seconds);
         tracing::info!(bot = %self.inner.bot_id, run = %run_id, status = record.status.name(), "agent run finished");
         record
     }
@@ -427,6 +431,17 @@ impl AgentRunner {
             tracing::debug!(bot = %self.inner.bot_id, removed, "old run records pruned");
         }
         runs.durable().await
+    }
+}
+
+/// A run's `origin` as its metric label (the wire's snake_case name).
+fn origin_name(origin: RunOrigin) -> &'static str {
+    match origin {
+        RunOrigin::Headless => "headless",
+        RunOrigin::Runtime => "runtime",
+        RunOrigin::Chat => "chat",
+        RunOrigin::Ask => "ask",
+        RunOrigin::Workflow => "workflow",
     }
 }
 

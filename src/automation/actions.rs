@@ -6,6 +6,7 @@ use super::model::{Task, TaskAction};
 use super::ActionError;
 use crate::agent::AgentRunner;
 use crate::connector::{Destination, Messenger, Payload};
+use crate::metrics::BotMetrics;
 use crate::scope::Scope;
 use std::sync::Arc;
 
@@ -14,11 +15,21 @@ use std::sync::Arc;
 pub struct Actions {
     messenger: Arc<dyn Messenger>,
     agent: AgentRunner,
+    metrics: BotMetrics,
 }
 
 impl Actions {
-    pub fn new(messenger: Arc<dyn Messenger>, agent: AgentRunner) -> Self {
-        Self { messenger, agent }
+    pub fn new(messenger: Arc<dyn Messenger>, agent: AgentRunner, metrics: BotMetrics) -> Self {
+        Self {
+            messenger,
+            agent,
+            metrics,
+        }
+    }
+
+    /// Where the scheduler counts its runs.
+    pub fn metrics(&self) -> &BotMetrics {
+        &self.metrics
     }
 
     /// Runs `task`'s action; the id of the message sent, if one was.

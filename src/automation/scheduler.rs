@@ -16,7 +16,7 @@
 //! - a failure is recorded on the task and its run; a panic is caught.
 
 use super::actions::Actions;
-use super::model::{Outcome, Schedule, StoredTask, Task, TaskRun, TaskStatus};
+use super::model::{Outcome, Schedule, StoredTask, Task, TaskAction, TaskRun, TaskStatus};
 use super::queue::DueQueue;
 use super::store::TaskStore;
 use super::timing::next_due;
@@ -197,15 +197,25 @@ impl Scheduler {
         // Taken, on disk, before anything is sent: never twice per due time.
         self.store.durable().await?;
         self.sync(id);
+        let metrics = self.actions.metrics();
+        let action = action_name(&task.action);
         if overlapping {
+            metrics.task_fired(action, "skipped");
             tracing::warn!(task = %id, due = %due, "skipped: the previous run is still going");
             return Ok(());
         }
+        metrics.task_lateness((now - due).num_milliseconds() as f64 / 1000.0);
         tracing::info!(task = %id, due = %due, "automation task running");
         let outcome = tokio::select! {
             outcome = self.actions.run(&task) => outcome,
             _ = self.abort.cancelled() => Err(ActionError::Interrupted),
         };
+        let label = match &outcome {
+            Ok(_) => "succeeded",
+            Err(ActionError::Interrupted) => "interrupted",
+            Err(_) => "failed",
+        };
+        metrics.task_fired(action, label);
         self.finish(id, &key, outcome).await
     }
 
@@ -321,4 +331,13 @@ impl Drop for Running {
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock()
+}
+
+/// A task's action as its metric label (the wire's name).
+fn action_name(action: &TaskAction) -> &'static str {
+    match action {
+        TaskAction::SendText { .. } => "send_text",
+        TaskAction::RunLlm { .. } => "run_llm",
+        TaskAction::RunWorkflow { .. } => "run_workflow",
+    }
 }

@@ -61,6 +61,7 @@ pub fn start(state: &BotState, host: &Host) -> Result<Events, OpenError> {
             connector,
             http,
             inbound.clone(),
+            state.metrics().clone(),
         )),
         // The supervisor's events listener finds the receiver through the
         // bot's handle.

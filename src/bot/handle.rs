@@ -17,6 +17,7 @@ pub struct BotHandle {
     pub(super) chat: ChatPipeline,
     pub(super) local: Option<LocalConnector>,
     pub(super) feishu: Option<FeishuInbound>,
+    pub(super) metrics: crate::metrics::BotMetrics,
 }
 
 impl BotHandle {
@@ -43,6 +44,11 @@ impl BotHandle {
     /// Answers what the inbox holds (messages queued while it was stopped).
     pub fn resume(&self) -> Result<usize, StoreError> {
         self.chat.resume()
+    }
+
+    /// The bot's metrics (the supervisor's `GET /metrics` merges them).
+    pub fn metrics(&self) -> &crate::metrics::BotMetrics {
+        &self.metrics
     }
 
     /// The receiver of the bot's Feishu events (Feishu bots only).

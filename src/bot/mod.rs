@@ -5,6 +5,7 @@
 //! stopped in [`Bot::stop`]; the supervisor reaches a running bot only
 //! through its [`BotHandle`].
 
+mod counted;
 mod events;
 mod handle;
 mod run_events;
@@ -83,6 +84,7 @@ impl Bot {
             chat: self.state.chat().clone(),
             local: self.state.local().cloned(),
             feishu: self.feishu.clone(),
+            metrics: self.state.metrics().clone(),
         }
     }
 

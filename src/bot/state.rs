@@ -8,6 +8,7 @@ use crate::connector::{FeishuConnector, LocalConnector, Messenger};
 use crate::error::{Code, ErrorCode};
 use crate::goal::Goals;
 use crate::http::{generate_token, tokens_equal, Authenticator, Principal};
+use crate::metrics::BotMetrics;
 use crate::store::StoreError;
 use crate::store::{BotStore, Store, Tree};
 use std::path::{Path, PathBuf};
@@ -73,6 +74,7 @@ struct Inner {
     agent: AgentRunner,
     chat: ChatPipeline,
     automation: Automation,
+    metrics: BotMetrics,
 }
 
 /// Why a bot could not be opened.
@@ -130,6 +132,7 @@ impl BotState {
         };
         let folder = host.bot_folder(&config.id);
         std::fs::create_dir_all(&folder)?;
+        let metrics = BotMetrics::new(&config.id, connector_name(config.connector.kind));
         let (messenger, local): (Arc<dyn Messenger>, Option<LocalConnector>) =
             match config.connector.kind {
                 ConnectorKind::Local => {
@@ -139,6 +142,16 @@ impl BotState {
                 }
                 ConnectorKind::Feishu => (Arc::new(FeishuConnector::new(&config.connector)?), None),
             };
+        let messenger: Arc<dyn Messenger> = Arc::new(super::counted::Counted {
+            inner: messenger,
+            metrics: metrics.clone(),
+        });
+        // The local connector is usable as soon as the bot is, and so is a
+        // webhook Feishu bot (no connection to watch); a long connection
+        // says so itself while its session is open.
+        let watched = config.connector.kind == ConnectorKind::Feishu
+            && config.connector.events == crate::config::EventsTransport::LongConnection;
+        metrics.connector_up(!watched);
         let workspace = config
             .agent
             .workspace
@@ -162,6 +175,7 @@ impl BotState {
             shutdown_timeout: std::time::Duration::from_secs(
                 config.runtime_api_shutdown_timeout_secs,
             ),
+            metrics: metrics.clone(),
         })?;
         let chat = ChatPipeline::new(
             &config.id,
@@ -170,11 +184,12 @@ impl BotState {
             messenger.clone(),
             Arc::new(agent.clone()),
             config.agent.max_concurrent_runs,
+            metrics.clone(),
         )?;
         let automation = Automation::open(
             &store,
             &config,
-            Actions::new(messenger.clone(), agent.clone()),
+            Actions::new(messenger.clone(), agent.clone(), metrics.clone()),
         )?;
         Ok(Self {
             inner: Arc::new(Inner {
@@ -188,8 +203,14 @@ impl BotState {
                 goals,
                 agent,
                 chat,
+                metrics,
             }),
         })
+    }
+
+    /// The bot's own metrics (`GET /metrics`).
+    pub fn metrics(&self) -> &BotMetrics {
+        &self.inner.metrics
     }
 
     pub fn id(&self) -> &str {
@@ -283,6 +304,14 @@ impl BotState {
 
     pub fn authenticator(&self) -> Arc<dyn Authenticator> {
         Arc::new(BotAuthenticator(self.clone()))
+    }
+}
+
+/// The connector's name as a metric label.
+fn connector_name(kind: ConnectorKind) -> &'static str {
+    match kind {
+        ConnectorKind::Local => "local",
+        ConnectorKind::Feishu => "feishu",
     }
 }
 

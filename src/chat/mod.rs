@@ -13,6 +13,7 @@ use crate::agent::{AgentError, AgentRunner};
 use crate::config::{ChatConfig, TriggerMode};
 use crate::connector::inbound::{InboundMessage, InboundSink};
 use crate::connector::{Destination, Messenger, Payload};
+use crate::metrics::BotMetrics;
 use crate::scope::{ChatType, Scope};
 use crate::store::BotStore;
 use crate::store::Result;
@@ -62,6 +63,7 @@ struct Inner {
     queues: Mutex<Queues>,
     cancel: CancellationToken,
     workers: tokio_util::task::TaskTracker,
+    metrics: BotMetrics,
 }
 
 /// A message's answer was cut short by a stop.
@@ -84,6 +86,7 @@ impl ChatPipeline {
         messenger: Arc<dyn Messenger>,
         answerer: Arc<dyn Answerer>,
         capacity: usize,
+        metrics: BotMetrics,
     ) -> Result<Self> {
         Ok(Self {
             inner: Arc::new(Inner {
@@ -97,6 +100,7 @@ impl ChatPipeline {
                 queues: Mutex::default(),
                 cancel: CancellationToken::new(),
                 workers: tokio_util::task::TaskTracker::new(),
+                metrics,
             }),
         })
     }
@@ -128,12 +132,22 @@ impl ChatPipeline {
 
     /// Queues a message; `false` when it is a redelivery.
     pub async fn push(&self, message: InboundMessage) -> Result<bool> {
-        match self.inner.inbox.push(message).await? {
-            Some(item) => {
+        let pushed = self.inner.inbox.push(message).await;
+        let metrics = &self.inner.metrics;
+        match pushed {
+            Ok(Some(item)) => {
+                metrics.inbound("queued");
                 self.dispatch(item)?;
                 Ok(true)
             }
-            None => Ok(false),
+            Ok(None) => {
+                metrics.inbound("duplicate");
+                Ok(false)
+            }
+            Err(e) => {
+                metrics.inbound("error");
+                Err(e)
+            }
         }
     }
 

@@ -3,6 +3,7 @@
 
 use super::auth::{Authenticator, Principal};
 use crate::error::{Code, Error, ErrorCode};
+use crate::metrics::HttpMetrics;
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header;
@@ -189,9 +190,27 @@ pub async fn guard(
             }
             Ok(next.call(req).await?.map_into_left_body())
         }
-        Err(err) => Ok(req
-            .into_response(Error::from(err).error_response())
-            .map_into_right_body()),
+        Err(err) => {
+            count(&req, &err);
+            Ok(req
+                .into_response(Error::from(err).error_response())
+                .map_into_right_body())
+        }
+    }
+}
+
+/// Refusals the server's metrics count: failed authentication (throttled
+/// or not) and the rate limit.
+fn count(req: &ServiceRequest, err: &AccessError) {
+    let Some(metrics) = req.app_data::<web::Data<HttpMetrics>>() else {
+        return;
+    };
+    match err {
+        AccessError::MissingToken | AccessError::InvalidToken | AccessError::AuthThrottled(_) => {
+            metrics.auth_failed()
+        }
+        AccessError::RateLimited(_) => metrics.rate_limited(),
+        AccessError::TwoTokens | AccessError::BodyTooLarge(_) => {}
     }
 }
 

@@ -1,8 +1,10 @@
 //! Request observation: a request id (from `X-Request-Id` or new) echoed in
 //! the answer, one log line per request, and JSON bodies for the errors that
-//! actix produces itself (unknown route, wrong method, overflow).
+//! actix produces itself (unknown route, wrong method, overflow); the
+//! server's HTTP metrics, when it has them (`web::Data<HttpMetrics>`).
 
 use crate::error::{canonical, ErrorBody};
+use crate::metrics::HttpMetrics;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
@@ -41,12 +43,17 @@ pub async fn observe(
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         res.headers_mut().insert(REQUEST_ID, value);
     }
-    let route = res
-        .request()
-        .match_pattern()
+    let pattern = res.request().match_pattern();
+    let route = pattern
+        .clone()
         .unwrap_or_else(|| res.request().path().to_string());
     let status = res.status().as_u16();
-    let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let elapsed = started.elapsed().as_secs_f64();
+    if let Some(metrics) = res.request().app_data::<web::Data<HttpMetrics>>() {
+        // Templates only: a raw path would make one series per id.
+        metrics.request(pattern, &method, status, elapsed);
+    }
+    let duration_ms = elapsed * 1000.0;
     tracing::info!(
         bot = %label,
         method = %method,

@@ -8,6 +8,7 @@ mod goal;
 pub mod health;
 mod info;
 mod messages;
+mod metrics;
 mod multipart;
 mod openapi;
 pub mod runs;
@@ -40,6 +41,8 @@ pub fn app(
     let label = state.id().to_string();
     let body_limit = state.config().limits.body_bytes;
     http::app(&label, guard, body_limit, move |cfg| {
+        // The observation middleware and the guard record through it.
+        cfg.app_data(web::Data::new(state.metrics().http().clone()));
         cfg.app_data(web::Data::new(state));
         health::configure(cfg);
         openapi::configure(cfg);
@@ -49,5 +52,6 @@ pub fn app(
         runs::configure(cfg);
         skills::configure(cfg);
         automation::configure(cfg);
+        metrics::configure(cfg);
     })
 }

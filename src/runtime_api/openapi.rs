@@ -31,6 +31,7 @@ use utoipa::OpenApi;
         super::automation::update,
         super::automation::delete,
         super::automation::runs,
+        super::metrics::metrics,
         openapi_json,
     ),
     components(schemas(super::extract::ReceiveIdTypeHeader)),

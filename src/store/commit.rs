@@ -3,6 +3,7 @@
 //! Many concurrent writers therefore share one disk sync.
 
 use super::{Result, StoreError};
+use crate::metrics::StoreMetrics;
 use tokio::sync::{mpsc, oneshot};
 
 type Waiter = oneshot::Sender<Result<(), sled::Error>>;
@@ -13,7 +14,7 @@ pub struct GroupCommit {
 }
 
 impl GroupCommit {
-    pub fn start(db: sled::Db) -> Self {
+    pub fn start(db: sled::Db, metrics: StoreMetrics) -> Self {
         let (requests, mut rx) = mpsc::unbounded_channel::<Waiter>();
         // A dedicated thread: flushes block, and the supervisor's runtime may
         // be shutting down while the last writers still wait.
@@ -25,7 +26,9 @@ impl GroupCommit {
                     while let Ok(more) = rx.try_recv() {
                         waiters.push(more);
                     }
+                    let started = std::time::Instant::now();
                     let outcome = db.flush().map(|_| ());
+                    metrics.flushed(started.elapsed().as_secs_f64());
                     for waiter in waiters {
                         let _ = waiter.send(outcome.clone());
                     }

@@ -48,6 +48,7 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub struct Store {
     db: sled::Db,
     commit: GroupCommit,
+    metrics: crate::metrics::StoreMetrics,
 }
 
 impl Store {
@@ -61,8 +62,13 @@ impl Store {
             .flush_every_ms(None)
             .open()?;
         schema::settle(&db)?;
-        let commit = GroupCommit::start(db.clone());
-        Ok(Self { db, commit })
+        let metrics = crate::metrics::StoreMetrics::default();
+        let commit = GroupCommit::start(db.clone(), metrics.clone());
+        Ok(Self {
+            db,
+            commit,
+            metrics,
+        })
     }
 
     /// The store of one bot: it can only open trees under its own id.
@@ -72,6 +78,11 @@ impl Store {
             db: self.db.clone(),
             commit: self.commit.clone(),
         }
+    }
+
+    /// The group commit's series (the supervisor registers them).
+    pub fn metrics(&self) -> &crate::metrics::StoreMetrics {
+        &self.metrics
     }
 
     /// Flushes everything; used at shutdown.

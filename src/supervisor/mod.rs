@@ -19,6 +19,7 @@ pub use unit::{RunState, UnitError, UnitStatus};
 
 use crate::bot::Host;
 use crate::config::{self, Config};
+use crate::metrics::SupervisorMetrics;
 use crate::store::Store;
 use std::sync::Arc;
 use tokio::sync::Mutex;
@@ -33,6 +34,7 @@ pub struct Supervisor {
 
 struct Inner {
     host: Host,
+    metrics: SupervisorMetrics,
     /// The admin token (never logged).
     admin_token: String,
     state: Mutex<State>,
@@ -93,17 +95,19 @@ impl Supervisor {
         host.run_slots = Arc::new(tokio::sync::Semaphore::new(
             config.supervisor.max_concurrent_runs,
         ));
+        let metrics = SupervisorMetrics::new(host.store.metrics());
         let units = config
             .bots
             .iter()
             .map(|bot| {
-                let unit = Unit::spawn(Arc::new(bot.clone()), host.clone());
+                let unit = Unit::spawn(Arc::new(bot.clone()), host.clone(), metrics.clone());
                 (bot.id.clone(), unit)
             })
             .collect();
         Ok(Self {
             inner: Arc::new(Inner {
                 host,
+                metrics,
                 admin_token,
                 state: Mutex::new(State { config, units }),
                 reloading: Mutex::new(()),
@@ -127,6 +131,17 @@ impl Supervisor {
     pub async fn list(&self) -> Vec<UnitStatus> {
         let state = self.inner.state.lock().await;
         state.units.iter().map(|(_, u)| u.status()).collect()
+    }
+
+    /// The supervisor's series and every running bot's (each labelled
+    /// `bot="<id>"`), in the Prometheus text format.
+    pub async fn metrics(&self) -> String {
+        let bots = self
+            .list()
+            .await
+            .into_iter()
+            .filter_map(|status| status.bot.map(|bot| bot.metrics().encode()));
+        self.inner.metrics.encode_with(bots)
     }
 
     pub async fn status(&self, id: &str) -> Result<UnitStatus> {
@@ -307,7 +322,11 @@ impl Supervisor {
                 Some((id, unit)) => units.push((id.clone(), unit.clone())),
                 None => {
                     report.added.push(bot.id.clone());
-                    let unit = Unit::spawn(Arc::new(bot.clone()), self.inner.host.clone());
+                    let unit = Unit::spawn(
+                        Arc::new(bot.clone()),
+                        self.inner.host.clone(),
+                        self.inner.metrics.clone(),
+                    );
                     units.push((bot.id.clone(), unit));
                 }
             }

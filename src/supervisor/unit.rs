@@ -4,6 +4,7 @@
 
 use crate::bot::{Bot, BotHandle, Host, StartError};
 use crate::config::BotConfig;
+use crate::metrics::SupervisorMetrics;
 use parking_lot::Mutex;
 use serde::Serialize;
 use std::sync::Arc;
@@ -62,7 +63,7 @@ pub struct Unit {
 }
 
 impl Unit {
-    pub fn spawn(config: Arc<BotConfig>, host: Host) -> Self {
+    pub fn spawn(config: Arc<BotConfig>, host: Host, metrics: SupervisorMetrics) -> Self {
         let status = Arc::new(Mutex::new(UnitStatus {
             state: if config.enabled {
                 RunState::Starting
@@ -76,6 +77,8 @@ impl Unit {
             bot: None,
         }));
         let (commands, rx) = mpsc::unbounded_channel();
+        // Listed (down, no restarts) from the start, even if it never runs.
+        metrics.bot_added(&config.id);
         let worker = Worker {
             host,
             status: status.clone(),
@@ -83,6 +86,7 @@ impl Unit {
             want_running: config.enabled,
             config,
             backoff: FIRST_BACKOFF,
+            metrics,
         };
         tokio::spawn(worker.run());
         Self { commands, status }
@@ -122,6 +126,7 @@ struct Worker {
     rx: mpsc::UnboundedReceiver<Command>,
     want_running: bool,
     backoff: Duration,
+    metrics: SupervisorMetrics,
 }
 
 /// What to do after the running bot was interrupted.
@@ -182,6 +187,7 @@ impl Worker {
                     match self.supervise(bot, &mut pending).await {
                         Next::Relaunch => {
                             self.status.lock().restarts += 1;
+                            self.metrics.bot_restarted(&self.config.id);
                         }
                         Next::Idle => {}
                         Next::Exit => return,
@@ -289,6 +295,8 @@ impl Worker {
             status.since = Instant::now();
         }
         status.state = state;
+        self.metrics
+            .bot_up(&self.config.id, state == RunState::Running);
         if error.is_some() || state == RunState::Running || state == RunState::Stopped {
             status.last_error = error;
         }

@@ -526,6 +526,7 @@ fn chat_parts(
         goals: alice::goal::Goals::open(store).unwrap(),
         host_slots: Arc::new(tokio::sync::Semaphore::new(4)),
         shutdown_timeout: std::time::Duration::from_secs(1),
+        metrics: alice::metrics::BotMetrics::new("alpha", "local"),
     })
     .unwrap();
     let answerer = Arc::new(Notifying {
@@ -539,6 +540,7 @@ fn chat_parts(
         Arc::new(local.clone()),
         answerer,
         1,
+        alice::metrics::BotMetrics::new("alpha", "local"),
     )
     .unwrap();
     (runner, pipeline, local)

@@ -439,6 +439,7 @@ async fn openapi_documents_parse_and_list_every_route() {
         ("get", "/api/v1/runs/{task_id}/events"),
         ("post", "/api/v1/runs/{task_id}/cancel"),
         ("get", "/api/v1/skills"),
+        ("get", "/metrics"),
     ];
     let admin_routes = [
         ("get", "/healthz"),
@@ -459,6 +460,7 @@ async fn openapi_documents_parse_and_list_every_route() {
         ("get", "/api/headless/{task_id}"),
         ("get", "/api/headless/{task_id}/events"),
         ("post", "/api/headless/{task_id}/cancel"),
+        ("get", "/metrics"),
     ];
     for (url, token, expected) in [
         (bot_url.as_str(), bot_token.as_str(), &bot_routes[..]),

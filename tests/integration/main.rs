@@ -10,4 +10,5 @@ mod feishu_events;
 mod foundation;
 mod lifecycle;
 mod messages;
+mod metrics;
 mod runs;

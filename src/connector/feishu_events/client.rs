@@ -6,6 +6,7 @@ use super::dispatch::FeishuInbound;
 use super::endpoint::{self, ClientConfig, EndpointError};
 use super::frame::{self, Frame, Reassembler};
 use crate::config::ConnectorConfig;
+use crate::metrics::BotMetrics;
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use prost::Message as _;
 use std::panic::AssertUnwindSafe;
@@ -37,6 +38,8 @@ struct Settings {
     app_id: String,
     app_secret: String,
     http: reqwest::Client,
+    /// `alice_connector_up`: 1 while a session is open.
+    metrics: BotMetrics,
 }
 
 /// An event waiting for the handler, with the way back to its connection.
@@ -53,6 +56,7 @@ impl LongConnection {
         connector: &ConnectorConfig,
         http: reqwest::Client,
         inbound: FeishuInbound,
+        metrics: BotMetrics,
     ) -> Self {
         let settings = Settings {
             bot_id: bot_id.to_string(),
@@ -60,6 +64,7 @@ impl LongConnection {
             app_id: connector.app_id.clone(),
             app_secret: connector.app_secret.clone(),
             http,
+            metrics,
         };
         let cancel = CancellationToken::new();
         let abandoned = CancellationToken::new();
@@ -118,9 +123,11 @@ async fn run(
         match opened {
             Ok((socket, endpoint)) => {
                 tracing::info!(bot, "Feishu long connection open");
+                settings.metrics.connector_up(true);
                 config = endpoint.config;
                 let ended =
                     session(socket, endpoint.service_id, &mut config, &work_tx, &cancel).await;
+                settings.metrics.connector_up(false);
                 if cancel.is_cancelled() {
                     break;
                 }

@@ -8,6 +8,7 @@ use utoipa::OpenApi;
     paths(
         health,
         openapi_json,
+        metrics,
         super::bots::list,
         super::bots::get,
         super::bots::start,
@@ -44,7 +45,21 @@ pub async fn openapi_json() -> HttpResponse {
     HttpResponse::Ok().json(crate::http::served_openapi(AdminDoc::openapi()))
 }
 
+/// The supervisor's series (bots up, restarts, store flushes) and every
+/// running bot's, each labelled `bot`, in the Prometheus text format (0.0.4).
+#[utoipa::path(get, path = "/metrics", operation_id = "getMetrics", tag = "meta",
+    responses(
+        (status = 200, description = "Prometheus text exposition (version 0.0.4)", body = String, content_type = "text/plain"),
+        (status = 401, description = "Missing or invalid token", body = crate::error::ErrorBody),
+        (status = 429, description = "Rate limited", body = crate::error::ErrorBody)))]
+pub async fn metrics(sup: web::Data<super::Supervisor>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type(crate::metrics::CONTENT_TYPE)
+        .body(sup.metrics().await)
+}
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/healthz").get(health))
-        .service(resource("/openapi.json").get(openapi_json));
+        .service(resource("/openapi.json").get(openapi_json))
+        .service(resource("/metrics").get(metrics));
 }

@@ -1,0 +1,97 @@
+//! What every HTTP server records, through the observation middleware and
+//! the access guard (`src/http/`).
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    /// The route template (`/api/v1/automation/tasks/{task_id}`), never the
+    /// raw path; `unmatched` for unknown routes.
+    route: String,
+    method: String,
+    status: u16,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RouteLabels {
+    route: String,
+    method: String,
+}
+
+type Histograms<L> = Family<L, Histogram, fn() -> Histogram>;
+
+/// One server's HTTP series. Cloning shares them.
+#[derive(Clone)]
+pub struct HttpMetrics {
+    requests: Family<RequestLabels, Counter>,
+    durations: Histograms<RouteLabels>,
+    rate_limited: Counter,
+    auth_failed: Counter,
+}
+
+fn request_buckets() -> Histogram {
+    // 0.5 ms … ~16 s.
+    Histogram::new(exponential_buckets(0.0005, 2.0, 16))
+}
+
+impl HttpMetrics {
+    pub(super) fn register(registry: &mut Registry) -> Self {
+        let this = Self {
+            requests: Family::default(),
+            durations: Family::new_with_constructor(request_buckets),
+            rate_limited: Counter::default(),
+            auth_failed: Counter::default(),
+        };
+        registry.register(
+            "alice_http_requests",
+            "HTTP requests answered, by route template, method and status",
+            this.requests.clone(),
+        );
+        registry.register(
+            "alice_http_request_duration_seconds",
+            "Time to answer an HTTP request, by route template and method",
+            this.durations.clone(),
+        );
+        registry.register(
+            "alice_rate_limited",
+            "Requests refused by the per-token rate limit",
+            this.rate_limited.clone(),
+        );
+        registry.register(
+            "alice_auth_failed",
+            "Requests refused for a missing or invalid token",
+            this.auth_failed.clone(),
+        );
+        this
+    }
+
+    /// `route`: the matched pattern, `None` for an unknown route.
+    pub fn request(&self, route: Option<String>, method: &str, status: u16, seconds: f64) {
+        let route = route.unwrap_or_else(|| "unmatched".to_string());
+        self.durations
+            .get_or_create(&RouteLabels {
+                route: route.clone(),
+                method: method.to_string(),
+            })
+            .observe(seconds);
+        self.requests
+            .get_or_create(&RequestLabels {
+                route,
+                method: method.to_string(),
+                status,
+            })
+            .inc();
+    }
+
+    pub fn rate_limited(&self) {
+        self.rate_limited.inc();
+    }
+
+    pub fn auth_failed(&self) {
+        self.auth_failed.inc();
+    }
+}
