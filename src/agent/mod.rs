@@ -57,6 +57,18 @@ pub struct AgentSetup {
     pub metrics: crate::metrics::BotMetrics,
 }
 
+/// The agent's state, for `GET /api/v1/probes/internal`.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct AgentProbe {
+    /// The program's file name (`argv[0]` without its folder), never its
+    /// arguments or environment.
+    pub command: Option<String>,
+    /// Agent processes started and not finished.
+    pub runs_in_flight: usize,
+    /// `agent.max_concurrent_runs`.
+    pub capacity: usize,
+}
+
 /// The run service of one bot. Cloning is cheap.
 #[derive(Clone)]
 pub struct AgentRunner {
@@ -139,6 +151,21 @@ impl AgentRunner {
                 .map(|(k, v)| (k.clone(), v.clone())),
         );
         env
+    }
+
+    /// What the internal probe shows of the agent: the program's name only
+    /// (its arguments and environment may carry secrets).
+    pub fn probe(&self) -> AgentProbe {
+        let command = self.inner.config.command.first().map(|program| {
+            Path::new(program)
+                .file_name()
+                .map_or_else(|| program.clone(), |n| n.to_string_lossy().into_owned())
+        });
+        AgentProbe {
+            command,
+            runs_in_flight: self.inner.live.len(),
+            capacity: self.inner.config.max_concurrent_runs,
+        }
     }
 
     /// What a live run token may act on (`None`: not a live run's token).

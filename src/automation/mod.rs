@@ -22,6 +22,7 @@ pub use model::{
     Action, Creator, Outcome, Schedule, ScopeType, ShapeError, Task, TaskAction, TaskRun,
     TaskStatus,
 };
+pub use scheduler::SchedulerProbe;
 pub use store::RUNS_KEPT;
 
 use crate::config::BotConfig;
@@ -109,6 +110,11 @@ impl Automation {
     /// run starts any more and runs in flight give up, at once.
     pub fn abandon(&self) {
         self.inner.scheduler.abandon();
+    }
+
+    /// The scheduler's state (reads the store: off the async workers).
+    pub fn probe(&self) -> Result<SchedulerProbe> {
+        self.inner.scheduler.probe()
     }
 
     pub async fn create(&self, body: Value, creator: Creator, access: &Access) -> Result<Task> {

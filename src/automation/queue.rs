@@ -24,6 +24,11 @@ impl DueQueue {
         }
     }
 
+    /// The earliest due time queued.
+    pub fn next_due(&self) -> Option<DateTime<Utc>> {
+        self.by_due.first().map(|(at, _)| *at)
+    }
+
     /// Takes out every task due at or before `now`, earliest first.
     pub fn pop_due(&mut self, now: DateTime<Utc>) -> Vec<(String, DateTime<Utc>)> {
         let mut due = Vec::new();

@@ -41,6 +41,16 @@ const SWEEP_EVERY: Duration = Duration::from_secs(1);
 /// After the grace period, interrupted runs get this long to record it.
 const INTERRUPT_WAIT: Duration = Duration::from_secs(5);
 
+/// The scheduler's state, for `GET /api/v1/probes/internal`.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct SchedulerProbe {
+    pub active_tasks: usize,
+    /// The earliest due time queued; `null` when nothing is due.
+    pub next_due_at: Option<DateTime<Utc>>,
+    /// Task runs started and not finished.
+    pub runs_in_flight: usize,
+}
+
 pub struct Scheduler {
     store: TaskStore,
     actions: Actions,
@@ -150,6 +160,19 @@ impl Scheduler {
             Ok(_) => queue.set(id, None),
             Err(e) => tracing::error!(task = %id, error = %e, "cannot read a task to schedule it"),
         }
+    }
+
+    /// What the internal probe shows of the scheduler. Reads one count
+    /// from the store: call it off the async workers.
+    pub fn probe(&self) -> Result<SchedulerProbe> {
+        // One lock at a time: no ordering to get wrong.
+        let next_due_at = lock(&self.queue).next_due();
+        let runs_in_flight = lock(&self.running).len();
+        Ok(SchedulerProbe {
+            active_tasks: self.store.active_count()?,
+            next_due_at,
+            runs_in_flight,
+        })
     }
 
     /// The crate's job: start a run for every task now due.

@@ -248,6 +248,11 @@ impl TaskStore {
     }
 
     /// How many tasks a bucket of the index holds.
+    /// How many tasks are active (a kept count: one read).
+    pub fn active_count(&self) -> Result<usize> {
+        self.count(bucket(TaskStatus::Active))
+    }
+
     fn count(&self, bucket: &str) -> Result<usize> {
         Ok(match self.order.get(&count_key(bucket))? {
             Some(OrderValue::Count(n)) => n as usize,

@@ -75,6 +75,8 @@ struct Inner {
     chat: ChatPipeline,
     automation: Automation,
     metrics: BotMetrics,
+    /// When this bot was opened (a restart opens it again).
+    started: std::time::Instant,
 }
 
 /// Why a bot could not be opened.
@@ -204,6 +206,7 @@ impl BotState {
                 agent,
                 chat,
                 metrics,
+                started: std::time::Instant::now(),
             }),
         })
     }
@@ -211,6 +214,11 @@ impl BotState {
     /// The bot's own metrics (`GET /metrics`).
     pub fn metrics(&self) -> &BotMetrics {
         &self.inner.metrics
+    }
+
+    /// Time since this bot was opened.
+    pub fn uptime(&self) -> std::time::Duration {
+        self.inner.started.elapsed()
     }
 
     pub fn id(&self) -> &str {

@@ -22,6 +22,15 @@ pub struct Pending {
     pub received_at: DateTime<Utc>,
 }
 
+/// The inbox's state, for `GET /api/v1/probes/internal`.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct InboxProbe {
+    /// Inbound messages queued and not answered yet.
+    pub pending: usize,
+    /// Age of the oldest of them; `null` when none.
+    pub oldest_age_seconds: Option<i64>,
+}
+
 /// Prune the seen ids once per this many new ones (a prune scans the tree).
 const PRUNE_EVERY: u32 = 512;
 
@@ -100,6 +109,18 @@ impl Inbox {
     }
 
     /// Whether the item is still waiting for its answer.
+    /// How many messages wait for an answer, and since when the oldest
+    /// does. Counts the tree (small: answered items are removed).
+    pub fn probe(&self) -> Result<InboxProbe> {
+        let oldest = self.pending.first_with_prefix("", 1)?;
+        Ok(InboxProbe {
+            pending: self.pending.len(),
+            oldest_age_seconds: oldest
+                .first()
+                .map(|(_, item)| (Utc::now() - item.received_at).num_seconds().max(0)),
+        })
+    }
+
     pub fn is_pending(&self, seq: u64) -> Result<bool> {
         self.pending.contains_key(&format!("{seq:020}"))
     }

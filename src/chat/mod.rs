@@ -7,7 +7,7 @@ mod history;
 mod inbox;
 
 pub use history::{build_prompt, History, Role, Turn};
-pub use inbox::{session_key, Inbox, Pending};
+pub use inbox::{session_key, Inbox, InboxProbe, Pending};
 
 use crate::agent::{AgentError, AgentRunner};
 use crate::config::{ChatConfig, TriggerMode};
@@ -114,6 +114,11 @@ impl ChatPipeline {
             self.dispatch(item)?;
         }
         Ok(count)
+    }
+
+    /// The inbox's state (reads the store: off the async workers).
+    pub fn probe(&self) -> Result<InboxProbe> {
+        self.inner.inbox.probe()
     }
 
     /// Stops answering; unanswered messages stay queued for the next start.

@@ -150,7 +150,7 @@ impl Default for Permissions {
 
 /// The Runtime API reference's numbers are the defaults (1 MiB bodies,
 /// 120 requests a minute, lists of at most 200).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields, default)]
 pub struct Limits {
     pub body_bytes: usize,

@@ -31,6 +31,18 @@ pub struct HttpMetrics {
     durations: Histograms<RouteLabels>,
     rate_limited: Counter,
     auth_failed: Counter,
+    /// Every request answered, whatever its labels (the probe reads it:
+    /// the family above cannot be summed without encoding it).
+    requests_total: Counter,
+}
+
+/// The counters' current values, for the internal probe.
+#[derive(Debug, Clone, Copy, serde::Serialize, utoipa::ToSchema)]
+pub struct HttpTotals {
+    /// Requests answered before this one.
+    pub requests_total: u64,
+    pub rate_limited_total: u64,
+    pub auth_failed_total: u64,
 }
 
 fn request_buckets() -> Histogram {
@@ -45,6 +57,7 @@ impl HttpMetrics {
             durations: Family::new_with_constructor(request_buckets),
             rate_limited: Counter::default(),
             auth_failed: Counter::default(),
+            requests_total: Counter::default(),
         };
         registry.register(
             "alice_http_requests",
@@ -85,6 +98,15 @@ impl HttpMetrics {
                 status,
             })
             .inc();
+        self.requests_total.inc();
+    }
+
+    pub fn totals(&self) -> HttpTotals {
+        HttpTotals {
+            requests_total: self.requests_total.get(),
+            rate_limited_total: self.rate_limited.get(),
+            auth_failed_total: self.auth_failed.get(),
+        }
     }
 
     pub fn rate_limited(&self) {

@@ -10,7 +10,7 @@ mod http;
 mod supervisor;
 
 pub use bot::BotMetrics;
-pub use http::HttpMetrics;
+pub use http::{HttpMetrics, HttpTotals};
 pub use supervisor::{StoreMetrics, SupervisorMetrics};
 
 use prometheus_client::registry::Registry;

@@ -11,6 +11,7 @@ mod messages;
 mod metrics;
 mod multipart;
 mod openapi;
+mod probes;
 pub mod runs;
 mod serve;
 mod skills;
@@ -53,5 +54,6 @@ pub fn app(
         skills::configure(cfg);
         automation::configure(cfg);
         metrics::configure(cfg);
+        probes::configure(cfg);
     })
 }

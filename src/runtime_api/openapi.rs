@@ -32,6 +32,7 @@ use utoipa::OpenApi;
         super::automation::delete,
         super::automation::runs,
         super::metrics::metrics,
+        super::probes::internal,
         openapi_json,
     ),
     components(schemas(super::extract::ReceiveIdTypeHeader)),

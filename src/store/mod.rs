@@ -114,6 +114,24 @@ impl BotStore {
         Ok(TypedTree::new(tree))
     }
 
+    /// The names of this bot's trees that exist (after `<bot_id>/`).
+    pub fn tree_names(&self) -> Vec<String> {
+        let prefix = format!("{}/", self.bot_id);
+        let mut names: Vec<String> = self
+            .db
+            .tree_names()
+            .iter()
+            .filter_map(|name| {
+                std::str::from_utf8(name)
+                    .ok()?
+                    .strip_prefix(&prefix)
+                    .map(str::to_string)
+            })
+            .collect();
+        names.sort();
+        names
+    }
+
     /// A process-wide increasing id (sled's `generate_id`).
     pub fn next_id(&self) -> Result<u64> {
         Ok(self.db.generate_id()?)

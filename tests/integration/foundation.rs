@@ -440,6 +440,7 @@ async fn openapi_documents_parse_and_list_every_route() {
         ("post", "/api/v1/runs/{task_id}/cancel"),
         ("get", "/api/v1/skills"),
         ("get", "/metrics"),
+        ("get", "/api/v1/probes/internal"),
     ];
     let admin_routes = [
         ("get", "/healthz"),

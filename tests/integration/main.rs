@@ -11,4 +11,5 @@ mod foundation;
 mod lifecycle;
 mod messages;
 mod metrics;
+mod probes;
 mod runs;

@@ -1,0 +1,135 @@
+//! `GET /api/v1/probes/internal`: what this bot is and what it is doing,
+//! read from its services, for the bot's main token only (a run's token is
+//! limited to its conversation: 403). No token or secret is ever shown; the
+//! agent's command is its program's name only.
+
+use super::extract::token_scope;
+use super::info::PermissionsView;
+use crate::agent::AgentProbe;
+use crate::automation::SchedulerProbe;
+use crate::bot::BotState;
+use crate::chat::InboxProbe;
+use crate::config::{ConnectorKind, Limits};
+use crate::error::{Code, Error, ErrorBody};
+use crate::http::resource;
+use crate::metrics::HttpTotals;
+use actix_web::{web, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+#[derive(Serialize, ToSchema)]
+pub struct InternalProbe {
+    pub timestamp: DateTime<Utc>,
+    /// alice's version.
+    pub version: String,
+    /// Since this bot was (re)started.
+    pub uptime_seconds: u64,
+    pub bot: ProbeBot,
+    pub limits: Limits,
+    pub permissions: PermissionsView,
+    /// This bot's Runtime API counters (requests in flight are not tracked).
+    pub http: HttpTotals,
+    pub scheduler: SchedulerProbe,
+    pub agent: AgentProbe,
+    pub inbox: InboxProbe,
+    pub connector: ProbeConnector,
+    pub store: ProbeStore,
+    pub skills: ProbeSkills,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ProbeBot {
+    pub id: String,
+    pub name: String,
+    /// The Runtime API's listen address (`host:port`).
+    pub address: String,
+    pub connector: ConnectorKind,
+    pub timezone: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ProbeConnector {
+    pub kind: ConnectorKind,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ProbeStore {
+    /// This bot's trees in the database (names after `<bot id>/`).
+    pub trees: Vec<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ProbeSkills {
+    pub count: usize,
+    pub items: Vec<ProbeSkill>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ProbeSkill {
+    pub name: String,
+}
+
+impl InternalProbe {
+    /// Reads the store and the skills folder: call it off the async workers.
+    fn read(state: &BotState) -> Result<Self, Error> {
+        let config = state.config();
+        let skills: Vec<ProbeSkill> = crate::skills::list(state.agent().skills_dir())?
+            .into_iter()
+            .map(|s| ProbeSkill { name: s.name })
+            .collect();
+        Ok(Self {
+            timestamp: Utc::now(),
+            version: env!("CARGO_PKG_VERSION").to_string(),
+            uptime_seconds: state.uptime().as_secs(),
+            bot: ProbeBot {
+                id: config.id.clone(),
+                name: config.display_name().to_string(),
+                address: config.listen_addr().to_string(),
+                connector: config.connector.kind,
+                timezone: config.timezone.name().to_string(),
+            },
+            limits: config.limits.clone(),
+            permissions: (&config.permissions).into(),
+            http: state.metrics().http().totals(),
+            scheduler: state.automation().probe()?,
+            agent: state.agent().probe(),
+            inbox: state.chat().probe()?,
+            connector: ProbeConnector {
+                kind: config.connector.kind,
+            },
+            store: ProbeStore {
+                trees: state.store().tree_names(),
+            },
+            skills: ProbeSkills {
+                count: skills.len(),
+                items: skills,
+            },
+        })
+    }
+}
+
+/// This bot's state: configuration (no secrets), counters and queues.
+#[utoipa::path(get, path = "/api/v1/probes/internal", operation_id = "getInternalProbe", tag = "meta",
+    responses(
+        (status = 200, description = "This bot's state", body = InternalProbe),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody),
+        (status = 403, description = "A run's token: the probe needs the bot's main token", body = ErrorBody),
+        (status = 429, description = "Rate limited", body = ErrorBody)))]
+pub async fn internal(req: HttpRequest, state: web::Data<BotState>) -> Result<HttpResponse, Error> {
+    if token_scope(&req).is_some() {
+        return Err(Error::new(
+            Code::OutsideScope,
+            "the probe needs the bot's main token, not a run's",
+        ));
+    }
+    let state = state.into_inner();
+    let probe = web::block(move || InternalProbe::read(&state))
+        .await
+        .map_err(Error::internal)??;
+    Ok(HttpResponse::Ok().json(probe))
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(resource("/api/v1/probes/internal").get(internal));
+}

@@ -1,0 +1,137 @@
+//! `GET /api/v1/probes/internal`: a bot's state, true to what it is doing,
+//! for its main token only, with no secret in it.
+
+use crate::common::*;
+use crate::runs::{BotSpec, Harness};
+use serde_json::{json, Value};
+
+async fn probe(url: &str, token: Option<&str>) -> (u16, String) {
+    let mut req = client().get(format!("{url}/api/v1/probes/internal"));
+    if let Some(token) = token {
+        req = req.bearer_auth(token);
+    }
+    let res = req.send().await.expect("probe");
+    let status = res.status().as_u16();
+    (status, res.text().await.unwrap_or_default())
+}
+
+/// The probe as JSON, checking that the bot's token is nowhere in it.
+async fn probe_json(url: &str, token: &str) -> Value {
+    let (status, body) = probe(url, Some(token)).await;
+    assert_eq!(status, 200, "{body}");
+    assert!(!body.contains(token), "the bot token leaked: {body}");
+    serde_json::from_str(&body).expect("JSON")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_internal_probe_shows_the_bot_its_tasks_runs_and_inbox() {
+    let h = Harness::start(&[BotSpec::new("alpha", "gate.sh")], "").await;
+    let url = h.url("alpha");
+    let token = h.token("alpha").await;
+
+    let (status, body) = probe(&url, None).await;
+    assert_eq!(status, 401, "{body}");
+    assert!(serde_json::from_str::<Value>(&body).unwrap()["error"].is_string());
+
+    let p = probe_json(&url, &token).await;
+    assert_eq!(p["version"], env!("CARGO_PKG_VERSION"));
+    assert!(chrono::DateTime::parse_from_rfc3339(p["timestamp"].as_str().unwrap()).is_ok());
+    assert!(p["uptime_seconds"].is_u64(), "{p}");
+    assert_eq!(p["bot"]["id"], "alpha");
+    assert_eq!(p["bot"]["name"], "alpha");
+    assert_eq!(p["bot"]["address"], url.trim_start_matches("http://"));
+    assert_eq!(p["bot"]["connector"], "local");
+    assert_eq!(p["bot"]["timezone"], "UTC", "{p}");
+    assert_eq!(p["connector"]["kind"], "local");
+    assert_eq!(p["limits"]["list_max"], 200);
+    assert_eq!(p["permissions"]["runtime_message"], true);
+    // The 401 above was counted; this request is not yet.
+    assert!(p["http"]["requests_total"].as_u64().unwrap() >= 1, "{p}");
+    assert_eq!(p["http"]["auth_failed_total"], 1, "{p}");
+    assert_eq!(p["http"]["rate_limited_total"], 0, "{p}");
+    assert_eq!(p["scheduler"]["active_tasks"], 0, "{p}");
+    assert!(p["scheduler"]["next_due_at"].is_null(), "{p}");
+    assert_eq!(p["scheduler"]["runs_in_flight"], 0);
+    // The program's name, never its arguments (here the script's path).
+    assert_eq!(p["agent"]["command"], "sh", "{p}");
+    assert!(!p.to_string().contains("gate.sh"), "{p}");
+    assert_eq!(p["agent"]["runs_in_flight"], 0);
+    assert_eq!(p["agent"]["capacity"], 4);
+    assert_eq!(p["inbox"]["pending"], 0);
+    assert!(p["inbox"]["oldest_age_seconds"].is_null());
+    let trees: Vec<&str> = p["store"]["trees"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(trees.contains(&"meta") && trees.contains(&"inbox"), "{p}");
+    let skills: Vec<&str> = p["skills"]["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["name"].as_str())
+        .collect();
+    assert_eq!(p["skills"]["count"], skills.len());
+    assert!(skills.contains(&"alice-message"), "{p}");
+
+    // One active task: counted, and its due time is the next one.
+    let due = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
+    let res = client()
+        .post(format!("{url}/api/v1/automation/tasks"))
+        .bearer_auth(&token)
+        .json(
+            &json!({"scope_type": "chat", "scope_id": "oc_1", "action": "run_llm",
+            "prompt": "later", "run_at": due}),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201, "{}", res.text().await.unwrap());
+    let p = probe_json(&url, &token).await;
+    assert_eq!(p["scheduler"]["active_tasks"], 1, "{p}");
+    let next = p["scheduler"]["next_due_at"].as_str().expect("next_due_at");
+    let next = chrono::DateTime::parse_from_rfc3339(next).unwrap();
+    let due = chrono::DateTime::parse_from_rfc3339(&due).unwrap();
+    assert!((next - due).num_seconds().abs() <= 1, "{next} vs {due}");
+
+    // A run held open by the gate agent; its token is refused.
+    let (status, accepted) = h.headless("alpha", json!({"prompt": "wait"})).await;
+    assert_eq!(status, 202);
+    let task = accepted["taskId"].as_str().unwrap().to_string();
+    let run_token = h.run_token("alpha", &task).await;
+    let (status, body) = probe(&url, Some(&run_token)).await;
+    assert_eq!(status, 403, "{body}");
+    assert_eq!(
+        serde_json::from_str::<Value>(&body).unwrap()["code"],
+        "outside_scope"
+    );
+    let p = probe_json(&url, &token).await;
+    assert_eq!(p["agent"]["runs_in_flight"], 1, "{p}");
+    assert!(!p.to_string().contains(&run_token), "{p}");
+
+    // A local message waits in the inbox while its answer is held too.
+    let (status, sent) = h
+        .admin_send(
+            reqwest::Method::POST,
+            "/api/bots/alpha/conversations/oc_probe/messages",
+            Some(json!({"text": "hello"})),
+        )
+        .await;
+    assert_eq!(status, 202, "{sent}");
+    let p = probe_json(&url, &token).await;
+    assert_eq!(p["inbox"]["pending"], 1, "{p}");
+    assert!(p["inbox"]["oldest_age_seconds"].is_i64(), "{p}");
+
+    h.open_gate("alpha");
+    h.finished(&task).await;
+    eventually("the inbox is empty and no run is left", || {
+        let (url, token) = (url.clone(), token.clone());
+        async move {
+            let p = probe_json(&url, &token).await;
+            p["inbox"]["pending"] == 0 && p["agent"]["runs_in_flight"] == 0
+        }
+    })
+    .await;
+    h.stop().await;
+}
