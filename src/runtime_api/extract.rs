@@ -131,3 +131,15 @@ pub struct ConversationHeaders {
     #[param(rename = "X-Alice-Receive-Id-Type", value_type = Option<ReceiveIdTypeHeader>)]
     receive_id_type: Option<ReceiveIdTypeHeader>,
 }
+
+/// 403 for a run's token: `what` (the bot's metrics, its probe) is for the
+/// bot's main token only.
+pub fn main_token_only(req: &HttpRequest, what: &str) -> Result<(), Error> {
+    match token_scope(req) {
+        Some(_) => Err(Error::new(
+            Code::OutsideScope,
+            format!("{what} need the bot's main token, not a run's"),
+        )),
+        None => Ok(()),
+    }
+}

@@ -1,9 +1,9 @@
 //! `GET /metrics`: this bot's Prometheus series, for the bot's main token
 //! only (a run's token is limited to its conversation: 403).
 
-use super::extract::token_scope;
+use super::extract::main_token_only;
 use crate::bot::BotState;
-use crate::error::{Code, Error, ErrorBody};
+use crate::error::{Error, ErrorBody};
 use crate::http::resource;
 use actix_web::{web, HttpRequest, HttpResponse};
 
@@ -15,12 +15,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
         (status = 403, description = "A run's token: metrics need the bot's main token", body = ErrorBody),
         (status = 429, description = "Rate limited", body = ErrorBody)))]
 pub async fn metrics(req: HttpRequest, state: web::Data<BotState>) -> Result<HttpResponse, Error> {
-    if token_scope(&req).is_some() {
-        return Err(Error::new(
-            Code::OutsideScope,
-            "metrics need the bot's main token, not a run's",
-        ));
-    }
+    main_token_only(&req, "metrics")?;
     Ok(HttpResponse::Ok()
         .content_type(crate::metrics::CONTENT_TYPE)
         .body(state.metrics().encode()))

@@ -3,14 +3,14 @@
 //! limited to its conversation: 403). No token or secret is ever shown; the
 //! agent's command is its program's name only.
 
-use super::extract::token_scope;
+use super::extract::main_token_only;
 use super::info::PermissionsView;
 use crate::agent::AgentProbe;
 use crate::automation::SchedulerProbe;
 use crate::bot::BotState;
 use crate::chat::InboxProbe;
 use crate::config::{ConnectorKind, Limits};
-use crate::error::{Code, Error, ErrorBody};
+use crate::error::{Error, ErrorBody};
 use crate::http::resource;
 use crate::metrics::HttpTotals;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -117,12 +117,7 @@ impl InternalProbe {
         (status = 403, description = "A run's token: the probe needs the bot's main token", body = ErrorBody),
         (status = 429, description = "Rate limited", body = ErrorBody)))]
 pub async fn internal(req: HttpRequest, state: web::Data<BotState>) -> Result<HttpResponse, Error> {
-    if token_scope(&req).is_some() {
-        return Err(Error::new(
-            Code::OutsideScope,
-            "the probe needs the bot's main token, not a run's",
-        ));
-    }
+    main_token_only(&req, "probes")?;
     let state = state.into_inner();
     let probe = web::block(move || InternalProbe::read(&state))
         .await
