@@ -13,13 +13,17 @@
 //!   recorded as `skipped`);
 //! - each run is its own tokio task, so a slow run never delays others, and
 //!   the next cron time is queued before the action starts;
-//! - a failure is recorded on the task and its run; a panic is caught.
+//! - a failure is recorded on the task and its run; a panic is caught;
+//! - due times that passed while the bot was not running are settled at
+//!   start by the task's `misfire` policy, and recorded as one `missed` run
+//!   per task and outage (a late tick of a running bot is never a miss).
 
 use super::actions::Actions;
+use super::model::Misfire;
 use super::model::{Outcome, Schedule, StoredTask, Task, TaskAction, TaskRun, TaskStatus};
 use super::queue::DueQueue;
 use super::store::TaskStore;
-use super::timing::next_due;
+use super::timing::{missed, next_due};
 use super::{ActionError, TaskError};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -215,6 +219,7 @@ impl Scheduler {
             },
             error: overlapping.then(|| "the previous run was still going".to_string()),
             message_id: None,
+            missed_count: None,
         };
         let key = self.store.add_run(&run)?;
         // Taken, on disk, before anything is sent: never twice per due time.
@@ -229,6 +234,10 @@ impl Scheduler {
         }
         metrics.task_lateness((now - due).num_milliseconds() as f64 / 1000.0);
         tracing::info!(task = %id, due = %due, "automation task running");
+        let task = Task {
+            action: super::template::expand_action(&task.action, now, self.tz),
+            ..task
+        };
         let outcome = tokio::select! {
             outcome = self.actions.run(&task) => outcome,
             _ = self.abort.cancelled() => Err(ActionError::Interrupted),
@@ -259,13 +268,18 @@ impl Scheduler {
         }
         stored.handled_due = Some(due);
         task.next_run_at = match task.schedule {
-            Schedule::Cron(_) => next_due(task, self.tz, now.max(due)),
+            Schedule::Cron(_) | Schedule::Every(_) => next_due(task, self.tz, now.max(due)),
             Schedule::At(_) => None,
         };
         let overlapping = !lock(&self.running).insert(task.id.clone());
         if !overlapping {
             task.last_run_at = Some(now);
             task.run_count += 1;
+        }
+        // The last run `max_runs` allows: nothing more is queued, and the
+        // task completes when it ends.
+        if task.used_up() {
+            task.next_run_at = None;
         }
         Some((task.clone(), overlapping))
     }
@@ -284,8 +298,9 @@ impl Scheduler {
         self.store.update(id, |stored| {
             let task = &mut stored.task;
             task.last_error = error.clone();
-            // Completed unless cancelled meanwhile or moved to a new time.
-            let ran_its_time = super::one_shot_taken(task, stored.handled_due);
+            // Completed unless cancelled meanwhile or moved to a new time,
+            // or after the last run `max_runs` allows.
+            let ran_its_time = super::one_shot_taken(task, stored.handled_due) || task.used_up();
             if ran_its_time && matches!(task.status, TaskStatus::Active | TaskStatus::Paused) {
                 task.status = TaskStatus::Completed;
                 task.updated_at = now;
@@ -306,8 +321,10 @@ impl Scheduler {
     }
 
     /// What a previous life of the bot left: runs cut short are marked
-    /// interrupted; a one-shot task whose due time was taken is completed;
-    /// cron tasks skip the times they missed. Returns the tasks to arm.
+    /// interrupted; a one-shot task whose due time was taken, or a task
+    /// with its `max_runs` made, is completed; due times that passed while
+    /// the bot was down go by the task's `misfire` policy. Returns the
+    /// tasks to arm.
     fn recover(&self) -> Result<Vec<String>> {
         let now = Utc::now();
         for (key, run) in self.store.all_runs()? {
@@ -320,26 +337,79 @@ impl Scheduler {
             }
         }
         let mut active = Vec::new();
+        let mut records = Vec::new();
         for stored in self.store.all()? {
             if stored.task.status != TaskStatus::Active {
                 continue;
             }
             let id = stored.task.id.clone();
             self.store.update(&id, |stored| {
+                let taken = super::one_shot_taken(&stored.task, stored.handled_due);
                 let task = &mut stored.task;
-                let taken = super::one_shot_taken(task, stored.handled_due);
-                if taken {
+                if taken || task.used_up() {
                     task.status = TaskStatus::Completed;
                     task.next_run_at = None;
                     task.updated_at = now;
                 } else {
-                    task.next_run_at = next_due(task, self.tz, now);
+                    records.extend(self.settle_missed(task, now));
                 }
                 Ok::<_, TaskError>(())
             })?;
             active.push(id);
         }
+        // Outside the update: recording takes the store's write lock.
+        for run in records {
+            self.store.add_run(&run)?;
+        }
         Ok(active)
+    }
+
+    /// Sets an active task's next due time after the bot was down: every
+    /// due time before `now` was missed (the bot was not running at it).
+    /// By its policy the newest runs now or not; the others are returned as
+    /// one `missed` record.
+    fn settle_missed(&self, task: &mut Task, now: DateTime<Utc>) -> Option<TaskRun> {
+        let first = task.next_run_at.filter(|at| *at < now);
+        let Some(gone) = first.and_then(|first| missed(task, self.tz, first, now)) else {
+            task.next_run_at = next_due(task, self.tz, now);
+            return None;
+        };
+        let first = first?;
+        let run_one = match task.misfire {
+            Misfire::Skip => false,
+            Misfire::RunOnce => true,
+            Misfire::CatchUp => {
+                let window = i64::try_from(task.catch_up_window()).unwrap_or(i64::MAX / 1000);
+                now - gone.newest <= chrono::Duration::seconds(window)
+            }
+        };
+        task.next_run_at = match (&task.schedule, run_one) {
+            (_, true) => Some(gone.newest),
+            (Schedule::At(_), false) => None,
+            (_, false) => next_due(task, self.tz, now),
+        };
+        if task.next_run_at.is_none() {
+            task.status = TaskStatus::Completed;
+            task.updated_at = now;
+        }
+        let count = gone.count - u64::from(run_one);
+        (count > 0).then(|| {
+            tracing::warn!(task = %task.id, count, "due times missed while the bot was not running");
+            TaskRun {
+                task_id: task.id.clone(),
+                due_at: first,
+                started_at: now,
+                finished_at: Some(now),
+                outcome: Outcome::Missed,
+                error: Some(format!(
+                    "the bot was not running at {count} due time(s) from {} (misfire: {})",
+                    first.to_rfc3339(),
+                    task.misfire.name()
+                )),
+                message_id: None,
+                missed_count: Some(count),
+            }
+        })
     }
 }
 

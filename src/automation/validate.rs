@@ -3,8 +3,10 @@
 //! wrong type says which field it is, and a PATCH can tell `null` (remove,
 //! as JSON merge patch says) from an absent field (keep).
 
-use super::model::{Action, Schedule, ScopeType, ShapeError, Task, TaskAction, TaskStatus};
-use super::timing::parse_cron;
+use super::model::{
+    Action, Misfire, Schedule, ScopeType, ShapeError, Task, TaskAction, TaskStatus,
+};
+use super::timing::{parse_cron, parse_span};
 use super::TaskError;
 use chrono::{DateTime, Utc};
 
@@ -20,10 +22,37 @@ const CREATE_FIELDS: &[&str] = &[
     "workflow",
     "cron",
     "run_at",
+    "every_seconds",
     "status",
+    "title",
+    "max_runs",
+    "misfire",
+    "catch_up_within",
 ];
-const PATCH_FIELDS: &[&str] = &["status", "cron", "run_at", "text", "prompt", "workflow"];
+const PATCH_FIELDS: &[&str] = &[
+    "status",
+    "cron",
+    "run_at",
+    "every_seconds",
+    "text",
+    "prompt",
+    "workflow",
+    "title",
+    "max_runs",
+    "misfire",
+    "catch_up_within",
+];
 const WORKFLOW_MAX: usize = 64;
+const TITLE_MAX: usize = 200;
+/// Ten years: longer spans are surely mistakes, and stay clear of the
+/// overflow of time arithmetic.
+const SPAN_MAX: u64 = 10 * 366 * 86_400;
+
+/// The bot's own rules for its tasks (from `[bots.<id>.automation]`).
+#[derive(Debug, Clone, Copy)]
+pub struct Rules {
+    pub min_every_seconds: u64,
+}
 
 /// The fields a client sets when creating a task.
 pub struct NewTask {
@@ -32,20 +61,39 @@ pub struct NewTask {
     pub action: TaskAction,
     pub schedule: Schedule,
     pub status: TaskStatus,
+    pub title: Option<String>,
+    pub max_runs: u64,
+    pub misfire: Misfire,
+    pub catch_up_within: Option<u64>,
 }
 
 /// Reads a create body; the caller builds the task and runs [`check`].
-pub fn new_task(body: Value, now: DateTime<Utc>) -> Result<NewTask> {
+/// `own`: the caller's conversation (a run token's, or the request's
+/// headers'), the scope when the body names none.
+pub fn new_task(
+    body: Value,
+    now: DateTime<Utc>,
+    rules: Rules,
+    own: Option<(ScopeType, String)>,
+) -> Result<NewTask> {
     let map = object(body, CREATE_FIELDS)?;
     let required = |name: &str, hint: &str| {
         string(&map, name)?.ok_or_else(|| bad(format!("`{name}` is required{hint}")))
     };
-    let scope_type = required("scope_type", " (\"chat\" or \"user\")")?;
-    let scope_id = required("scope_id", "")?;
-    let action = required(
-        "action",
-        " (\"send_text\", \"run_llm\" or \"run_workflow\")",
-    )?;
+    let (scope_type, scope_id) = match (
+        &own,
+        map.contains_key("scope_type") || map.contains_key("scope_id"),
+    ) {
+        (Some((kind, id)), false) => (scope_name(*kind).to_string(), id.clone()),
+        _ => (
+            required("scope_type", " (\"chat\" or \"user\")")?,
+            required("scope_id", "")?,
+        ),
+    };
+    let action = match string(&map, "action")? {
+        Some(action) => action,
+        None => implied_action(&map)?,
+    };
     let status = match string(&map, "status")?.as_deref() {
         None | Some("active") => TaskStatus::Active,
         Some("paused") => TaskStatus::Paused,
@@ -66,21 +114,123 @@ pub fn new_task(body: Value, now: DateTime<Utc>) -> Result<NewTask> {
     );
     let cron = string(&map, "cron")?;
     let run_at = future_time(string(&map, "run_at")?, now)?;
+    let every = every_seconds(&map, rules)?;
     check_scope_id(&scope_id)?;
+    let schedule = Schedule::new(cron, run_at, every).map_err(shape)?;
+    let misfire = misfire_of(&map)?.unwrap_or(schedule.default_misfire());
+    let catch_up_within = catch_up_within(&map)?;
+    check_catch_up(misfire, catch_up_within)?;
     Ok(NewTask {
         scope_type,
         scope_id,
         action: TaskAction::new(kind, text, prompt, workflow).map_err(shape)?,
-        schedule: Schedule::new(cron, run_at).map_err(shape)?,
+        schedule,
         status,
+        title: title(&map)?,
+        max_runs: max_runs(&map)?,
+        misfire,
+        catch_up_within,
     })
+}
+
+/// The action a body without `action` asks for: the one whose payload it
+/// alone carries (`prompt` → `run_llm`, `text` → `send_text`).
+fn implied_action(map: &Map<String, Value>) -> Result<String> {
+    let given: Vec<&str> = ["text", "prompt", "workflow"]
+        .into_iter()
+        .filter(|name| !matches!(map.get(*name), None | Some(Value::Null)))
+        .collect();
+    match given.as_slice() {
+        ["text"] => Ok("send_text".into()),
+        ["prompt"] => Ok("run_llm".into()),
+        ["workflow"] => Ok("run_workflow".into()),
+        _ => Err(bad(
+            "`action` is required (\"send_text\", \"run_llm\" or \"run_workflow\") unless exactly one of `text`, `prompt`, `workflow` is given",
+        )),
+    }
+}
+
+fn scope_name(kind: ScopeType) -> &'static str {
+    match kind {
+        ScopeType::Chat => "chat",
+        ScopeType::User => "user",
+    }
+}
+
+fn every_seconds(map: &Map<String, Value>, rules: Rules) -> Result<Option<u64>> {
+    let Some(every) = integer(map, "every_seconds")? else {
+        return Ok(None);
+    };
+    let floor = rules.min_every_seconds;
+    if every < floor as i128 || every > SPAN_MAX as i128 {
+        return Err(bad(format!(
+            "`every_seconds` must be between {floor} and {SPAN_MAX}"
+        )));
+    }
+    Ok(Some(every as u64))
+}
+
+fn max_runs(map: &Map<String, Value>) -> Result<u64> {
+    match integer(map, "max_runs")? {
+        None => Ok(0),
+        Some(n) if (0..=u64::MAX as i128).contains(&n) => Ok(n as u64),
+        Some(_) => Err(bad("`max_runs` must be 0 (no limit) or more")),
+    }
+}
+
+fn title(map: &Map<String, Value>) -> Result<Option<String>> {
+    let title = string(map, "title")?.filter(|t| !t.trim().is_empty());
+    if title
+        .as_ref()
+        .is_some_and(|t| t.chars().count() > TITLE_MAX)
+    {
+        return Err(bad(format!(
+            "`title` must be at most {TITLE_MAX} characters"
+        )));
+    }
+    Ok(title)
+}
+
+fn misfire_of(map: &Map<String, Value>) -> Result<Option<Misfire>> {
+    match string(map, "misfire")?.as_deref() {
+        None => Ok(None),
+        Some("skip") => Ok(Some(Misfire::Skip)),
+        Some("run_once") => Ok(Some(Misfire::RunOnce)),
+        Some("catch_up") => Ok(Some(Misfire::CatchUp)),
+        Some(_) => Err(bad(
+            "`misfire` must be \"skip\", \"run_once\" or \"catch_up\"",
+        )),
+    }
+}
+
+/// A span as text (`"2h"`) or whole seconds.
+fn catch_up_within(map: &Map<String, Value>) -> Result<Option<u64>> {
+    let secs = match map.get("catch_up_within") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::String(text)) => parse_span(text).ok(),
+        Some(Value::Number(n)) => n.as_u64().filter(|n| *n > 0),
+        Some(_) => None,
+    };
+    match secs {
+        Some(secs) if secs <= SPAN_MAX => Ok(Some(secs)),
+        _ => Err(shape(ShapeError::BadSpan)),
+    }
+}
+
+fn check_catch_up(misfire: Misfire, within: Option<u64>) -> Result<()> {
+    if within.is_some() && misfire != Misfire::CatchUp {
+        return Err(bad(
+            "`catch_up_within` applies only with `misfire` \"catch_up\"",
+        ));
+    }
+    Ok(())
 }
 
 /// Applies a JSON merge patch to `task` and checks the result; on error
 /// `task` may be half-changed, so callers patch a copy. A patch changes the
 /// payload of the task's action (another action's field is ignored) and may
 /// switch between `cron` and `run_at` (setting the other to `null`).
-pub fn apply_patch(task: &mut Task, body: Value, now: DateTime<Utc>) -> Result<()> {
+pub fn apply_patch(task: &mut Task, body: Value, now: DateTime<Utc>, rules: Rules) -> Result<()> {
     let map = object(body, PATCH_FIELDS)?;
     if map.contains_key("status") {
         let to = string(&map, "status")?.ok_or_else(|| bad("`status` cannot be null"))?;
@@ -101,13 +251,42 @@ pub fn apply_patch(task: &mut Task, body: Value, now: DateTime<Utc>) -> Result<(
 
     let mut cron = task.schedule.cron().map(str::to_string);
     let mut run_at = task.schedule.run_at();
+    let mut every = task.schedule.every_seconds();
     if map.contains_key("cron") {
         cron = string(&map, "cron")?;
     }
     if map.contains_key("run_at") {
         run_at = future_time(string(&map, "run_at")?, now)?;
     }
-    task.schedule = Schedule::new(cron, run_at).map_err(shape)?;
+    if map.contains_key("every_seconds") {
+        every = every_seconds(&map, rules)?;
+    }
+    let old_default = task.schedule.default_misfire();
+    task.schedule = Schedule::new(cron, run_at, every).map_err(shape)?;
+    if map.contains_key("title") {
+        task.title = title(&map)?;
+    }
+    if map.contains_key("max_runs") {
+        task.max_runs = max_runs(&map)?;
+    }
+    // A policy left at its default follows the schedule to its new kind.
+    task.misfire = match misfire_of(&map)? {
+        Some(misfire) => misfire,
+        None if map.contains_key("misfire") || task.misfire == old_default => {
+            task.schedule.default_misfire()
+        }
+        None => task.misfire,
+    };
+    if map.contains_key("catch_up_within") {
+        task.catch_up_within = catch_up_within(&map)?;
+        check_catch_up(task.misfire, task.catch_up_within)?;
+    } else if task.misfire != Misfire::CatchUp {
+        task.catch_up_within = None;
+    }
+    // Fewer runs allowed than already made: nothing is left to run.
+    if task.used_up() && matches!(task.status, TaskStatus::Active | TaskStatus::Paused) {
+        task.status = TaskStatus::Completed;
+    }
     check(task)
 }
 
@@ -126,7 +305,7 @@ pub fn check(task: &Task) -> Result<()> {
                 None => Err(bad("`cron` never matches a real date")),
             }
         }
-        Schedule::At(_) => Ok(()),
+        Schedule::At(_) | Schedule::Every(_) => Ok(()),
     }
 }
 
@@ -191,6 +370,16 @@ pub fn status_of(s: &str) -> Result<TaskStatus> {
     }
 }
 
+/// A list's `status` filter: one status, or `all` (no filter).
+pub fn list_status(s: &str) -> Result<Option<TaskStatus>> {
+    match s {
+        "all" => Ok(None),
+        _ => status_of(s)
+            .map(Some)
+            .map_err(|_| bad("`status` must be one of active, paused, completed, cancelled, all")),
+    }
+}
+
 fn scope_type_of(s: &str) -> Result<ScopeType> {
     match s {
         "chat" => Ok(ScopeType::Chat),
@@ -237,6 +426,21 @@ fn object(body: Value, allowed: &[&str]) -> Result<Map<String, Value>> {
         )));
     }
     Ok(map)
+}
+
+/// A whole-number field: absent or `null` is `None`, another type (or a
+/// fraction) is an error.
+fn integer(map: &Map<String, Value>, name: &str) -> Result<Option<i128>> {
+    match map.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Number(n)) => n
+            .as_i64()
+            .map(i128::from)
+            .or_else(|| n.as_u64().map(i128::from))
+            .map(Some)
+            .ok_or_else(|| bad(format!("`{name}` must be a whole number"))),
+        Some(_) => Err(bad(format!("`{name}` must be a whole number"))),
+    }
 }
 
 /// A string field: absent or `null` is `None`, another type is an error.
