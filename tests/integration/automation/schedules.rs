@@ -14,9 +14,14 @@ fn fast_bot(extra: &str) -> String {
 }
 
 async fn start(extra: &str) -> (TestDir, InProcess, Api) {
+    start_with(&fast_bot(extra)).await
+}
+
+/// A bot with the default floor of `every_seconds`.
+async fn start_with(bot: &str) -> (TestDir, InProcess, Api) {
     let dir = TestDir::new();
     let (base, admin) = (free_ports(1), free_ports(1));
-    dir.write_config(&config(admin, base, &[("alpha", &fast_bot(extra))]));
+    dir.write_config(&config(admin, base, &[("alpha", bot)]));
     let app = InProcess::start(&dir).await;
     app.wait_running(&["alpha"]).await;
     let api = Api::of(&app, "alpha", base).await;
@@ -131,7 +136,7 @@ async fn max_runs_completes_the_task() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn templates_are_expanded_in_what_the_agent_receives() {
     let extra = format!("timezone = \"Asia/Shanghai\"\n[bots.alpha.agent]\n{AGENT}");
-    let (_dir, app, api) = start(&extra).await;
+    let (_dir, app, api) = start_with(&extra).await;
     // No `action`: a body with only `prompt` is a run_llm task.
     let task = api
         .create(json!({"scope_type": "chat", "scope_id": "oc_tpl",
@@ -170,7 +175,7 @@ async fn templates_are_expanded_in_what_the_agent_receives() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cron_takes_macros_and_refuses_unknown_ones() {
-    let (_dir, app, api) = start("").await;
+    let (_dir, app, api) = start_with("").await;
     let daily = api
         .create(json!({"scope_type": "chat", "scope_id": "oc_1", "text": "hi", "cron": "@daily"}))
         .await;
@@ -204,7 +209,7 @@ async fn cron_takes_macros_and_refuses_unknown_ones() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn status_all_lists_every_status() {
-    let (_dir, app, api) = start("").await;
+    let (_dir, app, api) = start_with("").await;
     let make =
         || json!({"scope_type": "chat", "scope_id": "oc_1", "text": "hi", "cron": "0 9 * * *"});
     let (a, b, c) = (
@@ -235,12 +240,7 @@ async fn status_all_lists_every_status() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn new_fields_are_validated_with_field_named_400s() {
     // The default floor of `every_seconds` (60) applies.
-    let dir = TestDir::new();
-    let (base, admin) = (free_ports(1), free_ports(1));
-    dir.write_config(&config(admin, base, &[("alpha", "")]));
-    let app = InProcess::start(&dir).await;
-    app.wait_running(&["alpha"]).await;
-    let api = Api::of(&app, "alpha", base).await;
+    let (_dir, app, api) = start_with("").await;
 
     let ok =
         || json!({"scope_type": "chat", "scope_id": "oc_1", "text": "hi", "every_seconds": 60});
