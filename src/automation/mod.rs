@@ -8,6 +8,7 @@
 
 mod actions;
 mod error;
+mod misfire;
 mod model;
 mod queue;
 mod scheduler;

@@ -15,15 +15,14 @@
 //!   the next cron time is queued before the action starts;
 //! - a failure is recorded on the task and its run; a panic is caught;
 //! - due times that passed while the bot was not running are settled at
-//!   start by the task's `misfire` policy, and recorded as one `missed` run
-//!   per task and outage (a late tick of a running bot is never a miss).
+//!   start by the task's `misfire` policy (`misfire.rs`) and recorded as one
+//!   `missed` run per task and outage (a late tick is never a miss).
 
 use super::actions::Actions;
-use super::model::Misfire;
 use super::model::{Outcome, Schedule, StoredTask, Task, TaskAction, TaskRun, TaskStatus};
 use super::queue::DueQueue;
 use super::store::TaskStore;
-use super::timing::{missed, next_due};
+use super::timing::next_due;
 use super::{ActionError, TaskError};
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
@@ -351,7 +350,7 @@ impl Scheduler {
                     task.next_run_at = None;
                     task.updated_at = now;
                 } else {
-                    records.extend(self.settle_missed(task, now));
+                    records.extend(super::misfire::settle(task, self.tz, now));
                 }
                 Ok::<_, TaskError>(())
             })?;
@@ -362,54 +361,6 @@ impl Scheduler {
             self.store.add_run(&run)?;
         }
         Ok(active)
-    }
-
-    /// Sets an active task's next due time after the bot was down: every
-    /// due time before `now` was missed (the bot was not running at it).
-    /// By its policy the newest runs now or not; the others are returned as
-    /// one `missed` record.
-    fn settle_missed(&self, task: &mut Task, now: DateTime<Utc>) -> Option<TaskRun> {
-        let first = task.next_run_at.filter(|at| *at < now);
-        let Some(gone) = first.and_then(|first| missed(task, self.tz, first, now)) else {
-            task.next_run_at = next_due(task, self.tz, now);
-            return None;
-        };
-        let first = first?;
-        let run_one = match task.misfire {
-            Misfire::Skip => false,
-            Misfire::RunOnce => true,
-            Misfire::CatchUp => {
-                let window = i64::try_from(task.catch_up_window()).unwrap_or(i64::MAX / 1000);
-                now - gone.newest <= chrono::Duration::seconds(window)
-            }
-        };
-        task.next_run_at = match (&task.schedule, run_one) {
-            (_, true) => Some(gone.newest),
-            (Schedule::At(_), false) => None,
-            (_, false) => next_due(task, self.tz, now),
-        };
-        if task.next_run_at.is_none() {
-            task.status = TaskStatus::Completed;
-            task.updated_at = now;
-        }
-        let count = gone.count - u64::from(run_one);
-        (count > 0).then(|| {
-            tracing::warn!(task = %task.id, count, "due times missed while the bot was not running");
-            TaskRun {
-                task_id: task.id.clone(),
-                due_at: first,
-                started_at: now,
-                finished_at: Some(now),
-                outcome: Outcome::Missed,
-                error: Some(format!(
-                    "the bot was not running at {count} due time(s) from {} (misfire: {})",
-                    first.to_rfc3339(),
-                    task.misfire.name()
-                )),
-                message_id: None,
-                missed_count: Some(count),
-            }
-        })
     }
 }
 

@@ -6,11 +6,17 @@
 use super::model::{
     Action, Misfire, Schedule, ScopeType, ShapeError, Task, TaskAction, TaskStatus,
 };
-use super::timing::{parse_cron, parse_span};
+use super::timing::parse_cron;
 use super::TaskError;
 use chrono::{DateTime, Utc};
 
+mod options;
+
 type Result<T, E = TaskError> = std::result::Result<T, E>;
+use options::{
+    catch_up_within, check_catch_up, every_seconds, implied_action, max_runs, misfire_of,
+    scope_name, title,
+};
 use serde_json::{Map, Value};
 
 const CREATE_FIELDS: &[&str] = &[
@@ -43,10 +49,6 @@ const PATCH_FIELDS: &[&str] = &[
     "catch_up_within",
 ];
 const WORKFLOW_MAX: usize = 64;
-const TITLE_MAX: usize = 200;
-/// Ten years: longer spans are surely mistakes, and stay clear of the
-/// overflow of time arithmetic.
-const SPAN_MAX: u64 = 10 * 366 * 86_400;
 
 /// The bot's own rules for its tasks (from `[bots.<id>.automation]`).
 #[derive(Debug, Clone, Copy)]
@@ -131,99 +133,6 @@ pub fn new_task(
         misfire,
         catch_up_within,
     })
-}
-
-/// The action a body without `action` asks for: the one whose payload it
-/// alone carries (`prompt` → `run_llm`, `text` → `send_text`).
-fn implied_action(map: &Map<String, Value>) -> Result<String> {
-    let given: Vec<&str> = ["text", "prompt", "workflow"]
-        .into_iter()
-        .filter(|name| !matches!(map.get(*name), None | Some(Value::Null)))
-        .collect();
-    match given.as_slice() {
-        ["text"] => Ok("send_text".into()),
-        ["prompt"] => Ok("run_llm".into()),
-        ["workflow"] => Ok("run_workflow".into()),
-        _ => Err(bad(
-            "`action` is required (\"send_text\", \"run_llm\" or \"run_workflow\") unless exactly one of `text`, `prompt`, `workflow` is given",
-        )),
-    }
-}
-
-fn scope_name(kind: ScopeType) -> &'static str {
-    match kind {
-        ScopeType::Chat => "chat",
-        ScopeType::User => "user",
-    }
-}
-
-fn every_seconds(map: &Map<String, Value>, rules: Rules) -> Result<Option<u64>> {
-    let Some(every) = integer(map, "every_seconds")? else {
-        return Ok(None);
-    };
-    let floor = rules.min_every_seconds;
-    if every < floor as i128 || every > SPAN_MAX as i128 {
-        return Err(bad(format!(
-            "`every_seconds` must be between {floor} and {SPAN_MAX}"
-        )));
-    }
-    Ok(Some(every as u64))
-}
-
-fn max_runs(map: &Map<String, Value>) -> Result<u64> {
-    match integer(map, "max_runs")? {
-        None => Ok(0),
-        Some(n) if (0..=u64::MAX as i128).contains(&n) => Ok(n as u64),
-        Some(_) => Err(bad("`max_runs` must be 0 (no limit) or more")),
-    }
-}
-
-fn title(map: &Map<String, Value>) -> Result<Option<String>> {
-    let title = string(map, "title")?.filter(|t| !t.trim().is_empty());
-    if title
-        .as_ref()
-        .is_some_and(|t| t.chars().count() > TITLE_MAX)
-    {
-        return Err(bad(format!(
-            "`title` must be at most {TITLE_MAX} characters"
-        )));
-    }
-    Ok(title)
-}
-
-fn misfire_of(map: &Map<String, Value>) -> Result<Option<Misfire>> {
-    match string(map, "misfire")?.as_deref() {
-        None => Ok(None),
-        Some("skip") => Ok(Some(Misfire::Skip)),
-        Some("run_once") => Ok(Some(Misfire::RunOnce)),
-        Some("catch_up") => Ok(Some(Misfire::CatchUp)),
-        Some(_) => Err(bad(
-            "`misfire` must be \"skip\", \"run_once\" or \"catch_up\"",
-        )),
-    }
-}
-
-/// A span as text (`"2h"`) or whole seconds.
-fn catch_up_within(map: &Map<String, Value>) -> Result<Option<u64>> {
-    let secs = match map.get("catch_up_within") {
-        None | Some(Value::Null) => return Ok(None),
-        Some(Value::String(text)) => parse_span(text).ok(),
-        Some(Value::Number(n)) => n.as_u64().filter(|n| *n > 0),
-        Some(_) => None,
-    };
-    match secs {
-        Some(secs) if secs <= SPAN_MAX => Ok(Some(secs)),
-        _ => Err(shape(ShapeError::BadSpan)),
-    }
-}
-
-fn check_catch_up(misfire: Misfire, within: Option<u64>) -> Result<()> {
-    if within.is_some() && misfire != Misfire::CatchUp {
-        return Err(bad(
-            "`catch_up_within` applies only with `misfire` \"catch_up\"",
-        ));
-    }
-    Ok(())
 }
 
 /// Applies a JSON merge patch to `task` and checks the result; on error
@@ -316,7 +225,7 @@ fn check_scope_id(scope_id: &str) -> Result<()> {
     Ok(())
 }
 
-fn shape(e: ShapeError) -> TaskError {
+pub(super) fn shape(e: ShapeError) -> TaskError {
     bad(e.to_string())
 }
 
@@ -428,23 +337,8 @@ fn object(body: Value, allowed: &[&str]) -> Result<Map<String, Value>> {
     Ok(map)
 }
 
-/// A whole-number field: absent or `null` is `None`, another type (or a
-/// fraction) is an error.
-fn integer(map: &Map<String, Value>, name: &str) -> Result<Option<i128>> {
-    match map.get(name) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => n
-            .as_i64()
-            .map(i128::from)
-            .or_else(|| n.as_u64().map(i128::from))
-            .map(Some)
-            .ok_or_else(|| bad(format!("`{name}` must be a whole number"))),
-        Some(_) => Err(bad(format!("`{name}` must be a whole number"))),
-    }
-}
-
 /// A string field: absent or `null` is `None`, another type is an error.
-fn string(map: &Map<String, Value>, name: &str) -> Result<Option<String>> {
+pub(super) fn string(map: &Map<String, Value>, name: &str) -> Result<Option<String>> {
     match map.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
@@ -452,6 +346,6 @@ fn string(map: &Map<String, Value>, name: &str) -> Result<Option<String>> {
     }
 }
 
-fn bad(msg: impl Into<String>) -> TaskError {
+pub(super) fn bad(msg: impl Into<String>) -> TaskError {
     TaskError::Invalid(msg.into())
 }

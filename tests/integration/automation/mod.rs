@@ -3,6 +3,7 @@
 //! `automation/restarts.rs`.
 
 mod firing;
+mod misfire;
 mod restarts;
 mod schedules;
 mod support;
