@@ -309,7 +309,7 @@ pub struct TaskRun {
     /// The message the run sent, if any.
     pub message_id: Option<String>,
     /// For a `missed` record: how many due times it stands for (the first
-    /// is `due_at`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// is `due_at`); `null` for other outcomes.
+    #[serde(default)]
     pub missed_count: Option<u64>,
 }
