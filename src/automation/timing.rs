@@ -93,9 +93,10 @@ pub struct Missed {
     pub newest: DateTime<Utc>,
 }
 
-/// Cron times counted one by one stop here (a per-minute cron over a
-/// year's outage is 525 600); the newest is still found.
-const COUNT_CAP: u64 = 100_000;
+/// Cron times are counted one by one up to here (a week of a per-minute
+/// cron), so a long outage of many tasks does not hold up the start; the
+/// newest is still found.
+pub const COUNT_CAP: u64 = 10_000;
 
 /// The due times of `task` in `[first, now]`; `None` if `first` is after
 /// `now`. `first` is itself a due time (the task's stored `next_run_at`).
@@ -248,6 +249,11 @@ mod tests {
         task.schedule = Schedule::Cron("*/5 * * * *".into());
         let m = missed(&task, Tz::UTC, at(300), at(3599)).unwrap();
         assert_eq!((m.count, m.newest), (11, at(3300)));
+        // A long outage of a per-minute cron: counted up to the cap, the
+        // newest still exact.
+        task.schedule = Schedule::Cron("* * * * *".into());
+        let m = missed(&task, Tz::UTC, at(60), at(8 * 86_400 + 30)).unwrap();
+        assert_eq!((m.count, m.newest), (COUNT_CAP, at(8 * 86_400)));
     }
 
     #[test]
