@@ -8,6 +8,7 @@ mod runtime;
 mod runtime_client;
 mod table;
 mod talk;
+mod task_json;
 
 use crate::config;
 use crate::logging::{self, LogFormat};

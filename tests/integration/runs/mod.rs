@@ -2,6 +2,7 @@
 //! `alice runtime` / `alice run` CLI, driven over HTTP on loopback with real
 //! agent scripts from `tests/agents/`.
 
+mod alice_forms;
 mod contract;
 mod events;
 mod goals;
