@@ -44,26 +44,32 @@ enum What {
 
 #[derive(Subcommand)]
 enum Message {
-    /// Upload and send an image.
+    /// Upload and send an image, or send one the platform holds (--image-key).
     Image {
         /// The image file.
         file: Option<PathBuf>,
         /// The file, as an option.
         #[arg(long = "path", conflicts_with = "file")]
         path: Option<PathBuf>,
+        /// An image the platform already holds (`img_…`), instead of a file.
+        #[arg(long = "image-key", conflicts_with_all = ["file", "path"])]
+        image_key: Option<String>,
         /// Text sent with it.
         #[arg(long)]
         caption: Option<String>,
     },
-    /// Upload and send a file.
+    /// Upload and send a file, or send one the platform holds (--file-key).
     File {
         /// The file.
         file: Option<PathBuf>,
         /// The file, as an option.
         #[arg(long = "path", conflicts_with = "file")]
         path: Option<PathBuf>,
+        /// A file the platform already holds (`file_…`), instead of a file.
+        #[arg(long = "file-key", conflicts_with_all = ["file", "path", "filename"])]
+        file_key: Option<String>,
         /// The name shown in the chat (default: the file's own name).
-        #[arg(long)]
+        #[arg(long, visible_alias = "file-name")]
         filename: Option<String>,
         /// Text sent with it.
         #[arg(long)]
@@ -241,21 +247,31 @@ async fn message_request(
     client: &RuntimeClient,
     message: Message,
 ) -> Result<reqwest::RequestBuilder, String> {
-    let (kind, file, path, filename, caption) = match message {
+    let (kind, file, path, key, filename, caption) = match message {
         Message::Image {
             file,
             path,
+            image_key,
             caption,
-        } => ("image", file, path, None, caption),
+        } => ("image", file, path, image_key, None, caption),
         Message::File {
             file,
             path,
+            file_key,
             filename,
             caption,
-        } => ("file", file, path, filename, caption),
+        } => ("file", file, path, file_key, filename, caption),
     };
+    let route = format!("/api/v1/messages/{kind}");
+    if let Some(key) = key {
+        let mut form = Form::new().text(format!("{kind}_key"), key);
+        if let Some(caption) = caption {
+            form = form.text("caption", caption);
+        }
+        return Ok(client.request(Method::POST, &route).multipart(form));
+    }
     let path = file.or(path).ok_or_else(|| {
-        format!("which {kind}? give its path (alice runtime message {kind} PATH)")
+        format!("which {kind}? give its path (alice runtime message {kind} PATH) or --{kind}-key")
     })?;
     let bytes = tokio::fs::read(&path)
         .await
@@ -278,7 +294,6 @@ async fn message_request(
     if let Some(caption) = caption {
         form = form.text("caption", caption);
     }
-    let route = format!("/api/v1/messages/{kind}");
     Ok(client.request(Method::POST, &route).multipart(form))
 }
 
