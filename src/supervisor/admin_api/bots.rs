@@ -96,11 +96,11 @@ pub async fn restart(sup: web::Data<Supervisor>, id: web::Path<String>) -> Resul
     responses((status = 200, body = TokenView), (status = 404, body = ErrorBody),
         (status = 409, description = "The bot is not running", body = ErrorBody)))]
 pub async fn token(sup: web::Data<Supervisor>, id: web::Path<String>) -> Result<HttpResponse> {
-    let (token, addr) = sup.token(&id).await?;
+    let (token, base_url) = sup.token(&id).await?;
     Ok(HttpResponse::Ok().json(TokenView {
         id: id.into_inner(),
         token,
-        base_url: format!("http://{addr}"),
+        base_url,
     }))
 }
 
