@@ -826,8 +826,9 @@ async fn a_bot_on_a_unix_socket_serves_alice_runtime_and_only_its_owner() {
     // What a killed previous run leaves behind.
     drop(std::os::unix::net::UnixListener::bind(&socket).expect("stale socket"));
     dir.write_config(&format!(
-        "{}[bots.alpha]\nruntime_http_addr = \"off\"\nruntime_http_socket = \"alpha.sock\"\n",
-        supervisor_toml(admin, base)
+        "{}[bots.alpha]\nruntime_http_addr = \"off\"\nruntime_http_socket = \"alpha.sock\"\n[bots.alpha.agent]\ncommand = [\"sh\", \"{}/tests/agents/skill_image.sh\"]\n",
+        supervisor_toml(admin, base),
+        env!("CARGO_MANIFEST_DIR")
     ));
     let app = InProcess::start(&dir).await;
     app.wait_running(&["alpha"]).await;
@@ -868,6 +869,22 @@ async fn a_bot_on_a_unix_socket_serves_alice_runtime_and_only_its_owner() {
     let out = runtime("wrong".into()).await.unwrap();
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("401"));
+
+    // An agent's skill reaches the bot through the socket it was given.
+    let res = client()
+        .post(format!("{}/api/workspaces/alpha/headless", app.admin_url))
+        .bearer_auth(app.supervisor.admin_token())
+        .json(&serde_json::json!({"prompt": "send", "wait": true,
+            "scope": {"receive_id": "oc_sock"}}))
+        .send()
+        .await
+        .expect("headless run");
+    let run: Value = res.json().await.unwrap();
+    assert_eq!(run["status"], "succeeded", "{run}");
+    let (_, messages) = app
+        .admin_get("/api/bots/alpha/conversations/oc_sock/messages")
+        .await;
+    assert_eq!(messages.as_array().map(Vec::len), Some(4), "{messages}");
 
     let (status, _) = app.admin_post("/api/bots/alpha/stop").await;
     assert_eq!(status, 200);
