@@ -58,8 +58,9 @@ pub struct StoredMessage {
     pub size: Option<u64>,
     pub reply_to: Option<String>,
     pub created_at: DateTime<Utc>,
-    /// For images and files: the key that sends it again (`img_…`/`file_…`).
-    #[serde(default)]
+    /// For images and files: the key that sends it again (`img_…`/`file_…`);
+    /// absent on messages stored before keys existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub key: Option<String>,
 }
 
