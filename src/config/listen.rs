@@ -72,3 +72,26 @@ impl fmt::Display for ListenOn {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn agents_get_the_tcp_address_while_there_is_one() {
+        let addr: SocketAddr = "127.0.0.1:7331".parse().unwrap();
+        let socket = Some(PathBuf::from("/run/alice/a.sock"));
+        let both = ListenOn {
+            tcp: Some(addr),
+            socket: socket.clone(),
+        };
+        assert_eq!(both.base_url(), "http://127.0.0.1:7331");
+        assert_eq!(
+            both.to_string(),
+            "127.0.0.1:7331 and unix:/run/alice/a.sock"
+        );
+        let only = ListenOn { tcp: None, socket };
+        assert_eq!(only.base_url(), "unix:///run/alice/a.sock");
+        assert_eq!(only.to_string(), "unix:/run/alice/a.sock");
+    }
+}

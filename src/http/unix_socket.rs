@@ -90,3 +90,33 @@ fn replace_stale(path: &Path) -> std::io::Result<()> {
     }
     std::fs::remove_file(path)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_stale_socket_is_replaced_a_live_one_and_other_files_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bot.sock");
+        drop(UnixListener::bind(&path).unwrap());
+        let (_live, socket) = bind(&path).expect("replaces the stale file");
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+        let again = bind(&path).unwrap_err();
+        assert_eq!(again.kind(), std::io::ErrorKind::AddrInUse);
+
+        // Another server's file at the path is not this one's to remove.
+        std::fs::remove_file(&path).unwrap();
+        let (_other, theirs) = bind(&path).unwrap();
+        socket.remove();
+        assert!(path.exists());
+        theirs.remove();
+        assert!(!path.exists());
+
+        let file = dir.path().join("notes.txt");
+        std::fs::write(&file, "mine").unwrap();
+        assert!(bind(&file).is_err());
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "mine");
+    }
+}

@@ -206,6 +206,96 @@ async fn automation_takes_alice_task_json_as_argument_or_stdin_with_flags_overri
     h.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn message_keys_and_file_name_through_the_cli_on_the_local_connector() {
+    let h = Harness::start(&[BotSpec::new("alpha", "lines.sh")], "").await;
+    let env = vec![
+        ("ALICE_RUNTIME_API_BASE_URL".to_string(), h.url("alpha")),
+        (
+            "ALICE_RUNTIME_API_TOKEN".to_string(),
+            h.token("alpha").await,
+        ),
+        ("ALICE_RECEIVE_ID".to_string(), "oc_keys".to_string()),
+    ];
+    let chart = h.dir.path().join("chart.png");
+    std::fs::write(&chart, PNG).unwrap();
+    let path = chart.to_str().unwrap();
+    let sent =
+        ok_json(&alice_with(&["runtime", "message", "image", "--path", path], &env, None).await);
+    let key = sent["image_key"].as_str().expect("a key").to_string();
+    let again = ok_json(
+        &alice_with(
+            &["runtime", "message", "image", "--image-key", &key],
+            &env,
+            None,
+        )
+        .await,
+    );
+    assert_eq!(again["image_key"], key.as_str());
+    let out = alice_with(
+        &["runtime", "message", "image", "--image-key", "img_v3_xxx"],
+        &env,
+        None,
+    )
+    .await;
+    let stderr = one_line_error(&out, 1);
+    assert!(
+        stderr.contains("400") && stderr.contains("no such key"),
+        "{stderr}"
+    );
+
+    let file = ok_json(
+        &alice_with(
+            &[
+                "runtime",
+                "message",
+                "file",
+                "--path",
+                path,
+                "--file-name",
+                "Q3.png",
+            ],
+            &env,
+            None,
+        )
+        .await,
+    );
+    let file_key = file["file_key"].as_str().expect("a file key").to_string();
+    ok_json(
+        &alice_with(
+            &["runtime", "message", "file", "--file-key", &file_key],
+            &env,
+            None,
+        )
+        .await,
+    );
+    let (_, log) = h
+        .app
+        .admin_get("/api/bots/alpha/conversations/oc_keys/messages")
+        .await;
+    let names: Vec<(&str, &str)> = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            (
+                m["msg_type"].as_str().unwrap(),
+                m["file_name"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("image", "chart.png"),
+            ("image", "chart.png"),
+            ("file", "Q3.png"),
+            ("file", "Q3.png")
+        ]
+    );
+    h.stop().await;
+}
+
 /// Alice's skill lines (issue 11), run as an Alice user's agent runs them:
 /// the scripts copied into a skills folder of Alice's layout, each line
 /// through `sh -c` from the skill's folder, with the environment a live
