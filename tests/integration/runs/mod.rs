@@ -4,6 +4,7 @@
 
 mod alice_forms;
 mod contract;
+mod dropin;
 mod events;
 mod goals;
 mod lifecycle;
