@@ -84,7 +84,7 @@ impl Form {
     fn upload(&self, name: &str) -> Result<&FormPart> {
         match self.one(name)? {
             None => Err(MessageError::Form(format!(
-                "the multipart body has no `{name}` part (nor a `{name}_key`)"
+                "the multipart body has no `{name}` part (nor `{name}_key`)"
             ))),
             Some(p) if p.bytes.is_empty() => {
                 Err(MessageError::Form(format!("the `{name}` part is empty")))
