@@ -169,7 +169,7 @@ impl BotState {
                 .clone()
                 .unwrap_or_else(|| workspace.join("skills")),
             workspace,
-            base_url: format!("http://{}", config.listen_addr()),
+            base_url: config.listen_addr().base_url(),
             bin: host.runtime_bin.clone(),
             store: store.clone(),
             goals: goals.clone(),

@@ -1,9 +1,11 @@
 //! Typed configuration, parsed once from `bots.toml` and the `ALICE_*`
 //! environment. Nothing else in the crate reads raw configuration values.
 
+mod listen;
 mod load;
 mod redact;
 
+pub use listen::{HttpAddr, ListenOn};
 pub use load::{load, load_for_client, ConfigError};
 
 use serde::{Deserialize, Serialize};
@@ -71,12 +73,17 @@ pub struct BotConfig {
     /// Position in the file; decides the default port.
     #[serde(skip)]
     pub index: usize,
-    /// The address this bot listens on, resolved by the loader.
+    /// The TCP address this bot listens on, resolved by the loader (none
+    /// when `runtime_http_addr = "off"`).
     #[serde(skip)]
     pub addr: Option<SocketAddr>,
     pub name: String,
     pub enabled: bool,
-    pub runtime_http_addr: Option<SocketAddr>,
+    /// An address, `"off"` (socket only), or none: from `base_port`.
+    pub runtime_http_addr: Option<HttpAddr>,
+    /// A Unix socket to listen on too (mode 0600); relative to the config
+    /// file's folder, made absolute by the loader.
+    pub runtime_http_socket: Option<PathBuf>,
     /// Empty: generated once and kept in the bot's own tree.
     pub runtime_http_token: String,
     pub runtime_api_shutdown_timeout_secs: u64,
@@ -102,6 +109,7 @@ impl Default for BotConfig {
             name: String::new(),
             enabled: true,
             runtime_http_addr: None,
+            runtime_http_socket: None,
             runtime_http_token: String::new(),
             runtime_api_shutdown_timeout_secs: 5,
             timezone: chrono_tz::UTC,
@@ -118,9 +126,13 @@ impl Default for BotConfig {
 }
 
 impl BotConfig {
-    /// The resolved listen address (always set after loading).
-    pub fn listen_addr(&self) -> SocketAddr {
-        self.addr.expect("address resolved by the config loader")
+    /// Where the bot listens (resolved by the loader): its TCP address,
+    /// its Unix socket, or both. Displays as `127.0.0.1:7331` / `unix:/path`.
+    pub fn listen_addr(&self) -> ListenOn {
+        ListenOn {
+            tcp: self.addr,
+            socket: self.runtime_http_socket.clone(),
+        }
     }
 
     pub fn display_name(&self) -> &str {

@@ -1,5 +1,6 @@
 //! Skills: one folder per skill with a `SKILL.md` (front matter `name`,
-//! `description`, optional `entry`) and its scripts. alice ships three,
+//! `description`, optional `entry`) and its scripts. alice ships four
+//! (`alice-scheduler` is `alice-automation` under Alice's name),
 //! embedded in the binary and written into every bot's workspace at start.
 
 use crate::error::{Code, ErrorCode};
@@ -46,6 +47,19 @@ const BUNDLED: &[(&str, &str)] = &[
         "alice-message/scripts/send_file.sh",
         include_str!("bundled/alice-message/scripts/send_file.sh"),
     ),
+    // Alice's script names, for agents prompted with Alice's own SKILL.md.
+    (
+        "alice-message/scripts/alice-message.sh",
+        include_str!("bundled/alice-message/scripts/alice-message.sh"),
+    ),
+    (
+        "alice-scheduler/SKILL.md",
+        include_str!("bundled/alice-scheduler/SKILL.md"),
+    ),
+    (
+        "alice-scheduler/scripts/alice-scheduler.sh",
+        include_str!("bundled/alice-scheduler/scripts/alice-scheduler.sh"),
+    ),
     (
         "alice-automation/SKILL.md",
         include_str!("bundled/alice-automation/SKILL.md"),
@@ -64,7 +78,12 @@ const BUNDLED: &[(&str, &str)] = &[
     ),
 ];
 
-pub const BUNDLED_NAMES: [&str; 3] = ["alice-message", "alice-automation", "alice-goal"];
+pub const BUNDLED_NAMES: [&str; 4] = [
+    "alice-message",
+    "alice-automation",
+    "alice-goal",
+    "alice-scheduler",
+];
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct SkillInfo {

@@ -35,6 +35,9 @@ pub enum Tree {
     LocalMessages,
     /// `<conversation>` → the local conversation's summary.
     LocalConversations,
+    /// `img_<32 hex>` / `file_<32 hex>` → the local connector's `KeyedFile`
+    /// (the newest stored copy of what that key sends).
+    LocalKeys,
     /// `<message id>` → ms since the epoch when Feishu first delivered it.
     FeishuSeen,
 }
@@ -56,6 +59,7 @@ impl Tree {
             Tree::History => "history",
             Tree::LocalMessages => "messages",
             Tree::LocalConversations => "conversations",
+            Tree::LocalKeys => "local_keys",
             Tree::FeishuSeen => "seen_events",
         }
     }

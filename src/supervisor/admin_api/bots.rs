@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 pub struct BotView {
     pub id: String,
     pub name: String,
-    /// Runtime API address.
+    /// Runtime API address: `127.0.0.1:7331`, `unix:/path`, or both.
     pub address: String,
     pub enabled: bool,
     pub state: RunState,
@@ -45,6 +45,8 @@ impl From<UnitStatus> for BotView {
 pub struct TokenView {
     pub id: String,
     pub token: String,
+    /// What its agents get as `ALICE_RUNTIME_API_BASE_URL`: `http://…`, or
+    /// `unix:///…` for a bot on a Unix socket only.
     pub base_url: String,
 }
 
@@ -96,11 +98,11 @@ pub async fn restart(sup: web::Data<Supervisor>, id: web::Path<String>) -> Resul
     responses((status = 200, body = TokenView), (status = 404, body = ErrorBody),
         (status = 409, description = "The bot is not running", body = ErrorBody)))]
 pub async fn token(sup: web::Data<Supervisor>, id: web::Path<String>) -> Result<HttpResponse> {
-    let (token, addr) = sup.token(&id).await?;
+    let (token, base_url) = sup.token(&id).await?;
     Ok(HttpResponse::Ok().json(TokenView {
         id: id.into_inner(),
         token,
-        base_url: format!("http://{addr}"),
+        base_url,
     }))
 }
 

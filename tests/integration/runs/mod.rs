@@ -2,7 +2,9 @@
 //! `alice runtime` / `alice run` CLI, driven over HTTP on loopback with real
 //! agent scripts from `tests/agents/`.
 
+mod alice_forms;
 mod contract;
+mod dropin;
 mod events;
 mod goals;
 mod lifecycle;
