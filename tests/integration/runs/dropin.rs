@@ -111,13 +111,10 @@ async fn alice_skill_lines_run_unchanged_against_a_live_bot() {
     let listed = line_json(&scheduler, &env, "scripts/alice-scheduler.sh list").await;
     assert_eq!(listed, json!([]));
 
-    // after merge: the issue's line exactly, without `action` and with
-    // `"every_seconds":3600` instead of the cron:
-    //   scripts/alice-scheduler.sh create '{"prompt":"Summarise the news at {{date}}","every_seconds":3600}'
     let created = line_json(
         &scheduler,
         &env,
-        r#"scripts/alice-scheduler.sh create '{"action":"run_llm","prompt":"Summarise the news at {{date}}","cron":"0 * * * *"}'"#,
+        r#"scripts/alice-scheduler.sh create '{"prompt":"Summarise the news at {{date}}","every_seconds":3600}'"#,
     )
     .await;
     let every = created["id"].as_str().unwrap().to_string();
@@ -128,15 +125,13 @@ async fn alice_skill_lines_run_unchanged_against_a_live_bot() {
         (&task["scope_type"], &task["scope_id"]),
         (&json!("chat"), &json!("oc_dropin"))
     );
-    // after merge: assert_eq!(task["every_seconds"], 3600);
-    // after merge: assert_eq!(task["cron"], Value::Null);
+    assert_eq!(task["every_seconds"], 3600);
+    assert_eq!(task["cron"], Value::Null);
 
-    // after merge: the issue's line exactly, without `action`:
-    //   scripts/alice-scheduler.sh create '{"prompt":"...","cron":"0 9 * * *","max_runs":5,"title":"Morning"}'
     let created = line_json(
         &scheduler,
         &env,
-        r#"scripts/alice-scheduler.sh create '{"action":"run_llm","prompt":"...","cron":"0 9 * * *"}'"#,
+        r#"scripts/alice-scheduler.sh create '{"prompt":"...","cron":"0 9 * * *","max_runs":5,"title":"Morning"}'"#,
     )
     .await;
     let morning = created["id"].as_str().unwrap().to_string();
@@ -146,8 +141,8 @@ async fn alice_skill_lines_run_unchanged_against_a_live_bot() {
         (&json!("run_llm"), &json!("..."), &json!("0 9 * * *"))
     );
     assert_eq!(task["scope_id"], "oc_dropin");
-    // after merge: assert_eq!(task["max_runs"], 5);
-    // after merge: assert_eq!(task["title"], "Morning");
+    assert_eq!(task["max_runs"], 5);
+    assert_eq!(task["title"], "Morning");
 
     let listed = line_json(&scheduler, &env, "scripts/alice-scheduler.sh list").await;
     let ids: Vec<&str> = listed
