@@ -3,8 +3,10 @@
 
 mod load;
 mod redact;
+mod tools;
 
 pub use load::{load, load_for_client, ConfigError};
+pub use tools::{Expose, ToolsConfig, MAX_TOOL_TIMEOUT_SECS};
 
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
@@ -90,6 +92,7 @@ pub struct BotConfig {
     pub connector: ConnectorConfig,
     pub agent: AgentConfig,
     pub chat: ChatConfig,
+    pub tools: ToolsConfig,
 }
 
 impl Default for BotConfig {
@@ -111,6 +114,7 @@ impl Default for BotConfig {
             connector: ConnectorConfig::default(),
             agent: AgentConfig::default(),
             chat: ChatConfig::default(),
+            tools: ToolsConfig::default(),
         }
     }
 }

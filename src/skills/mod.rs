@@ -2,6 +2,10 @@
 //! `description`, optional `entry`) and its scripts. alice ships three,
 //! embedded in the binary and written into every bot's workspace at start.
 
+mod tool;
+
+pub use tool::{tools, SkillTool};
+
 use crate::error::{Code, ErrorCode};
 use crate::store::{StoreError, TypedTree};
 use serde::Serialize;

@@ -1,0 +1,821 @@
+//! The tool API (`/api/v1/tools`, seed 004): listing under `expose`,
+//! allowlist and denylist; invoking built-ins, skill tools and the agent;
+//! timeouts; run-token scoping; callbacks and their URL guard.
+
+use crate::common::*;
+use crate::runs::{bot_call, BotSpec, Harness};
+use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
+use reqwest::Method;
+use serde_json::{json, Value};
+use std::sync::{Arc, Mutex};
+
+/// A 1×1 PNG, base64.
+const PNG: &str =
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAIAAACQd1PeAAAADElEQVR4nGP4z8AAAAMBAQDJ/pLvAAAAAElFTkSuQmCC";
+
+/// `[bots.<id>.tools]` with tools on and `keys`.
+fn tools_toml(id: &str, keys: &str) -> String {
+    format!("[bots.{id}.tools]\ninvoke_enabled = true\n{keys}\n")
+}
+
+/// A skill declared as a tool in bot `id`'s skills folder: `script` is its
+/// `run.sh`.
+fn tool_skill(h: &Harness, id: &str, name: &str, script: &str) {
+    let dir = h.workspace(id).join("skills").join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join("SKILL.md"),
+        format!(
+            "---\nname: {name}\ndescription: a test tool\ntool: true\nparameters:\n  {{\"type\": \"object\",\n   \"properties\": {{\"word\": {{\"type\": \"string\"}}}}}}\n---\nA test tool.\n"
+        ),
+    )
+    .unwrap();
+    std::fs::write(dir.join("run.sh"), script).unwrap();
+}
+
+/// Echoes its arguments and scope as JSON; leaves them in `echo-*.txt`.
+const ECHO: &str = "#!/bin/sh\ncat > echo-args.txt\nenv | grep '^ALICE_' | sort > echo-env.txt\nprintf '{\"args\": %s, \"receive_id\": \"%s\"}\\n' \"$(cat echo-args.txt)\" \"$ALICE_RECEIVE_ID\"\n";
+
+async fn names(url: &str, token: &str) -> Vec<String> {
+    let (status, body) = bot_call(
+        Method::GET,
+        &format!("{url}/api/v1/tools"),
+        token,
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let tools = body["tools"].as_array().expect("tools");
+    assert_eq!(body["count"], tools.len());
+    assert!(tools.iter().all(|t| t["type"] == "function"
+        && t["function"]["description"].is_string()
+        && t["function"]["parameters"]["type"] == "object"));
+    let mut names: Vec<String> = tools
+        .iter()
+        .map(|t| t["function"]["name"].as_str().unwrap().to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+async fn invoke(url: &str, token: &str, body: Value) -> (u16, Value) {
+    bot_call(
+        Method::POST,
+        &format!("{url}/api/v1/tools/invoke"),
+        token,
+        &[],
+        Some(body),
+    )
+    .await
+}
+
+const BUILTINS: [&str; 10] = [
+    "automation.create",
+    "automation.delete",
+    "automation.get",
+    "automation.list",
+    "automation.update",
+    "goal.complete",
+    "goal.create",
+    "goal.get",
+    "message.send_file",
+    "message.send_image",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tools_are_listed_by_expose_allowlist_and_denylist_and_refused_when_off() {
+    let bots = [
+        ("dflt", String::new()),
+        ("tools", "expose = \"tools\"".to_string()),
+        ("sets", "expose = \"toolsets\"".to_string()),
+        ("agents", "expose = \"agents\"".to_string()),
+        ("all", "expose = \"all\"".to_string()),
+        (
+            "lists",
+            "expose = \"toolsets\"\nallowlist = [\"goal.*\", \"echo\", \"agent.ask\"]\ndenylist = [\"goal.create\", \"echo\"]".to_string(),
+        ),
+        ("noperm", "expose = \"toolsets\"".to_string()),
+    ];
+    let extras: Vec<String> = bots
+        .iter()
+        .map(|(id, keys)| {
+            let perms = if *id == "noperm" {
+                format!("[bots.{id}.permissions]\nruntime_automation = false\n")
+            } else {
+                String::new()
+            };
+            format!("{perms}{}", tools_toml(id, keys))
+        })
+        .collect();
+    let mut specs: Vec<BotSpec> = bots
+        .iter()
+        .zip(&extras)
+        .map(|((id, _), extra)| BotSpec {
+            extra,
+            ..BotSpec::new(id, "lines.sh")
+        })
+        .collect();
+    specs.push(BotSpec::new("off", "lines.sh"));
+    let h = Harness::start(&specs, "").await;
+    for (id, _) in &bots {
+        tool_skill(&h, id, "echo", ECHO);
+    }
+    let mut with_echo: Vec<&str> = BUILTINS.to_vec();
+    with_echo.push("echo");
+    with_echo.sort();
+    let mut everything = with_echo.clone();
+    everything.push("agent.ask");
+    everything.sort();
+    let expected: [(&str, Vec<&str>); 7] = [
+        ("dflt", with_echo),
+        ("tools", vec!["echo"]),
+        ("sets", BUILTINS.to_vec()),
+        ("agents", vec!["agent.ask"]),
+        ("all", everything),
+        // The denylist goes first; the allowlist then replaces `expose`.
+        ("lists", vec!["agent.ask", "goal.complete", "goal.get"]),
+        // A built-in whose permission is off is not offered.
+        (
+            "noperm",
+            BUILTINS
+                .iter()
+                .copied()
+                .filter(|n| {
+                    !matches!(
+                        *n,
+                        "automation.create" | "automation.update" | "automation.delete"
+                    )
+                })
+                .collect(),
+        ),
+    ];
+    for (id, want) in &expected {
+        let token = h.token(id).await;
+        assert_eq!(names(&h.url(id), &token).await, *want, "bot {id}");
+    }
+
+    // A tool that is filtered out, or unknown, is 404.
+    let token = h.token("tools").await;
+    for name in ["goal.get", "nope"] {
+        let (status, body) = invoke(
+            &h.url("tools"),
+            &token,
+            json!({"tool_name": name, "args": {}}),
+        )
+        .await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (404, Some("tool_not_found")),
+            "{body}"
+        );
+    }
+    let token = h.token("lists").await;
+    let (status, body) = invoke(
+        &h.url("lists"),
+        &token,
+        json!({"tool_name": "goal.create", "args": {}}),
+    )
+    .await;
+    assert_eq!(status, 404, "{body}");
+
+    // Off (the default): 403 on both routes.
+    let url = h.url("off");
+    let token = h.token("off").await;
+    let (status, body) = bot_call(
+        Method::GET,
+        &format!("{url}/api/v1/tools"),
+        &token,
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("tools_disabled")),
+        "{body}"
+    );
+    let (status, body) = invoke(&url, &token, json!({"tool_name": "goal.get", "args": {}})).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("tools_disabled")),
+        "{body}"
+    );
+    // And a wrong token is 401 as everywhere.
+    let (status, _) = bot_call(
+        Method::GET,
+        &format!("{}/api/v1/tools", h.url("dflt")),
+        "wrong",
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(status, 401);
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn builtins_and_skill_tools_run_synchronously_with_the_callers_scope() {
+    let extra = tools_toml("alpha", "expose = \"all\"");
+    let h = Harness::start(
+        &[BotSpec {
+            extra: &extra,
+            ..BotSpec::new("alpha", "lines.sh")
+        }],
+        "",
+    )
+    .await;
+    tool_skill(&h, "alpha", "echo", ECHO);
+    let (url, token) = (h.url("alpha"), h.token("alpha").await);
+    let context =
+        json!({"receive_id_type": "chat_id", "receive_id": "oc_tools", "actor_open_id": "ou_me"});
+
+    // A built-in: automation.create, then the task is there over HTTP.
+    let task = json!({"scope_type": "chat", "scope_id": "oc_tools", "action": "send_text",
+        "text": "hi", "cron": "0 9 * * *"});
+    let (status, body) = invoke(
+        &url,
+        &token,
+        json!({"tool_name": "automation.create", "args": task, "context": context}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["ok"], true, "{body}");
+    assert_eq!(body["tool_name"], "automation.create");
+    assert!(
+        uuid::Uuid::parse_str(body["request_id"].as_str().unwrap()).is_ok(),
+        "{body}"
+    );
+    assert!(body["duration_ms"].as_f64().is_some(), "{body}");
+    let id = body["result"]["id"].as_str().expect("task id").to_string();
+    let (status, got) = bot_call(
+        Method::GET,
+        &format!("{url}/api/v1/automation/tasks/{id}"),
+        &token,
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(status, 200, "{got}");
+    assert_eq!(got["created_by"]["actor_open_id"], "ou_me", "{got}");
+    let (_, listed) = invoke(
+        &url,
+        &token,
+        json!({"tool_name": "automation.list", "args": {}}),
+    )
+    .await;
+    assert_eq!(listed["result"]["total"], 1, "{listed}");
+    let (_, deleted) = invoke(
+        &url,
+        &token,
+        json!({"tool_name": "automation.delete", "args": {"task_id": id}}),
+    )
+    .await;
+    assert_eq!(deleted["ok"], true, "{deleted}");
+    let (status, _) = bot_call(
+        Method::GET,
+        &format!("{url}/api/v1/automation/tasks/{id}"),
+        &token,
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(status, 404);
+
+    // message.send_image: the image arrives in the conversation.
+    let (status, body) = invoke(&url, &token, json!({"tool_name": "message.send_image",
+        "args": {"image_base64": PNG, "filename": "dot.png", "caption": "a dot"}, "context": context})).await;
+    assert_eq!((status, &body["ok"]), (200, &json!(true)), "{body}");
+    let (_, messages) = h
+        .app
+        .admin_get("/api/bots/alpha/conversations/oc_tools/messages")
+        .await;
+    let kinds: Vec<&str> = messages
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["msg_type"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["image", "text"], "{messages}");
+
+    // Goals through the conversation of the headers.
+    let headers = [("X-Alice-Receive-Id", "oc_tools")];
+    let (_, created) = bot_call(
+        Method::POST,
+        &format!("{url}/api/v1/tools/invoke"),
+        &token,
+        &headers,
+        Some(json!({"tool_name": "goal.create", "args": {"description": "ship it"}})),
+    )
+    .await;
+    assert_eq!(created["ok"], true, "{created}");
+    let (_, goal) = bot_call(
+        Method::GET,
+        &format!("{url}/api/v1/goal"),
+        &token,
+        &headers,
+        None,
+    )
+    .await;
+    assert_eq!(goal["description"], "ship it", "{goal}");
+    let (_, done) = bot_call(
+        Method::POST,
+        &format!("{url}/api/v1/tools/invoke"),
+        &token,
+        &headers,
+        Some(json!({"tool_name": "goal.complete", "args": {}})),
+    )
+    .await;
+    assert_eq!(done["result"]["status"], "completed", "{done}");
+
+    // A failing built-in is `ok: false` with 200, as the seed has it.
+    let (status, body) = invoke(&url, &token, json!({"tool_name": "goal.get", "args": {}})).await;
+    assert_eq!((status, &body["ok"]), (200, &json!(false)), "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("conversation"),
+        "{body}"
+    );
+
+    // The skill tool: arguments on stdin, the scope in its environment.
+    let (status, body) = invoke(
+        &url,
+        &token,
+        json!({"tool_name": "echo", "args": {"word": "hello"},
+        "context": context}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["ok"], true, "{body}");
+    assert_eq!(
+        body["result"],
+        json!({"args": {"word": "hello"}, "receive_id": "oc_tools"})
+    );
+    let env = std::fs::read_to_string(h.workspace("alpha").join("echo-env.txt")).unwrap();
+    assert!(env.contains("ALICE_RECEIVE_ID=oc_tools\n"), "{env}");
+    assert!(env.contains("ALICE_ACTOR_OPEN_ID=ou_me\n"), "{env}");
+    assert!(
+        env.contains("ALICE_SESSION_KEY=chat_id:oc_tools|scene:chat\n"),
+        "{env}"
+    );
+    assert!(!env.contains(&token), "the skill got the bot's main token");
+
+    // agent.ask is a recorded run.
+    let (_, asked) = invoke(
+        &url,
+        &token,
+        json!({"tool_name": "agent.ask", "args": {"prompt": "ping"}, "context": context}),
+    )
+    .await;
+    assert_eq!(asked["ok"], true, "{asked}");
+    assert!(asked["result"].is_string(), "{asked}");
+    let (_, runs) = bot_call(
+        Method::GET,
+        &format!("{url}/api/v1/runs"),
+        &token,
+        &[],
+        None,
+    )
+    .await;
+    let origins: Vec<&str> = runs["items"]
+        .as_array()
+        .or(runs.as_array())
+        .unwrap()
+        .iter()
+        .map(|r| r["origin"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(
+        origins.iter().filter(|o| **o == "tool").count(),
+        2,
+        "{runs}"
+    );
+
+    // Bad bodies are 400.
+    for (body, code) in [
+        (json!({"tool_name": "echo", "args": [1]}), "invalid_request"),
+        (json!({"tool_name": "echo", "args": "x"}), "invalid_request"),
+        (json!({"args": {}}), "invalid_request"),
+        (json!({"tool_name": "echo"}), "invalid_request"),
+        (
+            json!({"tool_name": "echo", "args": {}, "context": {"group_id": 1}}),
+            "invalid_request",
+        ),
+        (json!([1]), "invalid_json"),
+    ] {
+        let (status, answer) = invoke(&url, &token, body.clone()).await;
+        assert_eq!(
+            (status, answer["code"].as_str()),
+            (400, Some(code)),
+            "{body}: {answer}"
+        );
+    }
+    let res = client()
+        .post(format!("{url}/api/v1/tools/invoke"))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body("{")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 400);
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tool_that_runs_too_long_answers_ok_false() {
+    let extra = tools_toml("alpha", "timeout_secs = 1");
+    let h = Harness::start(
+        &[BotSpec {
+            extra: &extra,
+            ..BotSpec::new("alpha", "lines.sh")
+        }],
+        "",
+    )
+    .await;
+    tool_skill(
+        &h,
+        "alpha",
+        "slow",
+        "#!/bin/sh\ncat > /dev/null\nsleep 30\necho late\n",
+    );
+    let (status, body) = invoke(
+        &h.url("alpha"),
+        &h.token("alpha").await,
+        json!({"tool_name": "slow", "args": {}}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["ok"], false, "{body}");
+    assert_eq!(body["error"], "Execution timed out after 1s", "{body}");
+    assert!(
+        body["duration_ms"].as_f64().is_some() && body.get("result").is_none(),
+        "{body}"
+    );
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_token_invokes_only_on_its_own_conversation() {
+    let extra = tools_toml("alpha", "");
+    let h = Harness::start(
+        &[BotSpec {
+            extra: &extra,
+            ..BotSpec::new("alpha", "gate.sh")
+        }],
+        "",
+    )
+    .await;
+    tool_skill(&h, "alpha", "echo", ECHO);
+    let url = h.url("alpha");
+    let (status, accepted) = h
+        .headless(
+            "alpha",
+            json!({"prompt": "hold", "scope": {"receive_id": "oc_mine"}}),
+        )
+        .await;
+    assert_eq!(status, 202, "{accepted}");
+    let task = accepted["taskId"].as_str().unwrap().to_string();
+    let run_token = h.run_token("alpha", &task).await;
+
+    // Another conversation, in the context or the headers: 403.
+    let (status, body) = invoke(
+        &url,
+        &run_token,
+        json!({"tool_name": "goal.create",
+        "args": {"description": "theirs"}, "context": {"receive_id": "oc_other"}}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (403, Some("outside_scope")),
+        "{body}"
+    );
+    let (status, _) = bot_call(
+        Method::POST,
+        &format!("{url}/api/v1/tools/invoke"),
+        &run_token,
+        &[("X-Alice-Receive-Id", "oc_other")],
+        Some(json!({"tool_name": "goal.get", "args": {}})),
+    )
+    .await;
+    assert_eq!(status, 403);
+    // A task aimed at another conversation is refused by the service.
+    let (status, body) = invoke(
+        &url,
+        &run_token,
+        json!({"tool_name": "automation.create",
+        "args": {"scope_type": "chat", "scope_id": "oc_other", "action": "send_text", "text": "x",
+                 "cron": "0 9 * * *"}}),
+    )
+    .await;
+    assert_eq!((status, &body["ok"]), (200, &json!(false)), "{body}");
+
+    // Without a context the run's own conversation is used.
+    let (_, body) = invoke(
+        &url,
+        &run_token,
+        json!({"tool_name": "goal.create",
+        "args": {"description": "mine"}}),
+    )
+    .await;
+    assert_eq!(body["ok"], true, "{body}");
+    let token = h.token("alpha").await;
+    let (_, goal) = bot_call(
+        Method::GET,
+        &format!("{url}/api/v1/goal"),
+        &token,
+        &[("X-Alice-Receive-Id", "oc_mine")],
+        None,
+    )
+    .await;
+    assert_eq!(goal["description"], "mine", "{goal}");
+    let (status, _) = bot_call(
+        Method::GET,
+        &format!("{url}/api/v1/goal"),
+        &token,
+        &[("X-Alice-Receive-Id", "oc_other")],
+        None,
+    )
+    .await;
+    assert_eq!(status, 204);
+    // A skill tool started by the run's token runs in the run's scope.
+    let (_, body) = invoke(&url, &run_token, json!({"tool_name": "echo", "args": {}})).await;
+    assert_eq!(body["result"]["receive_id"], "oc_mine", "{body}");
+
+    h.open_gate("alpha");
+    h.finished(&task).await;
+    h.stop().await;
+}
+
+/// (path, `X-Secret`, JSON body) of one received request.
+type Received = (String, Option<String>, Value);
+
+/// A callback receiver on loopback: records every request's headers and
+/// body; `/redirect` answers 307 to `/hook`.
+struct Receiver {
+    url: String,
+    got: Arc<Mutex<Vec<Received>>>,
+    handle: actix_web::dev::ServerHandle,
+}
+
+impl Receiver {
+    fn start() -> Self {
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let data = web::Data::from(got.clone());
+        let server = HttpServer::new(move || {
+            App::new().app_data(data.clone()).default_service(web::to(
+                |req: HttpRequest,
+                 body: web::Bytes,
+                 got: web::Data<Mutex<Vec<Received>>>| async move {
+                    let secret = req
+                        .headers()
+                        .get("x-secret")
+                        .and_then(|v| v.to_str().ok())
+                        .map(str::to_owned);
+                    let json = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                    got.lock()
+                        .unwrap()
+                        .push((req.path().to_string(), secret, json));
+                    if req.path() == "/redirect" {
+                        return HttpResponse::TemporaryRedirect()
+                            .insert_header(("location", "/hook"))
+                            .finish();
+                    }
+                    HttpResponse::Ok().body("thanks")
+                },
+            ))
+        })
+        .workers(1)
+        .disable_signals()
+        .listen(listener)
+        .unwrap()
+        .run();
+        let handle = server.handle();
+        tokio::spawn(server);
+        Self {
+            url: format!("http://127.0.0.1:{port}"),
+            got,
+            handle,
+        }
+    }
+
+    fn port(&self) -> u16 {
+        self.url.rsplit(':').next().unwrap().parse().unwrap()
+    }
+
+    fn got(&self) -> Vec<Received> {
+        self.got.lock().unwrap().clone()
+    }
+
+    async fn stop(self) {
+        self.handle.stop(false).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callbacks_reach_a_loopback_receiver_with_the_test_switch() {
+    let extra = tools_toml("alpha", "callback_allow_loopback = true\ntimeout_secs = 1");
+    let h = Harness::start(
+        &[BotSpec {
+            extra: &extra,
+            ..BotSpec::new("alpha", "lines.sh")
+        }],
+        "",
+    )
+    .await;
+    tool_skill(&h, "alpha", "echo", ECHO);
+    tool_skill(
+        &h,
+        "alpha",
+        "slow",
+        "#!/bin/sh\ncat > /dev/null\nsleep 30\n",
+    );
+    let receiver = Receiver::start();
+    let (url, token) = (h.url("alpha"), h.token("alpha").await);
+    let hook = format!("{}/hook", receiver.url);
+
+    let (status, body) = invoke(
+        &url,
+        &token,
+        json!({"tool_name": "echo", "args": {"word": "later"},
+        "callback": {"enabled": true, "url": hook, "headers": {"X-Secret": "s3"}}}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (&body["ok"], &body["status"], &body["tool_name"]),
+        (&json!(true), &json!("accepted"), &json!("echo")),
+        "{body}"
+    );
+    let request_id = body["request_id"].as_str().unwrap().to_string();
+    eventually("the callback arrives", || async {
+        !receiver.got().is_empty()
+    })
+    .await;
+    let (path, secret, got) = receiver.got()[0].clone();
+    assert_eq!((path.as_str(), secret.as_deref()), ("/hook", Some("s3")));
+    assert_eq!(got["request_id"], request_id);
+    assert_eq!(got["tool_name"], "echo");
+    assert_eq!(got["ok"], true);
+    assert_eq!(got["result"]["args"]["word"], "later", "{got}");
+    assert!(
+        got["duration_ms"].as_f64().is_some() && got["error"].is_null(),
+        "{got}"
+    );
+
+    // A failure is delivered too, as `ok: false`.
+    let (_, body) = invoke(
+        &url,
+        &token,
+        json!({"tool_name": "slow", "args": {},
+        "callback": {"enabled": true, "url": hook}}),
+    )
+    .await;
+    assert_eq!(body["status"], "accepted", "{body}");
+    eventually("the failure arrives", || async {
+        receiver.got().len() == 2
+    })
+    .await;
+    let (_, _, got) = receiver.got()[1].clone();
+    assert_eq!(
+        (&got["ok"], &got["error"]),
+        (&json!(false), &json!("Execution timed out after 1s")),
+        "{got}"
+    );
+    assert!(got["result"].is_null(), "{got}");
+
+    // `enabled: false` is a synchronous call.
+    let (_, body) = invoke(
+        &url,
+        &token,
+        json!({"tool_name": "echo", "args": {},
+        "callback": {"enabled": false}}),
+    )
+    .await;
+    assert_eq!(body["ok"], true, "{body}");
+    assert!(body.get("status").is_none(), "{body}");
+
+    // The switch allows loopback only.
+    let (status, body) = invoke(
+        &url,
+        &token,
+        json!({"tool_name": "echo", "args": {},
+        "callback": {"enabled": true, "url": "http://10.0.0.1/hook"}}),
+    )
+    .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (400, Some("invalid_callback")),
+        "{body}"
+    );
+    receiver.stop().await;
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn callback_urls_that_are_not_public_are_refused() {
+    let extra = tools_toml("alpha", "");
+    let h = Harness::start(
+        &[BotSpec {
+            extra: &extra,
+            ..BotSpec::new("alpha", "lines.sh")
+        }],
+        "",
+    )
+    .await;
+    let (url, token) = (h.url("alpha"), h.token("alpha").await);
+    for target in [
+        "http://127.0.0.1/hook",
+        "http://10.0.0.1/hook",
+        "http://169.254.169.254/latest/meta-data",
+        "http://[::1]/hook",
+        "http://[fe80::1]/hook",
+        "http://[::ffff:127.0.0.1]/hook",
+        "http://0.0.0.0/hook",
+        "http://192.168.1.10:8080/hook",
+        "http://[fd00::1]/hook",
+        "http://[ff02::1]/hook",
+        "ftp://example.com/hook",
+        "not a url",
+        "",
+    ] {
+        let (status, body) = invoke(
+            &url,
+            &token,
+            json!({"tool_name": "goal.get", "args": {},
+            "callback": {"enabled": true, "url": target}}),
+        )
+        .await;
+        assert_eq!(
+            (status, body["code"].as_str()),
+            (400, Some("invalid_callback")),
+            "{target}: {body}"
+        );
+    }
+    let (status, body) = invoke(&url, &token, json!({"tool_name": "goal.get", "args": {},
+        "callback": {"enabled": true, "url": "https://example.com/hook", "headers": {"Bad Name": "x"}}})).await;
+    assert_eq!(status, 400, "{body}");
+    // A name passes the request's check (it is resolved at delivery).
+    let (status, body) = invoke(
+        &url,
+        &token,
+        json!({"tool_name": "goal.get", "args": {},
+        "callback": {"enabled": true, "url": "http://localhost:9/hook"}}),
+    )
+    .await;
+    assert_eq!(
+        (status, &body["status"]),
+        (200, &json!("accepted")),
+        "{body}"
+    );
+    h.stop().await;
+}
+
+/// A name that resolves to loopback is refused when the result is
+/// delivered; redirects are never followed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delivery_refuses_names_resolving_to_loopback_and_follows_no_redirect() {
+    use alice::tools::callback::{check, deliver, CallbackError};
+    use std::collections::BTreeMap;
+    use std::time::Duration;
+    let receiver = Receiver::start();
+    let none = BTreeMap::new();
+    let body = json!({"ok": true});
+    let wait = Duration::from_secs(10);
+
+    let by_name = check(
+        &format!("http://localhost:{}/hook", receiver.port()),
+        &none,
+        false,
+    )
+    .expect("a name passes");
+    match deliver(&by_name, &body, wait).await {
+        Err(CallbackError::Refused(ip)) => assert!(ip.is_loopback(), "{ip}"),
+        other => panic!("delivered to a name resolving to loopback: {other:?}"),
+    }
+    assert!(receiver.got().is_empty(), "{:?}", receiver.got());
+
+    // With the test switch the same name is delivered (the check is real).
+    let allowed = check(
+        &format!("http://localhost:{}/hook", receiver.port()),
+        &none,
+        true,
+    )
+    .unwrap();
+    assert_eq!(deliver(&allowed, &body, wait).await.unwrap(), 200);
+    assert_eq!(receiver.got().len(), 1);
+
+    let redirect = check(&format!("{}/redirect", receiver.url), &none, true).unwrap();
+    assert!(matches!(
+        deliver(&redirect, &body, wait).await,
+        Err(CallbackError::Status(307))
+    ));
+    let paths: Vec<String> = receiver.got().into_iter().map(|(p, _, _)| p).collect();
+    assert_eq!(
+        paths,
+        ["/hook", "/redirect"],
+        "the redirect was not followed"
+    );
+    receiver.stop().await;
+}
