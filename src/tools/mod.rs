@@ -179,6 +179,9 @@ struct Inner {
     failed: AtomicU64,
     /// Invocations answered by callback, still running or delivering.
     tracker: TaskTracker,
+    /// The bot's runtime: a callback outlives the request (and the actix
+    /// worker) that started it.
+    runtime: tokio::runtime::Handle,
 }
 
 /// The extra time a skill or agent run gets beyond its own watchdog, to be
@@ -186,6 +189,7 @@ struct Inner {
 const KILL_GRACE: Duration = Duration::from_secs(5);
 
 impl Tools {
+    /// Built in async code on the bot's runtime (as the bot is opened).
     pub fn new(config: ToolsConfig, permissions: Permissions, services: Services) -> Self {
         Self {
             inner: Arc::new(Inner {
@@ -195,6 +199,7 @@ impl Tools {
                 delivered: AtomicU64::new(0),
                 failed: AtomicU64::new(0),
                 tracker: TaskTracker::new(),
+                runtime: tokio::runtime::Handle::current(),
             }),
         }
     }
@@ -342,6 +347,10 @@ impl Tools {
         let run = agent.run_tool(&caller.scope, skill, input, timeout);
         match tokio::time::timeout(timeout + KILL_GRACE, run).await {
             Err(_) | Ok(Err(AgentError::Timeout(_))) => Err(timed_out(timeout)),
+            Ok(Err(AgentError::Failed { code, stderr })) => Err(match code {
+                Some(code) => format!("exited with status {code}: {stderr}"),
+                None => format!("ended by a signal: {stderr}"),
+            }),
             Ok(Err(e)) => Err(e.to_string()),
             Ok(Ok(out)) => Ok(out),
         }
@@ -360,11 +369,12 @@ impl Tools {
     /// `target`; a failed delivery is logged and counted.
     pub fn run_with_callback(&self, prepared: Prepared, caller: Caller, target: CallbackTarget) {
         let this = self.clone();
-        self.inner.tracker.spawn(async move {
+        let work = async move {
             let done = this.run(prepared, &caller).await;
             // Logged and counted by `deliver`; never fatal.
             let _ = this.deliver(&target, &done).await;
-        });
+        };
+        self.inner.tracker.spawn_on(work, &self.inner.runtime);
     }
 
     /// Delivers one result; never fails the invocation.

@@ -359,6 +359,16 @@ async fn builtins_and_skill_tools_run_synchronously_with_the_callers_scope() {
     );
     assert!(!env.contains(&token), "the skill got the bot's main token");
 
+    // A skill that fails is `ok: false` with its exit status and stderr.
+    tool_skill(&h, "alpha", "fails", "#!/bin/sh\necho boom >&2\nexit 3\n");
+    let (status, body) = invoke(&url, &token, json!({"tool_name": "fails", "args": {}})).await;
+    assert_eq!((status, &body["ok"]), (200, &json!(false)), "{body}");
+    let error = body["error"].as_str().unwrap();
+    assert!(
+        error.contains("status 3") && error.contains("boom"),
+        "{body}"
+    );
+
     // agent.ask is a recorded run.
     let (_, asked) = invoke(
         &url,
@@ -385,7 +395,7 @@ async fn builtins_and_skill_tools_run_synchronously_with_the_callers_scope() {
         .collect();
     assert_eq!(
         origins.iter().filter(|o| **o == "tool").count(),
-        2,
+        3,
         "{runs}"
     );
 
@@ -818,4 +828,33 @@ async fn delivery_refuses_names_resolving_to_loopback_and_follows_no_redirect() 
         "the redirect was not followed"
     );
     receiver.stop().await;
+}
+
+#[test]
+fn tool_config_is_checked_and_errors_name_the_key() {
+    let dir = TestDir::new();
+    let sup = supervisor_toml(free_ports(1), free_ports(1));
+    for (keys, key) in [
+        ("timeout_secs = 0", "bots.alpha.tools.timeout_secs"),
+        ("timeout_secs = 1801", "bots.alpha.tools.timeout_secs"),
+        (
+            "callback_timeout_secs = 0",
+            "bots.alpha.tools.callback_timeout_secs",
+        ),
+        ("allowlist = [\"\"]", "bots.alpha.tools.allowlist"),
+        ("expose = \"everything\"", "bots.alpha.tools.expose"),
+        ("invoke = true", "bots.alpha.tools"),
+    ] {
+        dir.write_config(&format!("{sup}[bots.alpha.tools]\n{keys}\n"));
+        let err = alice::config::load(&dir.config_path()).expect_err(keys);
+        assert!(
+            err.key.as_deref().is_some_and(|k| k.starts_with(key)),
+            "{keys}: {err}"
+        );
+    }
+    dir.write_config(&format!("{sup}[bots.alpha]\n"));
+    let tools = &dir.load().bots[0].tools;
+    assert!(!tools.invoke_enabled && !tools.callback_allow_loopback);
+    assert_eq!((tools.timeout_secs, tools.callback_timeout_secs), (120, 10));
+    assert_eq!(tools.expose, alice::config::Expose::ToolsAndToolsets);
 }
