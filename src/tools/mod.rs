@@ -148,7 +148,8 @@ impl Tools {
     }
 
     /// The offered tool `name` with its arguments: 404 for a tool not
-    /// offered, 400 for arguments that are not an object.
+    /// offered, 400 for arguments that are not an object or miss what the
+    /// schema requires.
     pub async fn prepare(&self, name: &str, args: Value) -> Result<Prepared, ToolError> {
         let Value::Object(args) = args else {
             return Err(ToolError::BadRequest("`args` must be a JSON object".into()));
@@ -159,6 +160,7 @@ impl Tools {
             .into_iter()
             .find(|t| t.name == name)
             .ok_or_else(|| ToolError::NotFound(name.to_string()))?;
+        tool.check_args(&args).map_err(ToolError::BadRequest)?;
         Ok(Prepared {
             request_id: uuid::Uuid::new_v4().to_string(),
             tool,

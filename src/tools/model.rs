@@ -45,6 +45,30 @@ impl Tool {
         }
     }
 
+    /// The shallow part of the schema, checked before anything runs: the
+    /// `required` arguments are there, and no others when
+    /// `additionalProperties` is `false`. The rest is the tool's to judge.
+    pub fn check_args(&self, args: &Map<String, Value>) -> Result<(), String> {
+        let schema = &self.parameters;
+        let required = schema["required"].as_array().into_iter().flatten();
+        if let Some(missing) = required
+            .filter_map(Value::as_str)
+            .find(|key| !args.contains_key(*key))
+        {
+            return Err(format!("`args.{missing}` is required by `{}`", self.name));
+        }
+        if schema["additionalProperties"] == Value::Bool(false) {
+            let known = schema["properties"].as_object();
+            if let Some(extra) = args
+                .keys()
+                .find(|k| known.is_none_or(|p| !p.contains_key(*k)))
+            {
+                return Err(format!("`{}` takes no argument `{extra}`", self.name));
+            }
+        }
+        Ok(())
+    }
+
     /// The tool as OpenAI function calling lists it.
     pub fn entry(&self) -> ToolEntry {
         ToolEntry {

@@ -410,6 +410,15 @@ async fn builtins_and_skill_tools_run_synchronously_with_the_callers_scope() {
             "invalid_request",
         ),
         (json!([1]), "invalid_json"),
+        // The schema's `required` and `additionalProperties: false`.
+        (
+            json!({"tool_name": "goal.create", "args": {}}),
+            "invalid_request",
+        ),
+        (
+            json!({"tool_name": "goal.get", "args": {"nope": 1}}),
+            "invalid_request",
+        ),
     ] {
         let (status, answer) = invoke(&url, &token, body.clone()).await;
         assert_eq!(
