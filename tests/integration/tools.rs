@@ -867,3 +867,72 @@ fn tool_config_is_checked_and_errors_name_the_key() {
     assert_eq!((tools.timeout_secs, tools.callback_timeout_secs), (120, 10));
     assert_eq!(tools.expose, alice::config::Expose::ToolsAndToolsets);
 }
+
+/// The bot's own tool service counts what it delivers and what it refuses:
+/// `localhost` is refused at delivery without the test switch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bots_tool_service_counts_refused_and_delivered_callbacks() {
+    use alice::bot::{BotState, Host};
+    use alice::tools::{CallbackCounts, Invocation};
+    let receiver = Receiver::start();
+    let dir = TestDir::new();
+    let sup = supervisor_toml(free_ports(1), free_ports(2));
+    dir.write_config(&format!(
+        "{sup}[bots.alpha]\n{}[bots.beta]\n{}",
+        tools_toml("alpha", ""),
+        tools_toml("beta", "callback_allow_loopback = true")
+    ));
+    let config = dir.load();
+    let data = dir.path().join("data");
+    let store = alice::store::Store::open(&data).expect("store");
+    let host = Host::new(store, data, alice::runtime_api::serve);
+    let done = Invocation {
+        request_id: "r-1".into(),
+        tool_name: "echo".into(),
+        result: Ok(json!("hi")),
+        duration_ms: 1.5,
+    };
+    let hook = format!("http://localhost:{}/hook", receiver.port());
+    let none = std::collections::BTreeMap::new();
+
+    let alpha = BotState::open(std::sync::Arc::new(config.bots[0].clone()), &host)
+        .await
+        .expect("alpha opens");
+    let target = alpha
+        .tools()
+        .callback_target(&hook, &none)
+        .expect("a name passes the check");
+    assert!(alpha.tools().deliver(&target, &done).await.is_err());
+    assert_eq!(
+        alpha.tools().callback_counts(),
+        CallbackCounts {
+            delivered: 0,
+            failed: 1
+        }
+    );
+    assert!(receiver.got().is_empty(), "{:?}", receiver.got());
+
+    let beta = BotState::open(std::sync::Arc::new(config.bots[1].clone()), &host)
+        .await
+        .expect("beta opens");
+    let target = beta.tools().callback_target(&hook, &none).unwrap();
+    beta.tools()
+        .deliver(&target, &done)
+        .await
+        .expect("delivered");
+    assert_eq!(
+        beta.tools().callback_counts(),
+        CallbackCounts {
+            delivered: 1,
+            failed: 0
+        }
+    );
+    let (path, _, body) = receiver.got()[0].clone();
+    assert_eq!(path, "/hook");
+    assert_eq!(
+        body,
+        json!({"request_id": "r-1", "tool_name": "echo", "ok": true, "result": "hi",
+            "duration_ms": 1.5, "error": null})
+    );
+    receiver.stop().await;
+}
