@@ -5,7 +5,9 @@
 use crate::bot::BotState;
 use crate::error::{Code, Error, ErrorBody, Result};
 use crate::http::resource;
-use crate::runtime_api::extract::{scope_within_token, token_scope, ConversationHeaders};
+use crate::runtime_api::extract::{
+    scope_within_token, token_scope, ConversationHeaders, TokenScope,
+};
 use crate::scope::Scope;
 use crate::tools::{Caller, ToolEntry};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -76,8 +78,8 @@ pub struct InvokeAnswer {
 /// OpenAI function-calling format.
 #[utoipa::path(get, path = "/api/v1/tools", operation_id = "listTools", tag = "tools",
     responses((status = 200, body = ToolList), (status = 401, body = ErrorBody),
-        (status = 403, description = "tools.invoke_enabled is false", body = ErrorBody)))]
-pub async fn list(state: web::Data<BotState>) -> Result<HttpResponse> {
+        (status = 403, description = "tools.invoke_enabled is false, or a run's token names another conversation", body = ErrorBody)))]
+pub async fn list(state: web::Data<BotState>, _headers: TokenScope) -> Result<HttpResponse> {
     state.tools().require_enabled()?;
     let tools: Vec<ToolEntry> = state
         .tools()
@@ -110,12 +112,15 @@ pub async fn invoke(
     let tools = state.tools();
     tools.require_enabled()?;
     let body = parse(&body)?;
-    let asked = match body.context {
-        Some(context) => context,
-        None => Scope::from_headers(req.headers())?,
+    // The headers are checked against a run's token even with a context,
+    // as on every route.
+    let headers = scope_within_token(&req, Scope::from_headers(req.headers())?)?;
+    let scope = match body.context {
+        Some(context) => scope_within_token(&req, context)?,
+        None => headers,
     };
     let caller = Caller {
-        scope: scope_within_token(&req, asked)?,
+        scope,
         limit: token_scope(&req),
     };
     let target = match body.callback.filter(|c| c.enabled) {

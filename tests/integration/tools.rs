@@ -528,6 +528,37 @@ async fn a_run_token_invokes_only_on_its_own_conversation() {
     .await;
     assert_eq!((status, &body["ok"]), (200, &json!(false)), "{body}");
 
+    // Headers naming another conversation are refused even with a context,
+    // and on the list too.
+    let other = [("X-Alice-Receive-Id", "oc_other")];
+    let (status, _) = bot_call(
+        Method::POST,
+        &format!("{url}/api/v1/tools/invoke"),
+        &run_token,
+        &other,
+        Some(json!({"tool_name": "goal.get", "args": {}, "context": {"receive_id": "oc_mine"}})),
+    )
+    .await;
+    assert_eq!(status, 403);
+    let (status, _) = bot_call(
+        Method::GET,
+        &format!("{url}/api/v1/tools"),
+        &run_token,
+        &other,
+        None,
+    )
+    .await;
+    assert_eq!(status, 403);
+    let (status, _) = bot_call(
+        Method::GET,
+        &format!("{url}/api/v1/tools"),
+        &run_token,
+        &[],
+        None,
+    )
+    .await;
+    assert_eq!(status, 200);
+
     // Without a context the run's own conversation is used.
     let (_, body) = invoke(
         &url,
