@@ -6,7 +6,7 @@ use crate::bot::BotState;
 use crate::error::{Code, Error, ErrorBody, Result};
 use crate::http::resource;
 use crate::runtime_api::extract::{
-    scope_within_token, token_scope, ConversationHeaders, TokenScope,
+    scope_within_token, token_scope, ReceiveIdTypeHeader, TokenScope,
 };
 use crate::scope::Scope;
 use crate::tools::{Caller, ToolEntry};
@@ -98,7 +98,10 @@ pub async fn list(state: web::Data<BotState>, _headers: TokenScope) -> Result<Ht
 /// (`status: accepted`) with the result POSTed to `callback.url` later as
 /// `{request_id, tool_name, ok, result, duration_ms, error}`.
 #[utoipa::path(post, path = "/api/v1/tools/invoke", operation_id = "invokeTool", tag = "tools",
-    params(ConversationHeaders), request_body = InvokeBody,
+    params(
+        ("X-Alice-Receive-Id" = Option<String>, Header, description = "The conversation, when the body has no `context`"),
+        ("X-Alice-Receive-Id-Type" = Option<ReceiveIdTypeHeader>, Header, description = "What the receive id is; default `chat_id`")),
+    request_body = InvokeBody,
     responses((status = 200, description = "Ran (`ok` says how), or accepted for a callback", body = InvokeAnswer),
         (status = 400, description = "Bad body, `args` not an object, bad callback URL", body = ErrorBody),
         (status = 401, body = ErrorBody),
