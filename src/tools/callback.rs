@@ -116,14 +116,19 @@ fn not_public_v4(ip: Ipv4Addr) -> bool {
 }
 
 fn not_public_v6(ip: Ipv6Addr) -> bool {
-    let first = ip.segments()[0];
+    let segments = ip.segments();
+    let first = segments[0];
+    // An IPv4 address inside: IPv4-compatible (`::a.b.c.d`, deprecated) or
+    // NAT64 (`64:ff9b::a.b.c.d`), which a gateway would reach for us.
+    let [.., a, b] = segments;
+    let embedded = Ipv4Addr::new((a >> 8) as u8, a as u8, (b >> 8) as u8, b as u8);
+    let wraps_v4 = segments[..6] == [0; 6] || segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0];
     ip.is_unspecified()
         || ip.is_multicast()
         || (first & 0xffc0) == 0xfe80 // link-local
         || (first & 0xffc0) == 0xfec0 // site-local (deprecated)
         || (first & 0xfe00) == 0xfc00 // unique-local
-        // IPv4-compatible (deprecated): ::a.b.c.d
-        || (ip.segments()[..6] == [0; 6] && refused(IpAddr::V4(ip.to_ipv4().unwrap_or(Ipv4Addr::UNSPECIFIED)), false))
+        || (wraps_v4 && refused(IpAddr::V4(embedded), false))
 }
 
 /// POSTs `body` to the target, checking the addresses a host name resolves
@@ -232,6 +237,8 @@ mod tests {
             "::ffff:127.0.0.1",
             "::ffff:10.0.0.1",
             "::127.0.0.1",
+            "64:ff9b::10.0.0.1",
+            "64:ff9b::7f00:1",
         ] {
             assert!(refused(ip.parse().unwrap(), false), "{ip}");
         }
