@@ -7,6 +7,7 @@ use crate::runs::{bot_call, BotSpec, Harness};
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use reqwest::Method;
 use serde_json::{json, Value};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// A 1×1 PNG, base64.
@@ -600,10 +601,13 @@ async fn a_run_token_invokes_only_on_its_own_conversation() {
 type Received = (String, Option<String>, Value);
 
 /// A callback receiver on loopback: records every request's headers and
-/// body; `/redirect` answers 307 to `/hook`.
+/// body; `/redirect` answers 307 to `/hook`, `/endless` a body that never
+/// ends.
 struct Receiver {
     url: String,
     got: Arc<Mutex<Vec<Received>>>,
+    /// Bytes of endless answers produced so far.
+    sent: Arc<AtomicUsize>,
     handle: actix_web::dev::ServerHandle,
 }
 
@@ -612,29 +616,43 @@ impl Receiver {
         let got = Arc::new(Mutex::new(Vec::new()));
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
+        let sent = Arc::new(AtomicUsize::new(0));
         let data = web::Data::from(got.clone());
+        let counter = web::Data::from(sent.clone());
         let server = HttpServer::new(move || {
-            App::new().app_data(data.clone()).default_service(web::to(
-                |req: HttpRequest,
-                 body: web::Bytes,
-                 got: web::Data<Mutex<Vec<Received>>>| async move {
-                    let secret = req
-                        .headers()
-                        .get("x-secret")
-                        .and_then(|v| v.to_str().ok())
-                        .map(str::to_owned);
-                    let json = serde_json::from_slice(&body).unwrap_or(Value::Null);
-                    got.lock()
-                        .unwrap()
-                        .push((req.path().to_string(), secret, json));
-                    if req.path() == "/redirect" {
-                        return HttpResponse::TemporaryRedirect()
-                            .insert_header(("location", "/hook"))
-                            .finish();
-                    }
-                    HttpResponse::Ok().body("thanks")
-                },
-            ))
+            App::new()
+                .app_data(data.clone())
+                .app_data(counter.clone())
+                .default_service(web::to(
+                    |req: HttpRequest,
+                     body: web::Bytes,
+                     got: web::Data<Mutex<Vec<Received>>>,
+                     sent: web::Data<AtomicUsize>| async move {
+                        let secret = req
+                            .headers()
+                            .get("x-secret")
+                            .and_then(|v| v.to_str().ok())
+                            .map(str::to_owned);
+                        let json = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                        got.lock()
+                            .unwrap()
+                            .push((req.path().to_string(), secret, json));
+                        if req.path() == "/endless" {
+                            let chunk = web::Bytes::from_static(&[b'x'; 8192]);
+                            let body = futures_util::stream::repeat_with(move || {
+                                sent.fetch_add(chunk.len(), Ordering::Relaxed);
+                                Ok::<_, actix_web::Error>(chunk.clone())
+                            });
+                            return HttpResponse::Ok().streaming(body);
+                        }
+                        if req.path() == "/redirect" {
+                            return HttpResponse::TemporaryRedirect()
+                                .insert_header(("location", "/hook"))
+                                .finish();
+                        }
+                        HttpResponse::Ok().body("thanks")
+                    },
+                ))
         })
         .workers(1)
         .disable_signals()
@@ -646,6 +664,7 @@ impl Receiver {
         Self {
             url: format!("http://127.0.0.1:{port}"),
             got,
+            sent,
             handle,
         }
     }
@@ -823,9 +842,9 @@ async fn callback_urls_that_are_not_public_are_refused() {
 }
 
 /// A name that resolves to loopback is refused when the result is
-/// delivered; redirects are never followed.
+/// delivered; redirects are never followed; an answer is read only so far.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn delivery_refuses_names_resolving_to_loopback_and_follows_no_redirect() {
+async fn delivery_refuses_names_resolving_to_loopback_follows_no_redirect_reads_a_bounded_answer() {
     use alice::tools::callback::{check, deliver, CallbackError};
     use std::collections::BTreeMap;
     use std::time::Duration;
@@ -867,6 +886,19 @@ async fn delivery_refuses_names_resolving_to_loopback_and_follows_no_redirect() 
         ["/hook", "/redirect"],
         "the redirect was not followed"
     );
+
+    // Of an answer that never ends only so much is read (then the
+    // connection is dropped): what was produced is bounded by socket
+    // buffers, not by what the timeout lets through.
+    let endless = check(&format!("{}/endless", receiver.url), &none, true).unwrap();
+    assert_eq!(
+        deliver(&endless, &body, Duration::from_secs(20))
+            .await
+            .unwrap(),
+        200
+    );
+    let sent = receiver.sent.load(Ordering::Relaxed);
+    assert!(sent < 32 << 20, "{sent} bytes were read");
     receiver.stop().await;
 }
 
