@@ -92,6 +92,7 @@ pub struct BotConfig {
     pub connector: ConnectorConfig,
     pub agent: AgentConfig,
     pub chat: ChatConfig,
+    pub automation: AutomationConfig,
     pub tools: ToolsConfig,
 }
 
@@ -114,6 +115,7 @@ impl Default for BotConfig {
             connector: ConnectorConfig::default(),
             agent: AgentConfig::default(),
             chat: ChatConfig::default(),
+            automation: AutomationConfig::default(),
             tools: ToolsConfig::default(),
         }
     }
@@ -301,6 +303,22 @@ impl Default for ChatConfig {
             no_reply_token: "NO_REPLY".into(),
             failure_message: "Sorry, I could not answer that. Please try again.".into(),
             history_messages: 20,
+        }
+    }
+}
+
+/// `[bots.<id>.automation]`: rules for the bot's scheduled tasks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AutomationConfig {
+    /// The shortest `every_seconds` a task may ask for (tests lower it).
+    pub min_every_seconds: u64,
+}
+
+impl Default for AutomationConfig {
+    fn default() -> Self {
+        Self {
+            min_every_seconds: 60,
         }
     }
 }

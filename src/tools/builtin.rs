@@ -107,21 +107,27 @@ impl Builtin {
             ),
             Builtin::SendFile => upload("file_base64", "The file's bytes, base64"),
             Builtin::AutomationCreate => json!({"type": "object",
-                "required": ["scope_type", "scope_id", "action"],
                 "properties": {
-                    "scope_type": {"type": "string", "enum": ["chat", "user"]},
+                    "scope_type": {"type": "string", "enum": ["chat", "user"],
+                        "description": "Without scope_type and scope_id: the caller's conversation"},
                     "scope_id": text("chat_id (oc_…) or open_id (ou_…)"),
-                    "action": {"type": "string", "enum": ["send_text", "run_llm", "run_workflow"]},
-                    "text": text("send_text: the message"),
+                    "action": {"type": "string", "enum": ["send_text", "run_llm", "run_workflow"],
+                        "description": "Default: the one whose payload alone is given"},
+                    "text": text("send_text: the message ({{now}}, {{date}}, {{time}}, {{unix}} filled in)"),
                     "prompt": text("run_llm: the prompt; run_workflow: the skill's input"),
                     "workflow": text("run_workflow: the skill's name"),
-                    "cron": text("5-field cron, in the bot's timezone"),
+                    "cron": text("5-field cron or @daily etc., in the bot's timezone"),
                     "run_at": {"type": "string", "format": "date-time"},
-                    "status": {"type": "string", "enum": ["active", "paused"]}}}),
+                    "every_seconds": {"type": "integer", "minimum": 1},
+                    "status": {"type": "string", "enum": ["active", "paused"]},
+                    "title": {"type": "string", "maxLength": 200},
+                    "max_runs": {"type": ["integer", "null"], "minimum": 0},
+                    "misfire": {"type": "string", "enum": ["skip", "run_once", "catch_up"]},
+                    "catch_up_within": text("How old a missed time may be for catch_up")}}),
             Builtin::AutomationList => json!({"type": "object", "properties": {
                     "limit": {"type": "integer", "minimum": 1},
                     "offset": {"type": "integer", "minimum": 0},
-                    "status": {"type": "string", "enum": ["active", "paused", "completed", "cancelled"]}},
+                    "status": {"type": "string", "enum": ["active", "paused", "completed", "cancelled", "all"]}},
                 "additionalProperties": false}),
             Builtin::AutomationGet | Builtin::AutomationDelete => task_id,
             Builtin::AutomationUpdate => json!({"type": "object", "required": ["task_id"],
@@ -130,9 +136,14 @@ impl Builtin {
                     "status": {"type": "string", "enum": ["active", "paused", "cancelled"]},
                     "cron": {"type": ["string", "null"]},
                     "run_at": {"type": ["string", "null"]},
+                    "every_seconds": {"type": ["integer", "null"]},
                     "text": {"type": ["string", "null"]},
                     "prompt": {"type": ["string", "null"]},
-                    "workflow": {"type": ["string", "null"]}}}),
+                    "workflow": {"type": ["string", "null"]},
+                    "title": {"type": ["string", "null"]},
+                    "max_runs": {"type": ["integer", "null"]},
+                    "misfire": {"type": ["string", "null"]},
+                    "catch_up_within": {"type": ["string", "null"]}}}),
             Builtin::GoalGet | Builtin::GoalComplete => none,
             Builtin::GoalCreate => json!({"type": "object", "required": ["description"],
                 "properties": {"description": {"type": "string", "minLength": 1, "maxLength": 4000}},
@@ -169,7 +180,7 @@ impl Builtin {
                 };
                 to_value(
                     automation
-                        .create(Value::Object(args), creator, &access)
+                        .create(Value::Object(args), creator, &caller.scope, &access)
                         .await
                         .map_err(said)?,
                 )

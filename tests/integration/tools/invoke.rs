@@ -482,7 +482,15 @@ async fn a_run_token_invokes_only_on_its_own_conversation() {
     .await;
     assert_eq!(status, 200);
 
-    // Without a context the run's own conversation is used.
+    // Without a context the run's own conversation is used (a task without
+    // a scope goes there too).
+    let (_, body) = invoke(
+        &url,
+        &run_token,
+        json!({"tool_name": "automation.create", "args": {"text": "x", "cron": "0 9 * * *"}}),
+    )
+    .await;
+    assert_eq!(body["result"]["scope_id"], "oc_mine", "{body}");
     let (_, body) = invoke(
         &url,
         &run_token,
