@@ -22,3 +22,4 @@ pub mod skills;
 pub mod store;
 pub mod supervisor;
 pub mod token;
+pub mod tools;

@@ -219,16 +219,44 @@ impl AgentRunner {
         name: &str,
         input: &str,
     ) -> Result<String, AgentError> {
-        let entry = crate::skills::entry(&self.inner.skills_dir, name).map_err(RunError::from)?;
+        let request = self.skill_request(scope, name, input, RunOrigin::Workflow)?;
+        answer(self.run_queued(request).await?)
+    }
+
+    /// A tool invocation, recorded as a run with its own watchdog: the
+    /// skill `name` with `input` on stdin, or (`None`) the agent asked `input`.
+    pub async fn run_tool(
+        &self,
+        scope: &Scope,
+        skill: Option<&str>,
+        input: &str,
+        timeout: Duration,
+    ) -> Result<String, AgentError> {
+        let mut request = match skill {
+            Some(name) => self.skill_request(scope, name, input, RunOrigin::Tool)?,
+            None if self.inner.config.command.is_empty() => return Err(AgentError::NotConfigured),
+            None => RunRequest::new(input, scope.clone(), RunOrigin::Tool),
+        };
+        request.timeout_ms = Some(timeout.as_millis().max(1) as u64);
+        answer(self.run_queued(request).await?)
+    }
+
+    fn skill_request(
+        &self,
+        scope: &Scope,
+        name: &str,
+        input: &str,
+        origin: RunOrigin,
+    ) -> Result<RunRequest, RunError> {
+        let entry = crate::skills::entry(&self.inner.skills_dir, name)?;
         let argv = if entry.extension().is_some_and(|e| e == "sh") {
             vec!["sh".to_string(), entry.display().to_string()]
         } else {
             vec![entry.display().to_string()]
         };
-        let mut request = RunRequest::new(input, scope.clone(), RunOrigin::Workflow);
+        let mut request = RunRequest::new(input, scope.clone(), origin);
         request.program = Some((format!("skill:{name}"), argv));
-        let record = self.run_queued(request).await?;
-        answer(record)
+        Ok(request)
     }
 
     async fn run_queued(&self, request: RunRequest) -> Result<AgentRun, AgentError> {

@@ -59,6 +59,8 @@ pub enum RunOrigin {
     Ask,
     /// A `run_workflow` task's skill.
     Workflow,
+    /// A tool invoked through the tool API (a skill or `agent.ask`).
+    Tool,
 }
 
 /// What a run event says; `event` on the wire, as these snake_case names.
@@ -325,6 +327,7 @@ mod tests {
             (RunOrigin::Chat, "chat"),
             (RunOrigin::Ask, "ask"),
             (RunOrigin::Workflow, "workflow"),
+            (RunOrigin::Tool, "tool"),
         ] {
             assert_eq!(serde_json::to_value(origin).unwrap(), json!(name));
         }

@@ -240,9 +240,12 @@ impl AgentRunner {
                 .unwrap_or_default(),
         ));
         env.push(("ALICE_RUN_ID".into(), run_id.clone()));
+        // A skill run as a tool reads its arguments, exactly, as JSON on
+        // stdin: the goal reaches it as ALICE_GOAL only.
+        let tool_skill = request.origin == RunOrigin::Tool && request.program.is_some();
         let stdin = match &goal {
-            Some(goal) => format!("{}{}", preamble(goal), request.prompt),
-            None => request.prompt.clone(),
+            Some(goal) if !tool_skill => format!("{}{}", preamble(goal), request.prompt),
+            _ => request.prompt.clone(),
         };
         let mut record = AgentRun {
             run_id: run_id.clone(),
@@ -442,6 +445,7 @@ fn origin_name(origin: RunOrigin) -> &'static str {
         RunOrigin::Chat => "chat",
         RunOrigin::Ask => "ask",
         RunOrigin::Workflow => "workflow",
+        RunOrigin::Tool => "tool",
     }
 }
 

@@ -112,10 +112,15 @@ impl Bot {
         let agent = self.state.agent().clone();
         let automation = self.state.automation().clone();
         let chat = self.state.chat().clone();
+        let tools = self.state.tools().clone();
+        let grace =
+            std::time::Duration::from_secs(self.state.config().runtime_api_shutdown_timeout_secs);
         // Automation first: its `run_llm` runs are agent runs, and they get
-        // the grace period before the agent cancels what is left.
+        // the grace period before the agent cancels what is left (so do
+        // tool invocations answered by callback).
         let runs = async move {
             automation.stop().await;
+            tools.stop(grace).await;
             agent.stop().await;
             chat.stopped().await;
         };

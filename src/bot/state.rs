@@ -74,6 +74,7 @@ struct Inner {
     agent: AgentRunner,
     chat: ChatPipeline,
     automation: Automation,
+    tools: crate::tools::Tools,
     metrics: BotMetrics,
     /// When this bot was opened (a restart opens it again).
     started: std::time::Instant,
@@ -193,8 +194,19 @@ impl BotState {
             &config,
             Actions::new(messenger.clone(), agent.clone(), metrics.clone()),
         )?;
+        let tools = crate::tools::Tools::new(
+            config.tools.clone(),
+            config.permissions.clone(),
+            crate::tools::Services {
+                messenger: messenger.clone(),
+                automation: automation.clone(),
+                goals: goals.clone(),
+                agent: agent.clone(),
+            },
+        );
         Ok(Self {
             inner: Arc::new(Inner {
+                tools,
                 automation,
                 config,
                 store,
@@ -268,6 +280,11 @@ impl BotState {
     /// The bot's automation tasks and scheduler.
     pub fn automation(&self) -> &Automation {
         &self.inner.automation
+    }
+
+    /// The bot's tools (the tool API).
+    pub fn tools(&self) -> &crate::tools::Tools {
+        &self.inner.tools
     }
 
     /// Fails runs a crash left `running` and writes the bundled skills into

@@ -322,6 +322,9 @@ fn validate_bot(bot: &mut BotConfig, base_port: u16, allow_all: bool) -> Result<
         bot.automation.min_every_seconds as usize,
         &key("automation.min_every_seconds"),
     )?;
+    bot.tools
+        .check()
+        .map_err(|(k, message)| (key(&format!("tools.{k}")), message))?;
     Ok(())
 }
 

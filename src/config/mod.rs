@@ -4,9 +4,11 @@
 mod listen;
 mod load;
 mod redact;
+mod tools;
 
 pub use listen::{HttpAddr, ListenOn};
 pub use load::{load, load_for_client, ConfigError};
+pub use tools::{Expose, ToolsConfig, MAX_TOOL_TIMEOUT_SECS};
 
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
@@ -98,6 +100,7 @@ pub struct BotConfig {
     pub agent: AgentConfig,
     pub chat: ChatConfig,
     pub automation: AutomationConfig,
+    pub tools: ToolsConfig,
 }
 
 impl Default for BotConfig {
@@ -121,6 +124,7 @@ impl Default for BotConfig {
             agent: AgentConfig::default(),
             chat: ChatConfig::default(),
             automation: AutomationConfig::default(),
+            tools: ToolsConfig::default(),
         }
     }
 }

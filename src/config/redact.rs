@@ -58,6 +58,7 @@ impl fmt::Debug for BotConfig {
             .field("agent", &self.agent)
             .field("chat", &self.chat)
             .field("automation", &self.automation)
+            .field("tools", &self.tools)
             .finish()
     }
 }

@@ -33,6 +33,8 @@ use utoipa::OpenApi;
         super::automation::runs,
         super::metrics::metrics,
         super::probes::internal,
+        super::tools::list,
+        super::tools::invoke,
         openapi_json,
     ),
     components(schemas(super::extract::ReceiveIdTypeHeader)),

@@ -3,6 +3,10 @@
 //! (`alice-scheduler` is `alice-automation` under Alice's name),
 //! embedded in the binary and written into every bot's workspace at start.
 
+mod tool;
+
+pub use tool::{tools, SkillTool};
+
 use crate::error::{Code, ErrorCode};
 use crate::store::{StoreError, TypedTree};
 use serde::Serialize;

@@ -13,3 +13,4 @@ mod messages;
 mod metrics;
 mod probes;
 mod runs;
+mod tools;
