@@ -59,6 +59,8 @@ pub enum RunOrigin {
     Ask,
     /// A `run_workflow` task's skill.
     Workflow,
+    /// An iteration of a conversation's goal (the goal engine).
+    Goal,
 }
 
 /// What a run event says; `event` on the wire, as these snake_case names.
@@ -325,6 +327,7 @@ mod tests {
             (RunOrigin::Chat, "chat"),
             (RunOrigin::Ask, "ask"),
             (RunOrigin::Workflow, "workflow"),
+            (RunOrigin::Goal, "goal"),
         ] {
             assert_eq!(serde_json::to_value(origin).unwrap(), json!(name));
         }

@@ -7,6 +7,7 @@ use crate::config::{BotConfig, ConnectorKind};
 use crate::connector::{FeishuConnector, LocalConnector, Messenger};
 use crate::error::{Code, ErrorCode};
 use crate::goal::Goals;
+use crate::goal_engine::{EngineSetup, GoalEngine};
 use crate::http::{generate_token, tokens_equal, Authenticator, Principal};
 use crate::metrics::BotMetrics;
 use crate::store::StoreError;
@@ -74,6 +75,7 @@ struct Inner {
     agent: AgentRunner,
     chat: ChatPipeline,
     automation: Automation,
+    goal_engine: GoalEngine,
     metrics: BotMetrics,
     /// When this bot was opened (a restart opens it again).
     started: std::time::Instant,
@@ -159,7 +161,7 @@ impl BotState {
             .workspace
             .clone()
             .unwrap_or_else(|| folder.join("workspace"));
-        let goals = Goals::open(&store)?;
+        let goals = Goals::open_with(&store, config.goal.clone())?;
         let agent = AgentRunner::new(AgentSetup {
             bot_id: config.id.clone(),
             config: config.agent.clone(),
@@ -193,9 +195,22 @@ impl BotState {
             &config,
             Actions::new(messenger.clone(), agent.clone(), metrics.clone()),
         )?;
+        let goal_engine = GoalEngine::new(EngineSetup {
+            bot_id: config.id.clone(),
+            enabled: config.goal.enabled && config.permissions.runtime_goal,
+            goals: goals.clone(),
+            agent: agent.clone(),
+            turns: chat.turns().clone(),
+            store: store.clone(),
+            messenger: messenger.clone(),
+            history_messages: config.chat.history_messages,
+            no_reply_token: config.chat.no_reply_token.clone(),
+            timezone: config.timezone,
+        })?;
         Ok(Self {
             inner: Arc::new(Inner {
                 automation,
+                goal_engine,
                 config,
                 store,
                 folder,
@@ -263,6 +278,11 @@ impl BotState {
 
     pub fn goals(&self) -> &Goals {
         &self.inner.goals
+    }
+
+    /// The engine that iterates the conversations' goals.
+    pub fn goal_engine(&self) -> &GoalEngine {
+        &self.inner.goal_engine
     }
 
     /// The bot's automation tasks and scheduler.

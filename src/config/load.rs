@@ -279,6 +279,9 @@ fn validate_bot(bot: &mut BotConfig, base_port: u16, allow_all: bool) -> Result<
         &key("limits.body_timeout_secs"),
     )?;
     positive(bot.limits.max_connections, &key("limits.max_connections"))?;
+    if let Some((k, why)) = bot.goal.invalid() {
+        return Err((key(k), why));
+    }
     Ok(())
 }
 

@@ -1,9 +1,11 @@
 //! Typed configuration, parsed once from `bots.toml` and the `ALICE_*`
 //! environment. Nothing else in the crate reads raw configuration values.
 
+mod goal;
 mod load;
 mod redact;
 
+pub use goal::{format_span, parse_span, GoalConfig, Span, DEFAULT_DEADLINE, MAX_DEADLINE};
 pub use load::{load, load_for_client, ConfigError};
 
 use serde::{Deserialize, Serialize};
@@ -90,6 +92,8 @@ pub struct BotConfig {
     pub connector: ConnectorConfig,
     pub agent: AgentConfig,
     pub chat: ChatConfig,
+    /// The goal engine (`[bots.<id>.goal]`).
+    pub goal: GoalConfig,
 }
 
 impl Default for BotConfig {
@@ -111,6 +115,7 @@ impl Default for BotConfig {
             connector: ConnectorConfig::default(),
             agent: AgentConfig::default(),
             chat: ChatConfig::default(),
+            goal: GoalConfig::default(),
         }
     }
 }

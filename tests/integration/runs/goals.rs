@@ -61,8 +61,14 @@ async fn goal_lifecycle_answers_every_status_code() {
             assert_eq!(body["id"], created["id"]);
         }
     }
-    let (status, body) = call(Method::GET, "", None).await;
-    assert_eq!((status, body["status"].as_str()), (200, Some("completed")));
+    // A finished goal is no longer the conversation's goal (204), but its
+    // history keeps it.
+    let (status, _) = call(Method::GET, "", None).await;
+    assert_eq!(status, 204, "completed");
+    let list = format!("{}/api/v1/goals?status=completed", h.url("alpha"));
+    let (status, body) = bot_call(Method::GET, &list, &token, &[CHAT_A], None).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body[0]["id"], created["id"]);
 
     // A completed goal is replaced by a new one.
     let (status, second) = call(Method::POST, "", Some(json!({"description": "Ship it"}))).await;

@@ -4,6 +4,7 @@
 
 mod contract;
 mod events;
+mod goal_engine;
 mod goals;
 mod lifecycle;
 mod modes;
