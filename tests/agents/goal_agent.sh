@@ -20,7 +20,7 @@ case "$prompt" in
     echo "iteration $n start $step" >> log
     case "$step" in
       block*)
-        touch blocked
+        echo $$ > blocked
         while [ ! -e release ]; do sleep 0.05; done
         rm -f release blocked
         step=${step#block }

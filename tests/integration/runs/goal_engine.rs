@@ -531,3 +531,112 @@ async fn two_bots_and_two_conversations_never_see_each_others_goals() {
     assert!(prompts[0].contains("Objective: C"), "{prompts:?}");
     h.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_iteration_cut_by_a_restart_is_interrupted_and_runs_again_once() {
+    let h = Harness::start(&[goal_bot("alpha", "")], "").await;
+    let g = Goals::new(&h, "alpha", CHAT_A).await;
+    g.plan(&["block delay 1h first", "block delay 1h second"]);
+    g.create(json!({"description": "Survive"})).await;
+    let blocked = h.workspace("alpha").join("blocked");
+    eventually("the iteration is running", || async { blocked.exists() }).await;
+    let first = g.newest().await["in_flight"]["run_id"].clone();
+    std::fs::remove_file(&blocked).unwrap();
+
+    let (status, body) = h.app.admin_post("/api/bots/alpha/restart").await;
+    assert_eq!(status, 200, "{body}");
+    eventually("the goal runs again", || async { blocked.exists() }).await;
+    let g = Goals::new(&h, "alpha", CHAT_A).await;
+    let goal = g.newest().await;
+    assert_eq!(goal["last_outcome"], "interrupted", "{goal}");
+    assert_eq!(goal["last_run_id"], first, "{goal}");
+    assert!(
+        goal["status_reason"]
+            .as_str()
+            .unwrap()
+            .contains("interrupted"),
+        "{goal}"
+    );
+    std::fs::write(h.workspace("alpha").join("release"), "").unwrap();
+    let goal = g.wait_iterations(2).await;
+    assert_eq!(goal["last_outcome"], "succeeded", "{goal}");
+    let runs = g.goal_runs().await;
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    assert_eq!(runs[0]["taskId"], first);
+    assert_eq!(runs[0]["status"], "cancelled", "{}", runs[0]);
+    let starts = g.log().iter().filter(|l| l.contains(" start ")).count();
+    assert_eq!(starts, 2, "{:?}", g.log());
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_kill_9_an_interrupted_iteration_is_recorded_and_runs_again_once() {
+    let dir = TestDir::new();
+    let (base, admin) = (free_ports(1), free_ports(1));
+    let config = dir.write_config(&format!(
+        "{}[bots.alpha]\nruntime_http_token = \"alpha-secret\"\n[bots.alpha.agent]\ncommand = [\"sh\", \"{}\"]\n",
+        supervisor_toml(admin, base),
+        agent("goal_agent.sh")
+    ));
+    let url = format!("http://127.0.0.1:{base}");
+    let workspace = dir.path().join("data/alpha/workspace");
+    let call = |method: Method, path: &str, body: Option<Value>| {
+        let url = format!("{url}/api/v1/{path}");
+        async move { bot_call(method, &url, "alpha-secret", CHAT_A, body).await }
+    };
+
+    let mut serve = spawn_serve(&config, &[]);
+    wait_healthy(&format!("{url}/healthz")).await;
+    std::fs::write(workspace.join("plan"), "block delay 1h first\n").unwrap();
+    let (status, body) = call(
+        Method::POST,
+        "goal",
+        Some(json!({"description": "Survive"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{body}");
+    let blocked = workspace.join("blocked");
+    eventually("the iteration is running", || async { blocked.exists() }).await;
+    let (_, goal) = call(Method::GET, "goal", None).await;
+    let first = goal["in_flight"]["run_id"].clone();
+    assert!(first.is_string(), "{goal}");
+
+    send_signal(&serve, libc::SIGKILL);
+    wait_exit(&mut serve, 10);
+    // The orphaned agent goes too (alice was not there to kill it).
+    let pid: i32 = std::fs::read_to_string(&blocked)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    std::fs::remove_file(&blocked).unwrap();
+    std::fs::write(workspace.join("plan"), "block delay 1h second\n").unwrap();
+
+    let mut serve = spawn_serve(&config, &[]);
+    wait_healthy(&format!("{url}/healthz")).await;
+    eventually("the goal runs again", || async { blocked.exists() }).await;
+    let (_, goal) = call(Method::GET, "goal", None).await;
+    assert_eq!(goal["last_outcome"], "interrupted", "{goal}");
+    assert_eq!(goal["last_run_id"], first, "{goal}");
+    assert_eq!(goal["in_flight"]["iteration"], 2, "{goal}");
+    let (_, run) = call(
+        Method::GET,
+        &format!("runs/{}", first.as_str().unwrap()),
+        None,
+    )
+    .await;
+    assert_eq!(run["status"], "failed", "{run}");
+    assert_eq!(run["origin"], "goal", "{run}");
+
+    std::fs::write(workspace.join("release"), "").unwrap();
+    eventually("the second iteration ends", || async {
+        let (_, goal) = call(Method::GET, "goal", None).await;
+        goal["iterations"] == 2 && goal["in_flight"].is_null()
+    })
+    .await;
+    let log = std::fs::read_to_string(workspace.join("log")).unwrap();
+    assert_eq!(log.matches(" start ").count(), 2, "{log}");
+    send_signal(&serve, libc::SIGTERM);
+    wait_exit(&mut serve, 20);
+}
