@@ -640,3 +640,122 @@ async fn after_kill_9_an_interrupted_iteration_is_recorded_and_runs_again_once()
     send_signal(&serve, libc::SIGTERM);
     wait_exit(&mut serve, 20);
 }
+
+/// Alice's skill lines for goals, run as her agents run them, and a bot
+/// whose engine is off (`goal.enabled = false`) keeps goals as notes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alices_goal_script_lines_work_unchanged() {
+    let h = Harness::start(
+        &[goal_bot("alpha", "[bots.alpha.goal]\nenabled = false\n")],
+        "",
+    )
+    .await;
+    let g = Goals::new(&h, "alpha", CHAT_A).await;
+    let script = h
+        .workspace("alpha")
+        .join("skills/alice-goal/scripts/alice-goal.sh");
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new("sh")
+            .arg(&script)
+            .args(args)
+            .env("ALICE_RUNTIME_BIN", env!("CARGO_BIN_EXE_alice"))
+            .env("ALICE_RUNTIME_API_BASE_URL", h.url("alpha"))
+            .env("ALICE_RUNTIME_API_TOKEN", &g.token)
+            .env("ALICE_RECEIVE_ID", CHAT_A[0].1)
+            .env("ALICE_SESSION_KEY", CHAT_A[1].1)
+            .output()
+            .expect("run alice-goal.sh");
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(&[
+        "create",
+        r#"{"objective":"Add unit tests to the project","deadline_in":"48h"}"#,
+    ]);
+    let goal = g.newest().await;
+    assert_eq!(
+        goal["description"], "Add unit tests to the project",
+        "{goal}"
+    );
+    assert_eq!(gap(&goal, "created_at", "deadline_at"), 48 * 3600);
+    run(&["delay", "12m", "waiting for CI on PR #225"]);
+    let goal = g.newest().await;
+    assert_eq!(goal["last_delay"]["duration"], "12m", "{goal}");
+    assert_eq!(goal["last_delay"]["reason"], "waiting for CI on PR #225");
+    assert!(
+        gap(&goal, "updated_at", "next_run_at") >= 12 * 60 - 1,
+        "{goal}"
+    );
+    assert_eq!(goal["iterations"], 0, "the engine is off");
+    run(&["clear"]);
+    let (status, _) = g.call(Method::GET, "goal", None).await;
+    assert_eq!(status, 204);
+    h.stop().await;
+}
+
+/// The shipped example: `/goal …` in `alice chat` sets a goal, and the
+/// bot's iterations arrive on their own until it completes the goal.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_example_bot_pursues_a_goal_in_alice_chat() {
+    use std::io::Write;
+    use std::process::Stdio;
+    let dir = TestDir::new();
+    let (base, admin) = (free_ports(2), free_ports(1));
+    let shipped = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("bots.toml");
+    let env = [
+        (
+            "ALICE_SUPERVISOR__DATA_DIR",
+            dir.path().join("data").display().to_string(),
+        ),
+        ("ALICE_SUPERVISOR__ADMIN_ADDR", format!("127.0.0.1:{admin}")),
+        ("ALICE_SUPERVISOR__BASE_PORT", base.to_string()),
+    ];
+    let log = std::fs::File::create(dir.path().join("serve.log")).unwrap();
+    let mut serve = alice_command(&["serve", "--config", shipped.to_str().unwrap()])
+        .envs(env.clone())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    wait_healthy(&format!("http://127.0.0.1:{base}/healthz")).await;
+    let mut chat = alice_command(&[
+        "chat",
+        "--config",
+        shipped.to_str().unwrap(),
+        "alpha",
+        "--linger",
+        "14",
+    ])
+    .envs(env)
+    .stdin(Stdio::piped())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    chat.stdin
+        .take()
+        .unwrap()
+        .write_all(b"/goal write a haiku\n")
+        .unwrap();
+    let out = tokio::task::spawn_blocking(move || chat.wait_with_output())
+        .await
+        .unwrap()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "alpha> Goal set: write a haiku. I will work on it on my own and report back.",
+            "alpha> Round 1: working on \"write a haiku\" (1 of 3).",
+            "alpha> Round 2: working on \"write a haiku\" (2 of 3).",
+            "alpha> Round 3: \"write a haiku\" is done. Goal complete.",
+        ],
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    send_signal(&serve, libc::SIGTERM);
+    assert_eq!(wait_exit(&mut serve, 20).code(), Some(0));
+}
