@@ -112,7 +112,7 @@ pub struct AgentRun {
     /// The goal the run was told, if any.
     pub goal_id: Option<String>,
     /// `headless` (admin API), `runtime` (`/api/v1/runs`), `chat`/automation
-    /// (`ask`) or `workflow`.
+    /// (`ask`), `workflow` or `goal` (an iteration of the goal engine).
     #[schema(value_type = String)]
     pub origin: RunOrigin,
 }

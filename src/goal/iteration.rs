@@ -69,6 +69,11 @@ impl Goals {
             {
                 return Ok(None);
             }
+            // Goals stored before they kept their conversation still know
+            // their session.
+            if goal.scope.session_key().is_none() {
+                goal.scope.session_key = Some(due.session_key.clone());
+            }
             let now = Utc::now();
             goal.iterations += 1;
             goal.last_iteration_at = Some(now);
