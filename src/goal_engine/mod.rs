@@ -97,13 +97,15 @@ impl GoalEngine {
     }
 
     /// Records what a previous life cut (`interrupted`, due again at once)
-    /// and starts looking for due goals. A disabled engine does neither.
+    /// and starts looking for due goals (unless disabled).
     pub async fn start(&self) -> Result<(), GoalError> {
-        if !self.inner.enabled {
-            return Ok(());
-        }
+        // What a previous life cut is recorded even when the engine is off
+        // now; the goal runs again once it is on.
         for goal in self.inner.goals.recover().await? {
             tracing::warn!(bot = %self.inner.bot_id, goal = %goal.id, run = ?goal.last_run_id, "a goal iteration was interrupted by a stop; it runs again");
+        }
+        if !self.inner.enabled {
+            return Ok(());
         }
         let inner = self.inner.clone();
         self.inner.tasks.spawn(async move {

@@ -171,7 +171,13 @@ async fn a_goal_iterates_until_the_agent_completes_it() {
     assert_eq!(gap(&goal, "created_at", "deadline_at"), 7200, "{goal}");
     assert_eq!(goal["iterations"], 0);
 
-    let done = g.wait("completed", |g| g["status"] == "completed").await;
+    // The agent completes the goal during its last iteration, which then
+    // records its end.
+    let done = g
+        .wait("completed", |g| {
+            g["status"] == "completed" && g["in_flight"].is_null()
+        })
+        .await;
     assert_eq!(done["iterations"], 4, "{done}");
     let log = g.log();
     let starts: Vec<&String> = log.iter().filter(|l| l.contains(" start")).collect();
@@ -758,4 +764,39 @@ async fn the_example_bot_pursues_a_goal_in_alice_chat() {
     );
     send_signal(&serve, libc::SIGTERM);
     assert_eq!(wait_exit(&mut serve, 20).code(), Some(0));
+}
+
+/// `permissions.runtime_goal = false` stops the engine: a goal due again
+/// after a restart (its iteration was cut) stays unrun.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn switching_off_runtime_goal_stops_the_engine() {
+    let h = Harness::start(&[goal_bot("alpha", "")], "").await;
+    let g = Goals::new(&h, "alpha", CHAT_A).await;
+    g.plan(&["block delay 1h first", "delay 1h second"]);
+    g.create(json!({"description": "Hold"})).await;
+    let blocked = h.workspace("alpha").join("blocked");
+    eventually("the iteration is running", || async { blocked.exists() }).await;
+
+    let config = h.dir.config_path();
+    let mut text = std::fs::read_to_string(&config).unwrap();
+    text.push_str("[bots.alpha.permissions]\nruntime_goal = false\n");
+    std::fs::write(&config, text).unwrap();
+    let (status, body) = h.app.admin_post("/api/reload").await;
+    assert_eq!(status, 200, "{body}");
+    h.app.wait_running(&["alpha"]).await;
+    let g = Goals::new(&h, "alpha", CHAT_A).await;
+    let goal = g
+        .wait("the cut iteration recorded", |g| {
+            g["last_outcome"] == "interrupted"
+        })
+        .await;
+    assert!(goal["next_run_at"].is_string(), "due again: {goal}");
+    // Due, yet not run while the permission is off.
+    for _ in 0..20 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let starts = g.log().iter().filter(|l| l.contains(" start ")).count();
+        assert_eq!(starts, 1, "{:?}", g.log());
+    }
+    assert_eq!(g.newest().await["iterations"], 1);
+    h.stop().await;
 }
