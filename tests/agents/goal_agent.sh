@@ -6,7 +6,8 @@
 #   none                         declare nothing
 #   fail                         exit 3
 #   block <step…>                wait for a file `release`, then do <step…>
-# Chat messages are answered "chat: <message>". Every run appends to `log`,
+# Chat messages are answered "chat: <message>" ("hold" first waits for
+# `release`, like `block`). Every run appends to `log`,
 # and writes `overlap` there if another run of the conversation is running.
 prompt=$(cat)
 [ -e "busy-$ALICE_SESSION_KEY" ] && echo "overlap" >> log
@@ -40,6 +41,11 @@ case "$prompt" in
   *)
     text=$(printf '%s\n' "$prompt" | tail -n 1)
     echo "chat start $text" >> log
+    if [ "$text" = "hold" ]; then
+      touch holding
+      while [ ! -e release ]; do sleep 0.05; done
+      rm -f release holding
+    fi
     echo "chat end $text" >> log
     echo "chat: $text"
     ;;

@@ -800,3 +800,66 @@ async fn switching_off_runtime_goal_stops_the_engine() {
     assert_eq!(g.newest().await["iterations"], 1);
     h.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_due_iteration_waits_while_a_reply_is_being_made() {
+    let h = Harness::start(&[goal_bot("alpha", "")], "").await;
+    let g = Goals::new(&h, "alpha", CHAT_A).await;
+    g.plan(&["delay 1h done"]);
+    let (status, body) = h
+        .admin_send(
+            Method::POST,
+            "/api/bots/alpha/conversations/oc_a/messages",
+            Some(json!({"text": "hold"})),
+        )
+        .await;
+    assert_eq!(status, 202, "{body}");
+    let holding = h.workspace("alpha").join("holding");
+    eventually("the reply is being made", || async { holding.exists() }).await;
+    g.create(json!({"description": "Wait your turn"})).await;
+    for _ in 0..20 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(
+            !g.log().iter().any(|l| l.starts_with("iteration")),
+            "{:?}",
+            g.log()
+        );
+    }
+    std::fs::write(h.workspace("alpha").join("release"), "").unwrap();
+    g.wait_iterations(1).await;
+    assert_eq!(
+        g.log(),
+        [
+            "chat start hold",
+            "chat end hold",
+            "iteration 1 start delay 1h done",
+            "iteration 1 end"
+        ]
+    );
+    h.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_iteration_past_its_timeout_is_stopped_and_backs_off() {
+    let h = Harness::start(
+        &[goal_bot(
+            "alpha",
+            "[bots.alpha.goal]\niteration_timeout = \"1s\"\n",
+        )],
+        "",
+    )
+    .await;
+    let g = Goals::new(&h, "alpha", CHAT_A).await;
+    g.plan(&["block delay 0s never"]);
+    g.create(json!({"description": "Too slow"})).await;
+    let goal = g.wait_iterations(1).await;
+    assert_eq!(goal["last_outcome"], "timeout", "{goal}");
+    assert!(
+        goal["last_error"].as_str().unwrap().contains("watchdog"),
+        "{goal}"
+    );
+    assert_eq!(gap(&goal, "updated_at", "next_run_at"), 60, "{goal}");
+    let runs = g.goal_runs().await;
+    assert_eq!(runs[0]["status"], "timeout", "{}", runs[0]);
+    h.stop().await;
+}
