@@ -8,10 +8,12 @@
 
 mod actions;
 mod error;
+mod misfire;
 mod model;
 mod queue;
 mod scheduler;
 mod store;
+mod template;
 mod timing;
 mod validate;
 mod wire;
@@ -19,7 +21,7 @@ mod wire;
 pub use actions::Actions;
 pub use error::{ActionError, TaskError};
 pub use model::{
-    Action, Creator, Outcome, Schedule, ScopeType, ShapeError, Task, TaskAction, TaskRun,
+    Action, Creator, Misfire, Outcome, Schedule, ScopeType, ShapeError, Task, TaskAction, TaskRun,
     TaskStatus,
 };
 pub use scheduler::SchedulerProbe;
@@ -76,6 +78,7 @@ struct Inner {
     store: TaskStore,
     scheduler: Arc<Scheduler>,
     tz: Tz,
+    rules: validate::Rules,
     list_max: usize,
     /// How long a stopping bot lets runs in flight finish.
     grace: Duration,
@@ -90,6 +93,9 @@ impl Automation {
                 scheduler: Scheduler::new(store.clone(), actions, tz),
                 store,
                 tz,
+                rules: validate::Rules {
+                    min_every_seconds: config.automation.min_every_seconds,
+                },
                 list_max: config.limits.list_max,
                 grace: Duration::from_secs(config.runtime_api_shutdown_timeout_secs),
             }),
@@ -117,9 +123,17 @@ impl Automation {
         self.inner.scheduler.probe()
     }
 
-    pub async fn create(&self, body: Value, creator: Creator, access: &Access) -> Result<Task> {
+    /// Creates a task; `caller` is the request's conversation (a run
+    /// token's own), the task's scope when the body names none.
+    pub async fn create(
+        &self,
+        body: Value,
+        creator: Creator,
+        caller: &Scope,
+        access: &Access,
+    ) -> Result<Task> {
         let now = Utc::now();
-        let new = validate::new_task(body, now)?;
+        let new = validate::new_task(body, now, self.inner.rules, scope_target(caller))?;
         let has_creator = creator.actor_user_id.is_some() || creator.actor_open_id.is_some();
         let mut task = Task {
             id: format!("task_{:016x}", rand::random::<u64>()),
@@ -127,6 +141,10 @@ impl Automation {
             scope_id: new.scope_id,
             action: new.action,
             schedule: new.schedule,
+            title: new.title,
+            max_runs: new.max_runs,
+            misfire: new.misfire,
+            catch_up_within: new.catch_up_within,
             status: new.status,
             created_at: now,
             updated_at: now,
@@ -163,11 +181,10 @@ impl Automation {
 
     /// One page in creation order, and how many tasks match in all.
     pub async fn list(&self, filter: ListFilter, access: &Access) -> Result<(Vec<Task>, usize)> {
-        let status = filter
-            .status
-            .as_deref()
-            .map(validate::status_of)
-            .transpose()?;
+        let status = match filter.status.as_deref() {
+            Some(status) => validate::list_status(status)?,
+            None => None,
+        };
         let limit = filter
             .limit
             .unwrap_or(DEFAULT_LIMIT)
@@ -206,7 +223,7 @@ impl Automation {
                     return Err(not_found(id));
                 }
                 let mut task = stored.task.clone();
-                validate::apply_patch(&mut task, patch, now)?;
+                validate::apply_patch(&mut task, patch, now, self.inner.rules)?;
                 let old = &stored.task;
                 if (task.status, &task.schedule) != (old.status, &old.schedule) {
                     task.next_run_at = self.next_run(&task, stored.handled_due, now);
@@ -253,6 +270,18 @@ impl Automation {
 /// Whether `task` is a one-shot whose time the scheduler already took.
 fn one_shot_taken(task: &Task, handled: Option<DateTime<Utc>>) -> bool {
     task.schedule.run_at().is_some_and(|at| Some(at) == handled)
+}
+
+/// The task target a conversation stands for: a chat, or a user by open
+/// id (the two kinds of scope a task has).
+fn scope_target(scope: &Scope) -> Option<(ScopeType, String)> {
+    use crate::scope::ReceiveIdType;
+    let kind = match scope.receive_id_type() {
+        ReceiveIdType::ChatId => ScopeType::Chat,
+        ReceiveIdType::OpenId => ScopeType::User,
+        _ => return None,
+    };
+    Some((kind, scope.receive_id.clone()?))
 }
 
 fn not_found(id: &str) -> TaskError {

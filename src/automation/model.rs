@@ -127,50 +127,103 @@ impl TaskAction {
     }
 }
 
-/// When a task runs: recurring on a crontab, or once.
+/// When a task runs: recurring on a crontab or an interval, or once.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Schedule {
-    /// A standard 5-field crontab in the bot's timezone.
+    /// A standard 5-field crontab (or an `@daily`-style macro) in the bot's
+    /// timezone.
     Cron(String),
     /// A one-shot time.
     At(DateTime<Utc>),
+    /// Every so many seconds, counted from the task's creation.
+    Every(u64),
 }
 
 impl Schedule {
-    /// Exactly one of the two wire fields.
-    pub fn new(cron: Option<String>, run_at: Option<DateTime<Utc>>) -> Result<Self, ShapeError> {
-        match (cron, run_at) {
-            (None, None) => Err(ShapeError::NoSchedule),
-            (Some(_), Some(_)) => Err(ShapeError::TwoSchedules),
-            (Some(cron), None) => Ok(Schedule::Cron(cron)),
-            (None, Some(at)) => Ok(Schedule::At(at)),
+    /// Exactly one of the three wire fields.
+    pub fn new(
+        cron: Option<String>,
+        run_at: Option<DateTime<Utc>>,
+        every_seconds: Option<u64>,
+    ) -> Result<Self, ShapeError> {
+        match (cron, run_at, every_seconds) {
+            (None, None, None) => Err(ShapeError::NoSchedule),
+            (Some(cron), None, None) => Ok(Schedule::Cron(cron)),
+            (None, Some(at), None) => Ok(Schedule::At(at)),
+            (None, None, Some(every)) => Ok(Schedule::Every(every)),
+            _ => Err(ShapeError::TwoSchedules),
         }
     }
 
     pub fn cron(&self) -> Option<&str> {
         match self {
             Schedule::Cron(cron) => Some(cron),
-            Schedule::At(_) => None,
+            _ => None,
         }
     }
 
     pub fn run_at(&self) -> Option<DateTime<Utc>> {
         match self {
-            Schedule::Cron(_) => None,
             Schedule::At(at) => Some(*at),
+            _ => None,
+        }
+    }
+
+    pub fn every_seconds(&self) -> Option<u64> {
+        match self {
+            Schedule::Every(every) => Some(*every),
+            _ => None,
+        }
+    }
+
+    /// What a task of this schedule does with due times the bot was down
+    /// for, unless it says otherwise: a one-shot still runs, a repeating
+    /// task skips them (as cron does).
+    pub fn default_misfire(&self) -> Misfire {
+        match self {
+            Schedule::At(_) => Misfire::RunOnce,
+            Schedule::Cron(_) | Schedule::Every(_) => Misfire::Skip,
         }
     }
 }
+
+/// What happens to due times that passed while the bot was not running.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Misfire {
+    /// They are recorded as `missed`; the task waits for its next time.
+    Skip,
+    /// The task runs once at start; earlier missed times are recorded.
+    RunOnce,
+    /// As `run_once` if the newest missed time lies within
+    /// `catch_up_within`, else as `skip`.
+    CatchUp,
+}
+
+impl Misfire {
+    pub fn name(self) -> &'static str {
+        match self {
+            Misfire::Skip => "skip",
+            Misfire::RunOnce => "run_once",
+            Misfire::CatchUp => "catch_up",
+        }
+    }
+}
+
+/// `catch_up_within` when a `catch_up` task gives none: one hour.
+pub const CATCH_UP_WITHIN: u64 = 3600;
 
 /// Why the flat wire fields make no task; each message names the field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum ShapeError {
     #[error("`{}` is required for the action `{}`", .0.needs(), .0.name())]
     MissingPayload(Action),
-    #[error("give `cron` (recurring) or `run_at` (one-shot)")]
+    #[error("give `cron` or `every_seconds` (recurring) or `run_at` (one-shot)")]
     NoSchedule,
-    #[error("give either `cron` or `run_at`, not both (in a PATCH, set the other to null)")]
+    #[error("give exactly one of `cron`, `run_at` and `every_seconds` (in a PATCH, set the others to null)")]
     TwoSchedules,
+    #[error("`catch_up_within` must be a duration such as \"1h\", \"30m\" or \"90s\"")]
+    BadSpan,
 }
 
 /// An automation task. On the wire and in sled it is the flat `TaskJson`
@@ -185,6 +238,13 @@ pub struct Task {
     pub scope_id: String,
     pub action: TaskAction,
     pub schedule: Schedule,
+    /// Shown in lists; at most 200 characters.
+    pub title: Option<String>,
+    /// After this many runs the task is completed; 0: no limit.
+    pub max_runs: u64,
+    pub misfire: Misfire,
+    /// For `catch_up`: how old the newest missed time may be (seconds).
+    pub catch_up_within: Option<u64>,
     pub status: TaskStatus,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -195,6 +255,18 @@ pub struct Task {
     /// The last run's failure; `None` after a success.
     pub last_error: Option<String>,
     pub created_by: Option<Creator>,
+}
+
+impl Task {
+    /// Whether the task has had the runs `max_runs` allows.
+    pub fn used_up(&self) -> bool {
+        self.max_runs > 0 && self.run_count >= self.max_runs
+    }
+
+    /// How old a missed due time may be and still be caught up (seconds).
+    pub fn catch_up_window(&self) -> u64 {
+        self.catch_up_within.unwrap_or(CATCH_UP_WITHIN)
+    }
 }
 
 /// What sled keeps under `<bot>/tasks` → `<task id>`: the task and the
@@ -219,6 +291,9 @@ pub enum Outcome {
     Skipped,
     /// The bot stopped (or the process died) during the run.
     Interrupted,
+    /// Due times that passed while the bot was not running and were not
+    /// run (one record per outage; `missed_count` says how many).
+    Missed,
 }
 
 /// One run of a task, kept under `<bot>/task_runs` → `<task id>␟<seq:020>`.
@@ -233,4 +308,8 @@ pub struct TaskRun {
     pub error: Option<String>,
     /// The message the run sent, if any.
     pub message_id: Option<String>,
+    /// For a `missed` record: how many due times it stands for (the first
+    /// is `due_at`); `null` for other outcomes.
+    #[serde(default)]
+    pub missed_count: Option<u64>,
 }

@@ -13,7 +13,10 @@
 //!   recorded as `skipped`);
 //! - each run is its own tokio task, so a slow run never delays others, and
 //!   the next cron time is queued before the action starts;
-//! - a failure is recorded on the task and its run; a panic is caught.
+//! - a failure is recorded on the task and its run; a panic is caught;
+//! - due times that passed while the bot was not running are settled at
+//!   start by the task's `misfire` policy (`misfire.rs`) and recorded as one
+//!   `missed` run per task and outage (a late tick is never a miss).
 
 use super::actions::Actions;
 use super::model::{Outcome, Schedule, StoredTask, Task, TaskAction, TaskRun, TaskStatus};
@@ -215,6 +218,7 @@ impl Scheduler {
             },
             error: overlapping.then(|| "the previous run was still going".to_string()),
             message_id: None,
+            missed_count: None,
         };
         let key = self.store.add_run(&run)?;
         // Taken, on disk, before anything is sent: never twice per due time.
@@ -229,6 +233,10 @@ impl Scheduler {
         }
         metrics.task_lateness((now - due).num_milliseconds() as f64 / 1000.0);
         tracing::info!(task = %id, due = %due, "automation task running");
+        let task = Task {
+            action: super::template::expand_action(&task.action, now, self.tz),
+            ..task
+        };
         let outcome = tokio::select! {
             outcome = self.actions.run(&task) => outcome,
             _ = self.abort.cancelled() => Err(ActionError::Interrupted),
@@ -259,13 +267,18 @@ impl Scheduler {
         }
         stored.handled_due = Some(due);
         task.next_run_at = match task.schedule {
-            Schedule::Cron(_) => next_due(task, self.tz, now.max(due)),
+            Schedule::Cron(_) | Schedule::Every(_) => next_due(task, self.tz, now.max(due)),
             Schedule::At(_) => None,
         };
         let overlapping = !lock(&self.running).insert(task.id.clone());
         if !overlapping {
             task.last_run_at = Some(now);
             task.run_count += 1;
+        }
+        // The last run `max_runs` allows: nothing more is queued, and the
+        // task completes when it ends.
+        if task.used_up() {
+            task.next_run_at = None;
         }
         Some((task.clone(), overlapping))
     }
@@ -284,8 +297,9 @@ impl Scheduler {
         self.store.update(id, |stored| {
             let task = &mut stored.task;
             task.last_error = error.clone();
-            // Completed unless cancelled meanwhile or moved to a new time.
-            let ran_its_time = super::one_shot_taken(task, stored.handled_due);
+            // Completed unless cancelled meanwhile or moved to a new time,
+            // or after the last run `max_runs` allows.
+            let ran_its_time = super::one_shot_taken(task, stored.handled_due) || task.used_up();
             if ran_its_time && matches!(task.status, TaskStatus::Active | TaskStatus::Paused) {
                 task.status = TaskStatus::Completed;
                 task.updated_at = now;
@@ -306,8 +320,10 @@ impl Scheduler {
     }
 
     /// What a previous life of the bot left: runs cut short are marked
-    /// interrupted; a one-shot task whose due time was taken is completed;
-    /// cron tasks skip the times they missed. Returns the tasks to arm.
+    /// interrupted; a one-shot task whose due time was taken, or a task
+    /// with its `max_runs` made, is completed; due times that passed while
+    /// the bot was down go by the task's `misfire` policy. Returns the
+    /// tasks to arm.
     fn recover(&self) -> Result<Vec<String>> {
         let now = Utc::now();
         for (key, run) in self.store.all_runs()? {
@@ -320,24 +336,29 @@ impl Scheduler {
             }
         }
         let mut active = Vec::new();
+        let mut records = Vec::new();
         for stored in self.store.all()? {
             if stored.task.status != TaskStatus::Active {
                 continue;
             }
             let id = stored.task.id.clone();
             self.store.update(&id, |stored| {
+                let taken = super::one_shot_taken(&stored.task, stored.handled_due);
                 let task = &mut stored.task;
-                let taken = super::one_shot_taken(task, stored.handled_due);
-                if taken {
+                if taken || task.used_up() {
                     task.status = TaskStatus::Completed;
                     task.next_run_at = None;
                     task.updated_at = now;
                 } else {
-                    task.next_run_at = next_due(task, self.tz, now);
+                    records.extend(super::misfire::settle(task, self.tz, now));
                 }
                 Ok::<_, TaskError>(())
             })?;
             active.push(id);
+        }
+        // Outside the update: recording takes the store's write lock.
+        for run in records {
+            self.store.add_run(&run)?;
         }
         Ok(active)
     }

@@ -340,6 +340,10 @@ mod tests {
                 scope_id: "oc_1".into(),
                 action: TaskAction::SendText { text: "hi".into() },
                 schedule: Schedule::Cron("0 9 * * *".into()),
+                title: None,
+                max_runs: 0,
+                misfire: crate::automation::Misfire::Skip,
+                catch_up_within: None,
                 status: TaskStatus::Active,
                 created_at: now,
                 updated_at: now,
@@ -364,6 +368,7 @@ mod tests {
             outcome: Outcome::Running,
             error: None,
             message_id: None,
+            missed_count: None,
         }
     }
 

@@ -3,12 +3,20 @@
 //! wrong type says which field it is, and a PATCH can tell `null` (remove,
 //! as JSON merge patch says) from an absent field (keep).
 
-use super::model::{Action, Schedule, ScopeType, ShapeError, Task, TaskAction, TaskStatus};
+use super::model::{
+    Action, Misfire, Schedule, ScopeType, ShapeError, Task, TaskAction, TaskStatus,
+};
 use super::timing::parse_cron;
 use super::TaskError;
 use chrono::{DateTime, Utc};
 
+mod options;
+
 type Result<T, E = TaskError> = std::result::Result<T, E>;
+use options::{
+    catch_up_within, check_catch_up, every_seconds, implied_action, max_runs, misfire_of,
+    scope_name, title,
+};
 use serde_json::{Map, Value};
 
 const CREATE_FIELDS: &[&str] = &[
@@ -20,10 +28,33 @@ const CREATE_FIELDS: &[&str] = &[
     "workflow",
     "cron",
     "run_at",
+    "every_seconds",
     "status",
+    "title",
+    "max_runs",
+    "misfire",
+    "catch_up_within",
 ];
-const PATCH_FIELDS: &[&str] = &["status", "cron", "run_at", "text", "prompt", "workflow"];
+const PATCH_FIELDS: &[&str] = &[
+    "status",
+    "cron",
+    "run_at",
+    "every_seconds",
+    "text",
+    "prompt",
+    "workflow",
+    "title",
+    "max_runs",
+    "misfire",
+    "catch_up_within",
+];
 const WORKFLOW_MAX: usize = 64;
+
+/// The bot's own rules for its tasks (from `[bots.<id>.automation]`).
+#[derive(Debug, Clone, Copy)]
+pub struct Rules {
+    pub min_every_seconds: u64,
+}
 
 /// The fields a client sets when creating a task.
 pub struct NewTask {
@@ -32,20 +63,39 @@ pub struct NewTask {
     pub action: TaskAction,
     pub schedule: Schedule,
     pub status: TaskStatus,
+    pub title: Option<String>,
+    pub max_runs: u64,
+    pub misfire: Misfire,
+    pub catch_up_within: Option<u64>,
 }
 
 /// Reads a create body; the caller builds the task and runs [`check`].
-pub fn new_task(body: Value, now: DateTime<Utc>) -> Result<NewTask> {
+/// `own`: the caller's conversation (a run token's, or the request's
+/// headers'), the scope when the body names none.
+pub fn new_task(
+    body: Value,
+    now: DateTime<Utc>,
+    rules: Rules,
+    own: Option<(ScopeType, String)>,
+) -> Result<NewTask> {
     let map = object(body, CREATE_FIELDS)?;
     let required = |name: &str, hint: &str| {
         string(&map, name)?.ok_or_else(|| bad(format!("`{name}` is required{hint}")))
     };
-    let scope_type = required("scope_type", " (\"chat\" or \"user\")")?;
-    let scope_id = required("scope_id", "")?;
-    let action = required(
-        "action",
-        " (\"send_text\", \"run_llm\" or \"run_workflow\")",
-    )?;
+    let (scope_type, scope_id) = match (
+        &own,
+        map.contains_key("scope_type") || map.contains_key("scope_id"),
+    ) {
+        (Some((kind, id)), false) => (scope_name(*kind).to_string(), id.clone()),
+        _ => (
+            required("scope_type", " (\"chat\" or \"user\")")?,
+            required("scope_id", "")?,
+        ),
+    };
+    let action = match string(&map, "action")? {
+        Some(action) => action,
+        None => implied_action(&map)?,
+    };
     let status = match string(&map, "status")?.as_deref() {
         None | Some("active") => TaskStatus::Active,
         Some("paused") => TaskStatus::Paused,
@@ -66,13 +116,22 @@ pub fn new_task(body: Value, now: DateTime<Utc>) -> Result<NewTask> {
     );
     let cron = string(&map, "cron")?;
     let run_at = future_time(string(&map, "run_at")?, now)?;
+    let every = every_seconds(&map, rules)?;
     check_scope_id(&scope_id)?;
+    let schedule = Schedule::new(cron, run_at, every).map_err(shape)?;
+    let misfire = misfire_of(&map)?.unwrap_or(schedule.default_misfire());
+    let catch_up_within = catch_up_within(&map)?;
+    check_catch_up(misfire, catch_up_within)?;
     Ok(NewTask {
         scope_type,
         scope_id,
         action: TaskAction::new(kind, text, prompt, workflow).map_err(shape)?,
-        schedule: Schedule::new(cron, run_at).map_err(shape)?,
+        schedule,
         status,
+        title: title(&map)?,
+        max_runs: max_runs(&map)?,
+        misfire,
+        catch_up_within,
     })
 }
 
@@ -80,7 +139,7 @@ pub fn new_task(body: Value, now: DateTime<Utc>) -> Result<NewTask> {
 /// `task` may be half-changed, so callers patch a copy. A patch changes the
 /// payload of the task's action (another action's field is ignored) and may
 /// switch between `cron` and `run_at` (setting the other to `null`).
-pub fn apply_patch(task: &mut Task, body: Value, now: DateTime<Utc>) -> Result<()> {
+pub fn apply_patch(task: &mut Task, body: Value, now: DateTime<Utc>, rules: Rules) -> Result<()> {
     let map = object(body, PATCH_FIELDS)?;
     if map.contains_key("status") {
         let to = string(&map, "status")?.ok_or_else(|| bad("`status` cannot be null"))?;
@@ -101,13 +160,42 @@ pub fn apply_patch(task: &mut Task, body: Value, now: DateTime<Utc>) -> Result<(
 
     let mut cron = task.schedule.cron().map(str::to_string);
     let mut run_at = task.schedule.run_at();
+    let mut every = task.schedule.every_seconds();
     if map.contains_key("cron") {
         cron = string(&map, "cron")?;
     }
     if map.contains_key("run_at") {
         run_at = future_time(string(&map, "run_at")?, now)?;
     }
-    task.schedule = Schedule::new(cron, run_at).map_err(shape)?;
+    if map.contains_key("every_seconds") {
+        every = every_seconds(&map, rules)?;
+    }
+    let old_default = task.schedule.default_misfire();
+    task.schedule = Schedule::new(cron, run_at, every).map_err(shape)?;
+    if map.contains_key("title") {
+        task.title = title(&map)?;
+    }
+    if map.contains_key("max_runs") {
+        task.max_runs = max_runs(&map)?;
+    }
+    // A policy left at its default follows the schedule to its new kind.
+    task.misfire = match misfire_of(&map)? {
+        Some(misfire) => misfire,
+        None if map.contains_key("misfire") || task.misfire == old_default => {
+            task.schedule.default_misfire()
+        }
+        None => task.misfire,
+    };
+    if map.contains_key("catch_up_within") {
+        task.catch_up_within = catch_up_within(&map)?;
+        check_catch_up(task.misfire, task.catch_up_within)?;
+    } else if task.misfire != Misfire::CatchUp {
+        task.catch_up_within = None;
+    }
+    // Fewer runs allowed than already made: nothing is left to run.
+    if task.used_up() && matches!(task.status, TaskStatus::Active | TaskStatus::Paused) {
+        task.status = TaskStatus::Completed;
+    }
     check(task)
 }
 
@@ -126,7 +214,7 @@ pub fn check(task: &Task) -> Result<()> {
                 None => Err(bad("`cron` never matches a real date")),
             }
         }
-        Schedule::At(_) => Ok(()),
+        Schedule::At(_) | Schedule::Every(_) => Ok(()),
     }
 }
 
@@ -137,7 +225,7 @@ fn check_scope_id(scope_id: &str) -> Result<()> {
     Ok(())
 }
 
-fn shape(e: ShapeError) -> TaskError {
+pub(super) fn shape(e: ShapeError) -> TaskError {
     bad(e.to_string())
 }
 
@@ -191,6 +279,16 @@ pub fn status_of(s: &str) -> Result<TaskStatus> {
     }
 }
 
+/// A list's `status` filter: one status, or `all` (no filter).
+pub fn list_status(s: &str) -> Result<Option<TaskStatus>> {
+    match s {
+        "all" => Ok(None),
+        _ => status_of(s)
+            .map(Some)
+            .map_err(|_| bad("`status` must be one of active, paused, completed, cancelled, all")),
+    }
+}
+
 fn scope_type_of(s: &str) -> Result<ScopeType> {
     match s {
         "chat" => Ok(ScopeType::Chat),
@@ -240,7 +338,7 @@ fn object(body: Value, allowed: &[&str]) -> Result<Map<String, Value>> {
 }
 
 /// A string field: absent or `null` is `None`, another type is an error.
-fn string(map: &Map<String, Value>, name: &str) -> Result<Option<String>> {
+pub(super) fn string(map: &Map<String, Value>, name: &str) -> Result<Option<String>> {
     match map.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(s.clone())),
@@ -248,6 +346,6 @@ fn string(map: &Map<String, Value>, name: &str) -> Result<Option<String>> {
     }
 }
 
-fn bad(msg: impl Into<String>) -> TaskError {
+pub(super) fn bad(msg: impl Into<String>) -> TaskError {
     TaskError::Invalid(msg.into())
 }

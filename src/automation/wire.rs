@@ -3,8 +3,9 @@
 //! tasks had before [`Task`] held enums, so old records still load.
 
 use super::model::{
-    Action, Creator, Schedule, ScopeType, ShapeError, Task, TaskAction, TaskStatus,
+    Action, Creator, Misfire, Schedule, ScopeType, ShapeError, Task, TaskAction, TaskStatus,
 };
+use super::timing::{format_span, parse_span};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -46,11 +47,33 @@ pub(super) struct TaskJson {
     prompt: Option<String>,
     /// For `run_workflow`: the skill `<workspace>/skills/<workflow>/run`.
     workflow: Option<String>,
-    /// A standard 5-field crontab in the bot's timezone.
+    /// A standard 5-field crontab in the bot's timezone, or one of
+    /// `@hourly`, `@daily`, `@midnight`, `@weekly`, `@monthly`, `@yearly`.
     #[schema(example = "0 9 * * *")]
     cron: Option<String>,
     /// A one-shot time.
     run_at: Option<DateTime<Utc>>,
+    /// Repeats every so many seconds, counted from `created_at`.
+    #[serde(default)]
+    #[schema(example = 3600)]
+    every_seconds: Option<u64>,
+    /// Shown in lists; at most 200 characters.
+    #[serde(default)]
+    #[schema(example = "Morning summary")]
+    title: Option<String>,
+    /// After this many runs the task is `completed`; 0: no limit.
+    #[serde(default)]
+    max_runs: u64,
+    /// What happens to due times that passed while the bot was not running
+    /// (default: `skip` for `cron`/`every_seconds`, `run_once` for `run_at`).
+    #[serde(default)]
+    #[schema(value_type = Misfire)]
+    misfire: Option<Misfire>,
+    /// For `catch_up`: a missed time at most this old is run (`"1h"`,
+    /// `"30m"`, `"90s"`, `"2d"`); `null` for other policies.
+    #[serde(default)]
+    #[schema(example = "1h")]
+    catch_up_within: Option<String>,
     status: TaskStatus,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -75,6 +98,12 @@ impl From<Task> for TaskJson {
             action: task.action.kind(),
             cron: task.schedule.cron().map(str::to_string),
             run_at: task.schedule.run_at(),
+            every_seconds: task.schedule.every_seconds(),
+            catch_up_within: (task.misfire == Misfire::CatchUp)
+                .then(|| format_span(task.catch_up_window())),
+            misfire: Some(task.misfire),
+            title: task.title,
+            max_runs: task.max_runs,
             id: task.id,
             scope_type: task.scope_type,
             scope_id: task.scope_id,
@@ -94,9 +123,18 @@ impl TryFrom<TaskJson> for Task {
     type Error = ShapeError;
 
     fn try_from(json: TaskJson) -> Result<Self, ShapeError> {
+        let schedule = Schedule::new(json.cron, json.run_at, json.every_seconds)?;
+        let catch_up_within = json
+            .catch_up_within
+            .map(|text| parse_span(&text).map_err(|_| ShapeError::BadSpan))
+            .transpose()?;
         Ok(Task {
             action: TaskAction::new(json.action, json.text, json.prompt, json.workflow)?,
-            schedule: Schedule::new(json.cron, json.run_at)?,
+            misfire: json.misfire.unwrap_or(schedule.default_misfire()),
+            schedule,
+            catch_up_within,
+            title: json.title,
+            max_runs: json.max_runs,
             id: json.id,
             scope_type: json.scope_type,
             scope_id: json.scope_id,
@@ -172,7 +210,21 @@ mod tests {
             assert_eq!(stored.task.action, want_action);
             assert_eq!(stored.task.schedule, want_schedule);
             assert_eq!(stored.task.run_count, 3);
-            assert_eq!(serde_json::to_value(&stored).unwrap(), old, "{action}");
+            // Written back: the old fields as they were, the new ones at
+            // their defaults.
+            let mut back = serde_json::to_value(&stored).unwrap();
+            let misfire = if action == "run_llm" {
+                "run_once"
+            } else {
+                "skip"
+            };
+            let added = json!({"every_seconds": null, "title": null, "max_runs": 0,
+                "misfire": misfire, "catch_up_within": null});
+            for (key, value) in added.as_object().unwrap() {
+                let task = back["task"].as_object_mut().unwrap();
+                assert_eq!(task.remove(key).as_ref(), Some(value), "{action} {key}");
+            }
+            assert_eq!(back, old, "{action}");
         }
     }
 
@@ -205,7 +257,7 @@ mod tests {
                 "send_text",
                 json!({"text": "hi"}),
                 json!({"cron": "0 9 * * *", "run_at": "2030-01-15T09:00:00Z"}),
-                "not both",
+                "exactly one of",
             ),
         ] {
             let old = old_stored(action, payload, schedule);

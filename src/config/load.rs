@@ -279,6 +279,10 @@ fn validate_bot(bot: &mut BotConfig, base_port: u16, allow_all: bool) -> Result<
         &key("limits.body_timeout_secs"),
     )?;
     positive(bot.limits.max_connections, &key("limits.max_connections"))?;
+    positive(
+        bot.automation.min_every_seconds as usize,
+        &key("automation.min_every_seconds"),
+    )?;
     if let Some((k, why)) = bot.goal.invalid() {
         return Err((key(k), why));
     }

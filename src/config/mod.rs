@@ -92,6 +92,7 @@ pub struct BotConfig {
     pub connector: ConnectorConfig,
     pub agent: AgentConfig,
     pub chat: ChatConfig,
+    pub automation: AutomationConfig,
     /// The goal engine (`[bots.<id>.goal]`).
     pub goal: GoalConfig,
 }
@@ -115,6 +116,7 @@ impl Default for BotConfig {
             connector: ConnectorConfig::default(),
             agent: AgentConfig::default(),
             chat: ChatConfig::default(),
+            automation: AutomationConfig::default(),
             goal: GoalConfig::default(),
         }
     }
@@ -302,6 +304,22 @@ impl Default for ChatConfig {
             no_reply_token: "NO_REPLY".into(),
             failure_message: "Sorry, I could not answer that. Please try again.".into(),
             history_messages: 20,
+        }
+    }
+}
+
+/// `[bots.<id>.automation]`: rules for the bot's scheduled tasks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AutomationConfig {
+    /// The shortest `every_seconds` a task may ask for (tests lower it).
+    pub min_every_seconds: u64,
+}
+
+impl Default for AutomationConfig {
+    fn default() -> Self {
+        Self {
+            min_every_seconds: 60,
         }
     }
 }

@@ -56,6 +56,7 @@ impl fmt::Debug for BotConfig {
             .field("connector", &self.connector)
             .field("agent", &self.agent)
             .field("chat", &self.chat)
+            .field("automation", &self.automation)
             .field("goal", &self.goal)
             .finish()
     }

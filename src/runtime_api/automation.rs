@@ -24,31 +24,61 @@ pub struct ListQuery {
     pub limit: Option<usize>,
     /// Tasks to skip.
     pub offset: Option<usize>,
-    /// `active`, `paused`, `completed` or `cancelled`.
-    #[param(value_type = Option<crate::automation::TaskStatus>)]
+    /// `active`, `paused`, `completed`, `cancelled`, or `all` (the same as
+    /// no filter).
+    #[param(value_type = Option<String>, example = "all")]
     pub status: Option<String>,
 }
 
 /// A new task. `text`, `prompt` or `workflow` as the action needs; exactly
-/// one of `cron` and `run_at`.
+/// one of `cron`, `run_at` and `every_seconds`.
 #[derive(ToSchema)]
 #[allow(dead_code)] // Documents the body, which is read field by field.
 pub struct NewTaskBody {
+    /// `chat` or `user`. Without `scope_type` and `scope_id` the task goes
+    /// to the caller's conversation (a run token's own, or the one the
+    /// `X-Alice-Receive-Id*` headers name).
     #[schema(example = "chat")]
-    scope_type: String,
+    scope_type: Option<String>,
     #[schema(example = "oc_xxxxxxxxxxxxx")]
-    scope_id: String,
+    scope_id: Option<String>,
+    /// `send_text`, `run_llm` or `run_workflow`; without it, the action
+    /// whose payload alone is given (`prompt` → `run_llm`, `text` →
+    /// `send_text`, `workflow` → `run_workflow`).
     #[schema(example = "send_text")]
-    action: String,
+    action: Option<String>,
+    /// For `send_text`; `{{now}}`, `{{date}}`, `{{time}}`, `{{unix}}` are
+    /// filled in at each run (bot's timezone).
     text: Option<String>,
+    /// For `run_llm`; placeholders as in `text`.
     prompt: Option<String>,
     workflow: Option<String>,
+    /// 5 fields, or `@hourly`, `@daily`, `@midnight`, `@weekly`,
+    /// `@monthly`, `@yearly`.
     #[schema(example = "0 9 * * *")]
     cron: Option<String>,
     #[schema(example = "2030-01-15T09:00:00Z")]
     run_at: Option<String>,
+    /// Repeats every so many seconds (at least
+    /// `automation.min_every_seconds`, default 60).
+    #[schema(example = 3600)]
+    every_seconds: Option<u64>,
     /// `active` (default) or `paused`.
     status: Option<String>,
+    /// At most 200 characters.
+    #[schema(example = "Morning summary")]
+    title: Option<String>,
+    /// After this many runs the task is `completed`; 0 or `null`: no limit.
+    #[schema(example = 5)]
+    max_runs: Option<u64>,
+    /// `skip` (default for `cron`/`every_seconds`), `run_once` (default for
+    /// `run_at`) or `catch_up`.
+    #[schema(value_type = Option<crate::automation::Misfire>)]
+    misfire: Option<String>,
+    /// For `catch_up` (default `"1h"`): `"90s"`, `"30m"`, `"2h"`, `"1d"`, or
+    /// whole seconds.
+    #[schema(example = "2h")]
+    catch_up_within: Option<String>,
 }
 
 /// A JSON merge patch: a field set to `null` is removed.
@@ -59,9 +89,16 @@ pub struct TaskPatch {
     status: Option<String>,
     cron: Option<String>,
     run_at: Option<String>,
+    every_seconds: Option<u64>,
     text: Option<String>,
     prompt: Option<String>,
     workflow: Option<String>,
+    title: Option<String>,
+    /// Lowered to the runs already made, the task completes.
+    max_runs: Option<u64>,
+    #[schema(value_type = Option<crate::automation::Misfire>)]
+    misfire: Option<String>,
+    catch_up_within: Option<String>,
 }
 
 /// The bot's tasks in creation order; `X-Total-Count` has the number matching.
@@ -100,14 +137,15 @@ pub async fn create(
 ) -> Result<HttpResponse> {
     state.require(Permission::Automation)?;
     let creator = Creator {
-        actor_user_id: scope.actor_user_id,
-        actor_open_id: scope.actor_open_id,
+        actor_user_id: scope.actor_user_id.clone(),
+        actor_open_id: scope.actor_open_id.clone(),
     };
     let task = state
         .automation()
         .create(
             body.into_inner(),
             creator,
+            &scope,
             &Access {
                 scope: token_scope(&req),
             },
@@ -130,7 +168,8 @@ pub async fn get(
 }
 
 /// Updates a task with a JSON merge patch of `status`, `cron`, `run_at`,
-/// `text`, `prompt`, `workflow`. Status changes: `active` ↔ `paused`,
+/// `every_seconds`, `text`, `prompt`, `workflow`, `title`, `max_runs`,
+/// `misfire`, `catch_up_within`. Status changes: `active` ↔ `paused`,
 /// anything → `cancelled`; `completed` is final.
 #[utoipa::path(patch, path = "/api/v1/automation/tasks/{task_id}", operation_id = "updateTask", tag = "automation",
     params(("task_id" = String, Path, description = "Task id")), request_body = TaskPatch,

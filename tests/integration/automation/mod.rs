@@ -3,7 +3,9 @@
 //! `automation/restarts.rs`.
 
 mod firing;
+mod misfire;
 mod restarts;
+mod schedules;
 mod support;
 
 use crate::common::*;
@@ -216,7 +218,10 @@ async fn each_validation_case_is_a_400_naming_the_field() {
         (with("scope_id", Value::Null), "scope_id"),
         (with("scope_id", json!("")), "scope_id"),
         (with("scope_id", json!(42)), "scope_id"),
-        (with("action", Value::Null), "action"),
+        (
+            json!({"scope_type": "chat", "scope_id": "oc_1", "text": "hi", "prompt": "p", "cron": "0 9 * * *"}),
+            "action",
+        ),
         (with("action", json!("send_email")), "action"),
         (with("text", Value::Null), "text"),
         (with("text", json!("  ")), "text"),

@@ -201,3 +201,33 @@ impl Served {
         messages(&self.admin_url, ADMIN_TOKEN, "alpha", receive_id).await
     }
 }
+
+/// A bot whose tasks may repeat every second.
+pub fn fast_bot(extra: &str) -> String {
+    format!("{extra}\n[bots.alpha.automation]\nmin_every_seconds = 1\n")
+}
+
+pub async fn start(extra: &str) -> (TestDir, InProcess, Api) {
+    start_with(&fast_bot(extra)).await
+}
+
+/// A bot with the default floor of `every_seconds`.
+pub async fn start_with(bot: &str) -> (TestDir, InProcess, Api) {
+    let dir = TestDir::new();
+    let (base, admin) = (free_ports(1), free_ports(1));
+    dir.write_config(&config(admin, base, &[("alpha", bot)]));
+    let app = InProcess::start(&dir).await;
+    app.wait_running(&["alpha"]).await;
+    let api = Api::of(&app, "alpha", base).await;
+    (dir, app, api)
+}
+
+pub fn id(task: &Value) -> &str {
+    task["id"].as_str().unwrap()
+}
+
+pub async fn runs(api: &Api, task: &Value) -> Vec<Value> {
+    let (status, runs) = api.get(&format!("{TASKS}/{}/runs", id(task))).await;
+    assert_eq!(status, 200, "{runs}");
+    runs.as_array().unwrap().clone()
+}
