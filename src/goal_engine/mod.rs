@@ -222,8 +222,17 @@ impl Inner {
                 tracing::error!(bot = %self.bot_id, error = %e, "cannot read the conversation's history; iterating without it");
                 Vec::new()
             });
-        let prompt = iteration_prompt(&goal, &history, due.wrap_up, Utc::now(), self.timezone);
-        let timeout = self.goals.config().iteration_timeout.get();
+        let config = self.goals.config();
+        let delays = (config.min_delay.get(), config.max_delay.get());
+        let prompt = iteration_prompt(
+            &goal,
+            &history,
+            due.wrap_up,
+            Utc::now(),
+            self.timezone,
+            delays,
+        );
+        let timeout = config.iteration_timeout.get();
         let started = std::time::Instant::now();
         let result = self
             .agent

@@ -14,6 +14,7 @@ pub fn iteration_prompt(
     wrap_up: bool,
     now: DateTime<Utc>,
     tz: Tz,
+    delays: (std::time::Duration, std::time::Duration),
 ) -> String {
     let local = |t: DateTime<Utc>| t.with_timezone(&tz).to_rfc3339();
     let span = |d: chrono::Duration| format_span(d.to_std().unwrap_or_default());
@@ -44,14 +45,17 @@ pub fn iteration_prompt(
              new work. Summarise what was done, what is left, and what the user should do next.",
         );
     } else {
-        text.push_str(
+        text.push_str(&format!(
             "Work on the objective now, one step. End every iteration with\n  \
              alice runtime goal delay <duration> \"<reason>\"\n\
-             (\"0s\" to go on at once, or 1m to 12h: how long to wait before the next \
+             (\"0s\" to go on at once, or {} to {}: how long to wait before the next \
              iteration, and why), or, once the objective is met and checked,\n  \
              alice runtime goal complete\n\
-             What you print is sent to the conversation.",
-        );
+             (`alice` is \"$ALICE_RUNTIME_BIN\"; skills/alice-goal/scripts/goal.sh takes the \
+             same arguments.) What you print is sent to the conversation.",
+            format_span(delays.0),
+            format_span(delays.1)
+        ));
     }
     build_prompt(history, &text)
 }

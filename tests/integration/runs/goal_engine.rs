@@ -200,6 +200,7 @@ async fn a_goal_iterates_until_the_agent_completes_it() {
         "Deadline:",
         "iteration 1]",
         "goal delay",
+        "or 1m to 12h",
     ] {
         assert!(first.contains(needle), "{needle}: {first}");
     }
