@@ -12,6 +12,7 @@ pub mod connector;
 pub mod error;
 pub mod fds;
 pub mod goal;
+pub mod goal_engine;
 pub mod http;
 pub mod logging;
 pub mod messages;

@@ -15,7 +15,7 @@ pub use error::{AgentError, RunError};
 pub use feed::{EventFeed, FeedItem};
 pub use process::{spawn, CommandOutput, Ending, RunSpec, Started};
 pub use record::{AgentRun, EventsPage, RunEvent, RunEventKind, RunOrigin, RunStatus, RunStore};
-pub use runs::{Grant, RunHandle, RunRequest};
+pub use runs::{new_run_id, Grant, RunHandle, RunRequest};
 
 use crate::config::AgentConfig;
 use crate::goal::Goals;
@@ -257,6 +257,34 @@ impl AgentRunner {
         let mut request = RunRequest::new(input, scope.clone(), origin);
         request.program = Some((format!("skill:{name}"), argv));
         Ok(request)
+    }
+
+    /// Runs one iteration of a goal under `run_id` (which the goal
+    /// recorded first), waiting for capacity; its record, or why it could
+    /// not start.
+    pub async fn iterate(
+        &self,
+        scope: &Scope,
+        prompt: &str,
+        run_id: &str,
+        timeout: Duration,
+    ) -> Result<AgentRun, AgentError> {
+        if self.inner.config.command.is_empty() {
+            return Err(AgentError::NotConfigured);
+        }
+        let mut request = RunRequest::new(prompt, scope.clone(), RunOrigin::Goal);
+        request.run_id = Some(run_id.to_string());
+        request.timeout_ms = Some(timeout.as_millis() as u64);
+        match self.start_queued(request).await {
+            Ok(handle) => Ok(handle.finished().await),
+            Err(_) if self.inner.stopping.is_cancelled() => Err(AgentError::Stopping),
+            Err(e) => Err(AgentError::Start(e)),
+        }
+    }
+
+    /// Whether the bot is stopping its runs.
+    pub fn stopping(&self) -> bool {
+        self.inner.stopping.is_cancelled()
     }
 
     async fn run_queued(&self, request: RunRequest) -> Result<AgentRun, AgentError> {

@@ -61,6 +61,8 @@ pub enum RunOrigin {
     Workflow,
     /// A tool invoked through the tool API (a skill or `agent.ask`).
     Tool,
+    /// An iteration of a conversation's goal (the goal engine).
+    Goal,
 }
 
 /// What a run event says; `event` on the wire, as these snake_case names.
@@ -112,7 +114,7 @@ pub struct AgentRun {
     /// The goal the run was told, if any.
     pub goal_id: Option<String>,
     /// `headless` (admin API), `runtime` (`/api/v1/runs`), `chat`/automation
-    /// (`ask`) or `workflow`.
+    /// (`ask`), `workflow` or `goal` (an iteration of the goal engine).
     #[schema(value_type = String)]
     pub origin: RunOrigin,
 }
@@ -328,6 +330,7 @@ mod tests {
             (RunOrigin::Ask, "ask"),
             (RunOrigin::Workflow, "workflow"),
             (RunOrigin::Tool, "tool"),
+            (RunOrigin::Goal, "goal"),
         ] {
             assert_eq!(serde_json::to_value(origin).unwrap(), json!(name));
         }

@@ -6,6 +6,7 @@ mod chat;
 mod run;
 mod runtime;
 mod runtime_client;
+mod runtime_goal;
 mod runtime_message;
 mod table;
 mod talk;

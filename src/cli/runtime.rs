@@ -3,11 +3,12 @@
 
 use super::fail;
 use super::runtime_client::RuntimeClient;
+use super::runtime_goal::{self, Goal};
 use super::runtime_message::{self, Message};
 use super::task_json::{self, Malformed};
 use clap::{Args, Subcommand};
 use reqwest::Method;
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 use std::process::ExitCode;
 
 pub const EXAMPLES: &str = "Inside an agent run (the bot sets ALICE_*):
@@ -18,7 +19,8 @@ pub const EXAMPLES: &str = "Inside an agent run (the bot sets ALICE_*):
   alice runtime automation create '{\"prompt\":\"Summarise the news\",\"cron\":\"0 9 * * *\"}'
   alice runtime automation patch task_0123456789abcdef '{\"status\":\"paused\"}'
   alice runtime goal create \"Ship the release notes\"
-  alice runtime goal complete";
+  alice runtime goal complete
+  alice runtime goal delay 12m \"waiting for CI on PR #225\"";
 
 #[derive(Args)]
 pub struct RuntimeArgs {
@@ -123,21 +125,6 @@ enum Automation {
     Delete { id: String },
 }
 
-#[derive(Subcommand)]
-enum Goal {
-    /// Print the goal (nothing when there is none).
-    Get,
-    /// Set a new goal.
-    Create {
-        #[arg(required = true, num_args = 1..)]
-        description: Vec<String>,
-    },
-    Pause,
-    Resume,
-    Complete,
-    Delete,
-}
-
 pub async fn run(args: RuntimeArgs) -> ExitCode {
     match execute(args).await {
         Ok(Some(value)) => {
@@ -186,23 +173,7 @@ async fn execute(args: RuntimeArgs) -> Result<Option<Value>, Failure> {
             return Ok(task);
         }
         What::Automation(task) => automation_request(&client, task)?,
-        What::Goal(goal) => {
-            let (method, path) = match &goal {
-                Goal::Get => (Method::GET, "/api/v1/goal"),
-                Goal::Create { .. } => (Method::POST, "/api/v1/goal"),
-                Goal::Pause => (Method::POST, "/api/v1/goal/pause"),
-                Goal::Resume => (Method::POST, "/api/v1/goal/resume"),
-                Goal::Complete => (Method::POST, "/api/v1/goal/complete"),
-                Goal::Delete => (Method::DELETE, "/api/v1/goal"),
-            };
-            let req = client.request(method, path);
-            match goal {
-                Goal::Create { description } => {
-                    req.json(&json!({"description": description.join(" ")}))
-                }
-                _ => req,
-            }
-        }
+        What::Goal(goal) => runtime_goal::request(&client, goal)?,
     };
     Ok(client.send(req).await?)
 }

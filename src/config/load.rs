@@ -325,6 +325,9 @@ fn validate_bot(bot: &mut BotConfig, base_port: u16, allow_all: bool) -> Result<
     bot.tools
         .check()
         .map_err(|(k, message)| (key(&format!("tools.{k}")), message))?;
+    if let Some((k, why)) = bot.goal.invalid() {
+        return Err((key(k), why));
+    }
     Ok(())
 }
 

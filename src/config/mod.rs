@@ -1,11 +1,13 @@
 //! Typed configuration, parsed once from `bots.toml` and the `ALICE_*`
 //! environment. Nothing else in the crate reads raw configuration values.
 
+mod goal;
 mod listen;
 mod load;
 mod redact;
 mod tools;
 
+pub use goal::{format_span, parse_span, GoalConfig, Span, DEFAULT_DEADLINE, MAX_DEADLINE};
 pub use listen::{HttpAddr, ListenOn};
 pub use load::{load, load_for_client, ConfigError};
 pub use tools::{Expose, ToolsConfig, MAX_TOOL_TIMEOUT_SECS};
@@ -101,6 +103,8 @@ pub struct BotConfig {
     pub chat: ChatConfig,
     pub automation: AutomationConfig,
     pub tools: ToolsConfig,
+    /// The goal engine (`[bots.<id>.goal]`).
+    pub goal: GoalConfig,
 }
 
 impl Default for BotConfig {
@@ -125,6 +129,7 @@ impl Default for BotConfig {
             chat: ChatConfig::default(),
             automation: AutomationConfig::default(),
             tools: ToolsConfig::default(),
+            goal: GoalConfig::default(),
         }
     }
 }

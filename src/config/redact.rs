@@ -59,6 +59,7 @@ impl fmt::Debug for BotConfig {
             .field("chat", &self.chat)
             .field("automation", &self.automation)
             .field("tools", &self.tools)
+            .field("goal", &self.goal)
             .finish()
     }
 }

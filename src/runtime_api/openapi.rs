@@ -19,6 +19,8 @@ use utoipa::OpenApi;
         super::goal::resume,
         super::goal::complete,
         super::goal::delete,
+        super::goal::list,
+        super::goal::delay,
         super::runs::create,
         super::runs::list,
         super::runs::get,

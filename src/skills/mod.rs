@@ -80,6 +80,10 @@ const BUNDLED: &[(&str, &str)] = &[
         "alice-goal/scripts/goal.sh",
         include_str!("bundled/alice-goal/scripts/goal.sh"),
     ),
+    (
+        "alice-goal/scripts/alice-goal.sh",
+        include_str!("bundled/alice-goal/scripts/alice-goal.sh"),
+    ),
 ];
 
 pub const BUNDLED_NAMES: [&str; 4] = [

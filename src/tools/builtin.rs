@@ -20,6 +20,7 @@ pub enum Builtin {
     AutomationDelete,
     GoalGet,
     GoalCreate,
+    GoalDelay,
     GoalComplete,
 }
 
@@ -33,7 +34,7 @@ pub enum Needs {
 }
 
 impl Builtin {
-    pub const ALL: [Builtin; 10] = [
+    pub const ALL: [Builtin; 11] = [
         Builtin::SendImage,
         Builtin::SendFile,
         Builtin::AutomationCreate,
@@ -43,6 +44,7 @@ impl Builtin {
         Builtin::AutomationDelete,
         Builtin::GoalGet,
         Builtin::GoalCreate,
+        Builtin::GoalDelay,
         Builtin::GoalComplete,
     ];
 
@@ -57,6 +59,7 @@ impl Builtin {
             Builtin::AutomationDelete => "automation.delete",
             Builtin::GoalGet => "goal.get",
             Builtin::GoalCreate => "goal.create",
+            Builtin::GoalDelay => "goal.delay",
             Builtin::GoalComplete => "goal.complete",
         }
     }
@@ -67,7 +70,7 @@ impl Builtin {
             Builtin::AutomationCreate | Builtin::AutomationUpdate | Builtin::AutomationDelete => {
                 Needs::Automation
             }
-            Builtin::GoalCreate | Builtin::GoalComplete => Needs::Goal,
+            Builtin::GoalCreate | Builtin::GoalDelay | Builtin::GoalComplete => Needs::Goal,
             Builtin::AutomationList | Builtin::AutomationGet | Builtin::GoalGet => Needs::Nothing,
         }
     }
@@ -76,13 +79,14 @@ impl Builtin {
         match self {
             Builtin::SendImage => "Send an image (base64) to the conversation, with an optional caption.",
             Builtin::SendFile => "Send a file (base64) to the conversation, with an optional caption.",
-            Builtin::AutomationCreate => "Create a scheduled task: send_text, run_llm or run_workflow, on a cron or once at run_at.",
+            Builtin::AutomationCreate => "Create a scheduled task: send_text, run_llm or run_workflow, on a cron, every N seconds or once at run_at.",
             Builtin::AutomationList => "List the bot's scheduled tasks (a run's token: its own conversation's).",
             Builtin::AutomationGet => "Get one scheduled task.",
             Builtin::AutomationUpdate => "Update a task (JSON merge patch of status, cron, run_at, text, prompt, workflow).",
             Builtin::AutomationDelete => "Delete a task and its run history.",
             Builtin::GoalGet => "The conversation's goal, or null.",
             Builtin::GoalCreate => "Set a goal for the conversation (fails while an unfinished one exists).",
+            Builtin::GoalDelay => "End a goal iteration: say when the next one should start, and why.",
             Builtin::GoalComplete => "Mark the conversation's goal completed.",
         }
     }
@@ -146,7 +150,12 @@ impl Builtin {
                     "catch_up_within": {"type": ["string", "null"]}}}),
             Builtin::GoalGet | Builtin::GoalComplete => none,
             Builtin::GoalCreate => json!({"type": "object", "required": ["description"],
-                "properties": {"description": {"type": "string", "minLength": 1, "maxLength": 4000}},
+                "properties": {"description": {"type": "string", "minLength": 1, "maxLength": 4000},
+                    "deadline_in": {"type": "string", "description": "e.g. \"48h\", \"90m\", \"1h30m\" (default 48h)"}},
+                "additionalProperties": false}),
+            Builtin::GoalDelay => json!({"type": "object", "required": ["duration", "reason"],
+                "properties": {"duration": {"type": "string", "description": "\"0s\" (go on at once) or 1m to 12h, e.g. \"12m\""},
+                    "reason": {"type": "string", "minLength": 1, "maxLength": 500}},
                 "additionalProperties": false}),
         }
     }
@@ -222,13 +231,20 @@ impl Builtin {
                     .get("description")
                     .and_then(Value::as_str)
                     .unwrap_or_default();
-                to_value(
-                    services
-                        .goals
-                        .create(&session(caller)?, description)
-                        .await
-                        .map_err(said)?,
-                )
+                let deadline_in = args.get("deadline_in").and_then(Value::as_str);
+                let goal = services
+                    .goals
+                    .create(&caller.scope, &session(caller)?, description, deadline_in)
+                    .await;
+                to_value(goal.map_err(said)?)
+            }
+            Builtin::GoalDelay => {
+                let text = |key: &str| args.get(key).and_then(Value::as_str).unwrap_or_default();
+                let goal = services
+                    .goals
+                    .delay(&session(caller)?, text("duration"), text("reason"))
+                    .await;
+                to_value(goal.map_err(said)?)
             }
             Builtin::GoalComplete => {
                 let goal = services

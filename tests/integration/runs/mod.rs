@@ -6,6 +6,7 @@ mod alice_forms;
 mod contract;
 mod dropin;
 mod events;
+mod goal_engine;
 mod goals;
 mod lifecycle;
 mod modes;

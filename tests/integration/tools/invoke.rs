@@ -57,7 +57,10 @@ async fn tools_are_listed_by_expose_allowlist_and_denylist_and_refused_when_off(
         ("agents", vec!["agent.ask"]),
         ("all", everything),
         // The denylist goes first; the allowlist then replaces `expose`.
-        ("lists", vec!["agent.ask", "goal.complete", "goal.get"]),
+        (
+            "lists",
+            vec!["agent.ask", "goal.complete", "goal.delay", "goal.get"],
+        ),
         // A built-in whose permission is off is not offered.
         (
             "noperm",
@@ -241,6 +244,18 @@ async fn builtins_and_skill_tools_run_synchronously_with_the_callers_scope() {
     )
     .await;
     assert_eq!(goal["description"], "ship it", "{goal}");
+    let (_, delayed) = bot_call(
+        Method::POST,
+        &format!("{url}/api/v1/tools/invoke"),
+        &token,
+        &headers,
+        Some(json!({"tool_name": "goal.delay", "args": {"duration": "2h", "reason": "waiting for CI"}})),
+    )
+    .await;
+    assert_eq!(
+        delayed["result"]["last_delay"]["reason"], "waiting for CI",
+        "{delayed}"
+    );
     let (_, done) = bot_call(
         Method::POST,
         &format!("{url}/api/v1/tools/invoke"),

@@ -70,7 +70,7 @@ pub async fn invoke(url: &str, token: &str, body: Value) -> (u16, Value) {
     .await
 }
 
-pub const BUILTINS: [&str; 10] = [
+pub const BUILTINS: [&str; 11] = [
     "automation.create",
     "automation.delete",
     "automation.get",
@@ -78,6 +78,7 @@ pub const BUILTINS: [&str; 10] = [
     "automation.update",
     "goal.complete",
     "goal.create",
+    "goal.delay",
     "goal.get",
     "message.send_file",
     "message.send_image",
