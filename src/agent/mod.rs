@@ -67,6 +67,26 @@ pub struct AgentProbe {
     pub runs_in_flight: usize,
     /// `agent.max_concurrent_runs`.
     pub capacity: usize,
+    /// How the last finished run ended (since the bot started).
+    pub last_exit: Option<LastExit>,
+}
+
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct LastExit {
+    pub run_id: String,
+    pub status: RunStatus,
+    /// `null` when the process was killed or never started.
+    pub exit_code: Option<i32>,
+    pub finished_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub error: Option<String>,
+}
+
+/// A skill's workflow runs since the bot started (`run_workflow` tasks).
+#[derive(Debug, Clone, Copy, Default, serde::Serialize, utoipa::ToSchema)]
+pub struct SkillCalls {
+    pub calls: u64,
+    pub success: u64,
+    pub failure: u64,
 }
 
 /// The run service of one bot. Cloning is cheap.
@@ -96,6 +116,9 @@ struct Inner {
     runtime: tokio::runtime::Handle,
     shutdown_timeout: Duration,
     metrics: crate::metrics::BotMetrics,
+    /// For the probe, in memory: the last run's end and each skill's calls.
+    last_exit: parking_lot::Mutex<Option<LastExit>>,
+    skill_calls: DashMap<String, SkillCalls>,
 }
 
 impl AgentRunner {
@@ -123,6 +146,8 @@ impl AgentRunner {
                 runtime,
                 shutdown_timeout: setup.shutdown_timeout,
                 metrics: setup.metrics,
+                last_exit: parking_lot::Mutex::new(None),
+                skill_calls: DashMap::new(),
             }),
         })
     }
@@ -165,7 +190,28 @@ impl AgentRunner {
             command,
             runs_in_flight: self.inner.live.len(),
             capacity: self.inner.config.max_concurrent_runs,
+            last_exit: self.inner.last_exit.lock().clone(),
         }
+    }
+
+    /// Each skill's workflow calls since the bot started, by name.
+    pub fn skill_calls(&self, name: &str) -> SkillCalls {
+        self.inner
+            .skill_calls
+            .get(name)
+            .map(|c| *c)
+            .unwrap_or_default()
+    }
+
+    /// Called by the run driver as each run ends.
+    fn exited(&self, record: &AgentRun) {
+        *self.inner.last_exit.lock() = Some(LastExit {
+            run_id: record.run_id.clone(),
+            status: record.status,
+            exit_code: record.exit_code,
+            finished_at: record.finished_at,
+            error: record.error.clone(),
+        });
     }
 
     /// What a live run token may act on (`None`: not a live run's token).
@@ -214,6 +260,22 @@ impl AgentRunner {
     /// Runs a skill's entry script with the scope's environment; `input`
     /// goes to stdin. Used by `run_workflow` tasks.
     pub async fn run_skill(
+        &self,
+        scope: &Scope,
+        name: &str,
+        input: &str,
+    ) -> Result<String, AgentError> {
+        let result = self.run_skill_once(scope, name, input).await;
+        let mut calls = self.inner.skill_calls.entry(name.to_string()).or_default();
+        calls.calls += 1;
+        match result {
+            Ok(_) => calls.success += 1,
+            Err(_) => calls.failure += 1,
+        }
+        result
+    }
+
+    async fn run_skill_once(
         &self,
         scope: &Scope,
         name: &str,

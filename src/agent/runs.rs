@@ -408,6 +408,7 @@ impl AgentRunner {
             tracing::error!(run = %run_id, error = %e, "cannot store the run's outcome");
         }
         self.inner.live.remove(&run_id);
+        self.exited(&record);
         let seconds = (Utc::now() - record.started_at).num_milliseconds() as f64 / 1000.0;
         self.inner
             .metrics

@@ -22,7 +22,7 @@ pub use model::{
     Action, Creator, Outcome, Schedule, ScopeType, ShapeError, Task, TaskAction, TaskRun,
     TaskStatus,
 };
-pub use scheduler::SchedulerProbe;
+pub use scheduler::{LastTaskError, SchedulerProbe};
 pub use store::RUNS_KEPT;
 
 use crate::config::BotConfig;

@@ -4,7 +4,7 @@ use crate::agent::{AgentRunner, AgentSetup, RunStore};
 use crate::automation::{Actions, Automation};
 use crate::chat::ChatPipeline;
 use crate::config::{BotConfig, ConnectorKind};
-use crate::connector::{FeishuConnector, LocalConnector, Messenger};
+use crate::connector::{ConnectorHealth, FeishuConnector, LocalConnector, Messenger};
 use crate::error::{Code, ErrorCode};
 use crate::goal::Goals;
 use crate::http::{generate_token, tokens_equal, Authenticator, Principal};
@@ -75,6 +75,8 @@ struct Inner {
     chat: ChatPipeline,
     automation: Automation,
     metrics: BotMetrics,
+    /// Whether messages can really arrive (the probes read it).
+    health: ConnectorHealth,
     /// When this bot was opened (a restart opens it again).
     started: std::time::Instant,
 }
@@ -154,6 +156,17 @@ impl BotState {
         let watched = config.connector.kind == ConnectorKind::Feishu
             && config.connector.events == crate::config::EventsTransport::LongConnection;
         metrics.connector_up(!watched);
+        let health = match (config.connector.kind, config.connector.events) {
+            (ConnectorKind::Local, _) => ConnectorHealth::local(),
+            (ConnectorKind::Feishu, crate::config::EventsTransport::LongConnection) => {
+                ConnectorHealth::long_connection()
+            }
+            (ConnectorKind::Feishu, crate::config::EventsTransport::Webhook) => {
+                ConnectorHealth::webhook(std::time::Duration::from_secs(
+                    config.connector.webhook_idle_after_secs,
+                ))
+            }
+        };
         let workspace = config
             .agent
             .workspace
@@ -206,6 +219,7 @@ impl BotState {
                 agent,
                 chat,
                 metrics,
+                health,
                 started: std::time::Instant::now(),
             }),
         })
@@ -214,6 +228,11 @@ impl BotState {
     /// The bot's own metrics (`GET /metrics`).
     pub fn metrics(&self) -> &BotMetrics {
         &self.inner.metrics
+    }
+
+    /// Whether the connector can really receive (see `connector::health`).
+    pub fn connector_health(&self) -> &ConnectorHealth {
+        &self.inner.health
     }
 
     /// Time since this bot was opened.

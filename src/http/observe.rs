@@ -35,6 +35,9 @@ pub async fn observe(
         .map(str::to_owned)
         .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
     let method = req.method().to_string();
+    let _in_flight = req
+        .app_data::<web::Data<HttpMetrics>>()
+        .map(|metrics| metrics.enter());
     // Handlers' errors arrive here as responses already; only a middleware
     // error comes back as `Err`, and actix renders that one itself. (Holding
     // a clone of the request across `call` would break actix's routing.)

@@ -43,6 +43,17 @@ async fn the_internal_probe_shows_the_bot_its_tasks_runs_and_inbox() {
     assert_eq!(p["bot"]["connector"], "local");
     assert_eq!(p["bot"]["timezone"], "UTC", "{p}");
     assert_eq!(p["connector"]["kind"], "local");
+    // The embedded connector is usable as long as the bot runs.
+    assert_eq!(p["connector"]["state"], "connected", "{p}");
+    assert!(p["connector"]["connected_since"].is_string(), "{p}");
+    assert!(p["connector"]["last_event_at"].is_null(), "{p}");
+    assert!(p["connector"]["last_error"].is_null(), "{p}");
+    // The probe itself is in flight while it is answered.
+    assert!(p["http"]["in_flight"].as_i64().unwrap() >= 1, "{p}");
+    assert!(p["scheduler"]["last_error"].is_null(), "{p}");
+    assert!(p["agent"]["last_exit"].is_null(), "{p}");
+    // The meta tree holds the generated token at least.
+    assert!(p["store"]["size_bytes"].as_u64().unwrap() > 0, "{p}");
     assert_eq!(p["limits"]["list_max"], 200);
     assert_eq!(p["permissions"]["runtime_message"], true);
     // The 401 above was counted; this request is not yet.
@@ -74,6 +85,9 @@ async fn the_internal_probe_shows_the_bot_its_tasks_runs_and_inbox() {
         .collect();
     assert_eq!(p["skills"]["count"], skills.len());
     assert!(skills.contains(&"alice-message"), "{p}");
+    let message = &p["skills"]["items"][skills.iter().position(|s| *s == "alice-message").unwrap()];
+    assert_eq!(message["loaded"], true, "{p}");
+    assert_eq!(message["calls"], 0, "{p}");
 
     // One active task: counted, and its due time is the next one.
     let due = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
@@ -133,5 +147,116 @@ async fn the_internal_probe_shows_the_bot_its_tasks_runs_and_inbox() {
         }
     })
     .await;
+    // The last finished run is one of the two (the headless one or the chat's).
+    let p = probe_json(&url, &token).await;
+    let last = &p["agent"]["last_exit"];
+    assert_eq!(last["status"], "succeeded", "{p}");
+    assert_eq!(last["exit_code"], 0, "{p}");
+    assert!(
+        last["run_id"].is_string() && last["finished_at"].is_string(),
+        "{p}"
+    );
+    h.stop().await;
+}
+
+fn write_skill(skills: &std::path::Path, name: &str, manifest: &str, script: &str) {
+    use std::os::unix::fs::PermissionsExt;
+    let folder = skills.join(name);
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(folder.join("SKILL.md"), manifest).unwrap();
+    let run = folder.join("run.sh");
+    std::fs::write(&run, script).unwrap();
+    std::fs::set_permissions(&run, std::fs::Permissions::from_mode(0o755)).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_internal_probe_counts_skill_calls_and_keeps_the_last_task_error() {
+    let h = Harness::start(&[BotSpec::new("alpha", "gate.sh")], "").await;
+    let (url, token) = (h.url("alpha"), h.token("alpha").await);
+    let skills = h.workspace("alpha").join("skills");
+    write_skill(
+        &skills,
+        "report",
+        "---\nname: report\n---\n",
+        "#!/bin/sh\necho done\n",
+    );
+    write_skill(
+        &skills,
+        "broken",
+        "---\nname: broken\n---\n",
+        "#!/bin/sh\necho 'disk full' >&2\nexit 3\n",
+    );
+    // Declares an entry script that is not there: listed, not loaded.
+    write_skill(
+        &skills,
+        "halfway",
+        "---\nname: halfway\nentry: missing.sh\n---\n",
+        "",
+    );
+
+    let due = (chrono::Utc::now() + chrono::Duration::seconds(2)).to_rfc3339();
+    let mut ids = Vec::new();
+    for workflow in ["report", "broken"] {
+        let res = client()
+            .post(format!("{url}/api/v1/automation/tasks"))
+            .bearer_auth(&token)
+            .json(
+                &json!({"scope_type": "chat", "scope_id": "oc_1", "action": "run_workflow",
+                "workflow": workflow, "run_at": due}),
+            )
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), 201);
+        ids.push(
+            res.json::<Value>().await.unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_string(),
+        );
+    }
+    let skill = |p: &Value, name: &str| {
+        p["skills"]["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["name"] == name)
+            .cloned()
+            .unwrap_or(Value::Null)
+    };
+    eventually("both workflows ran", || {
+        let (url, token) = (url.clone(), token.clone());
+        async move {
+            let p = probe_json(&url, &token).await;
+            skill(&p, "report")["success"] == 1 && skill(&p, "broken")["failure"] == 1
+        }
+    })
+    .await;
+    let p = probe_json(&url, &token).await;
+    let report = skill(&p, "report");
+    assert_eq!(
+        (report["calls"].as_u64(), report["failure"].as_u64()),
+        (Some(1), Some(0)),
+        "{p}"
+    );
+    assert_eq!(report["loaded"], true, "{p}");
+    let broken = skill(&p, "broken");
+    assert_eq!(
+        (broken["calls"].as_u64(), broken["success"].as_u64()),
+        (Some(1), Some(0)),
+        "{p}"
+    );
+    assert_eq!(skill(&p, "halfway")["loaded"], false, "{p}");
+    assert_eq!(skill(&p, "halfway")["calls"], 0, "{p}");
+    eventually("the failure is recorded", || {
+        let (url, token) = (url.clone(), token.clone());
+        async move { !probe_json(&url, &token).await["scheduler"]["last_error"].is_null() }
+    })
+    .await;
+    let p = probe_json(&url, &token).await;
+    let last = &p["scheduler"]["last_error"];
+    assert_eq!(last["task_id"], ids[1].as_str(), "{p}");
+    assert!(last["error"].as_str().unwrap().contains("disk full"), "{p}");
+    assert!(last["at"].is_string(), "{p}");
     h.stop().await;
 }

@@ -6,6 +6,7 @@ use super::dispatch::FeishuInbound;
 use super::endpoint::{self, ClientConfig, EndpointError};
 use super::frame::{self, Frame, Reassembler};
 use crate::config::ConnectorConfig;
+use crate::connector::ConnectorHealth;
 use crate::metrics::BotMetrics;
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use prost::Message as _;
@@ -40,6 +41,8 @@ struct Settings {
     http: reqwest::Client,
     /// `alice_connector_up`: 1 while a session is open.
     metrics: BotMetrics,
+    /// The probes' view: connecting, connected, disconnected and why.
+    health: ConnectorHealth,
 }
 
 /// An event waiting for the handler, with the way back to its connection.
@@ -57,6 +60,7 @@ impl LongConnection {
         http: reqwest::Client,
         inbound: FeishuInbound,
         metrics: BotMetrics,
+        health: ConnectorHealth,
     ) -> Self {
         let settings = Settings {
             bot_id: bot_id.to_string(),
@@ -65,6 +69,7 @@ impl LongConnection {
             app_secret: connector.app_secret.clone(),
             http,
             metrics,
+            health,
         };
         let cancel = CancellationToken::new();
         let abandoned = CancellationToken::new();
@@ -116,6 +121,7 @@ async fn run(
             _ = cancel.cancelled() => break,
             _ = tokio::time::sleep(delay) => {}
         }
+        settings.health.connecting();
         let opened = tokio::select! {
             _ = cancel.cancelled() => break,
             opened = open(&settings) => opened,
@@ -124,10 +130,19 @@ async fn run(
             Ok((socket, endpoint)) => {
                 tracing::info!(bot, "Feishu long connection open");
                 settings.metrics.connector_up(true);
+                settings.health.connected();
                 config = endpoint.config;
-                let ended =
-                    session(socket, endpoint.service_id, &mut config, &work_tx, &cancel).await;
+                let ended = session(
+                    socket,
+                    endpoint.service_id,
+                    &mut config,
+                    &work_tx,
+                    &cancel,
+                    &settings.health,
+                )
+                .await;
                 settings.metrics.connector_up(false);
+                settings.health.disconnected(&ended);
                 if cancel.is_cancelled() {
                     break;
                 }
@@ -135,6 +150,7 @@ async fn run(
                 tracing::warn!(bot, reason = %ended, reconnect_in_ms = delay.as_millis() as u64, "Feishu long connection dropped");
             }
             Err(e) => {
+                settings.health.disconnected(&e.to_string());
                 delay = config.retry_every();
                 match e {
                     OpenError::Endpoint(EndpointError::Refused { .. }) | OpenError::Refused(_) => {
@@ -214,6 +230,7 @@ async fn session(
     config: &mut ClientConfig,
     work: &mpsc::Sender<Work>,
     cancel: &CancellationToken,
+    health: &ConnectorHealth,
 ) -> String {
     let (mut write, mut read) = socket.split();
     let (ack_tx, mut ack_rx) = mpsc::unbounded_channel::<Frame>();
@@ -244,6 +261,9 @@ async fn session(
                     }
                 };
                 if frame.method == frame::METHOD_CONTROL {
+                    if frame.header(frame::HEADER_TYPE) == Some(frame::TYPE_PONG) {
+                        health.pong();
+                    }
                     if let Some(new) = pong_config(&frame) {
                         if new.ping_every() != config.ping_every() {
                             let every = new.ping_every();
