@@ -152,7 +152,7 @@ impl BotState {
         });
         // The local connector is usable as soon as the bot is, and so is a
         // webhook Feishu bot (no connection to watch); a long connection
-        // says so itself while its session is open.
+        // says so itself while its session answers pings.
         let watched = config.connector.kind == ConnectorKind::Feishu
             && config.connector.events == crate::config::EventsTransport::LongConnection;
         metrics.connector_up(!watched);
