@@ -4,6 +4,7 @@
 //! token, a watchdog and a place within the bot's and the host's capacity.
 
 pub mod api;
+mod check;
 mod control;
 mod error;
 mod feed;
@@ -192,6 +193,13 @@ impl AgentRunner {
             capacity: self.inner.config.max_concurrent_runs,
             last_exit: self.inner.last_exit.lock().clone(),
         }
+    }
+
+    /// Whether the agent command can start (the external probe).
+    pub async fn check_command(&self) -> check::CommandCheck {
+        let config = &self.inner.config;
+        let path = config.env.get("PATH").map(String::as_str);
+        check::check_command(&config.command, &self.inner.workspace, path).await
     }
 
     /// Each skill's workflow calls since the bot started, by name.

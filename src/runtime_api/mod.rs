@@ -3,6 +3,7 @@
 //! server; the supervisor lends it to the bots (`Host::serve`).
 
 mod automation;
+mod external;
 pub mod extract;
 mod goal;
 pub mod health;
@@ -55,5 +56,6 @@ pub fn app(
         automation::configure(cfg);
         metrics::configure(cfg);
         probes::configure(cfg);
+        external::configure(cfg);
     })
 }

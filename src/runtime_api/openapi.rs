@@ -33,6 +33,7 @@ use utoipa::OpenApi;
         super::automation::runs,
         super::metrics::metrics,
         super::probes::internal,
+        super::external::external,
         openapi_json,
     ),
     components(schemas(super::extract::ReceiveIdTypeHeader)),

@@ -441,6 +441,7 @@ async fn openapi_documents_parse_and_list_every_route() {
         ("get", "/api/v1/skills"),
         ("get", "/metrics"),
         ("get", "/api/v1/probes/internal"),
+        ("get", "/api/v1/probes/external"),
     ];
     let admin_routes = [
         ("get", "/healthz"),

@@ -260,3 +260,117 @@ async fn the_internal_probe_counts_skill_calls_and_keeps_the_last_task_error() {
     assert!(last["at"].is_string(), "{p}");
     h.stop().await;
 }
+
+async fn external(url: &str, token: &str) -> Value {
+    let res = client()
+        .get(format!("{url}/api/v1/probes/external"))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("external probe");
+    assert_eq!(res.status(), 200);
+    let body = res.text().await.unwrap();
+    for secret in [token, crate::common::fake_feishu_ws::APP_SECRET] {
+        assert!(!body.contains(secret), "a secret leaked: {body}");
+    }
+    serde_json::from_str(&body).expect("JSON")
+}
+
+/// The results named `name`.
+fn results<'a>(p: &'a Value, name: &str) -> Vec<&'a Value> {
+    p["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .filter(|r| r["name"] == name)
+        .collect()
+}
+
+fn feishu_bot(base_url: &str) -> String {
+    use crate::common::fake_feishu_ws::{APP_ID, APP_SECRET};
+    format!("[bots.{{id}}.connector]\nkind = \"feishu\"\napp_id = \"{APP_ID}\"\napp_secret = \"{APP_SECRET}\"\nbase_url = \"{base_url}\"\n")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_external_probe_checks_feishu_the_agent_and_the_hosts_it_calls() {
+    let fake = crate::common::fake_feishu_ws::FakeFeishu::start().await;
+    let dead = format!("http://127.0.0.1:{}", free_ports(1));
+    let up = feishu_bot(&fake.base_url).replace("{id}", "up");
+    let down = feishu_bot(&dead).replace("{id}", "down");
+    let mut specs = [
+        BotSpec::new("up", "gate.sh"),
+        BotSpec::new("down", "gate.sh"),
+        BotSpec::new("plain", "gate.sh"),
+    ];
+    specs[0].extra = &up;
+    specs[1].extra = &down;
+    let h = Harness::start(&specs, "").await;
+
+    // Up: every check answers, once the connection's first ping is answered.
+    let (url, token) = (h.url("up"), h.token("up").await);
+    eventually("the long connection is up", || {
+        let (url, token) = (url.clone(), token.clone());
+        async move { probe_json(&url, &token).await["connector"]["state"] == "connected" }
+    })
+    .await;
+    let p = external(&url, &token).await;
+    assert_eq!(p["ok"], true, "{p}");
+    assert!(p["timestamp"].is_string(), "{p}");
+    let tok = results(&p, "feishu_token")[0];
+    assert_eq!(tok["status"], "ok", "{p}");
+    assert_eq!(tok["http_status"], 200, "{p}");
+    // Scheme and host only: never a path or query.
+    assert_eq!(tok["url"], fake.base_url.as_str(), "{p}");
+    assert!(tok["latency_ms"].is_u64(), "{p}");
+    assert_eq!(
+        results(&p, "feishu_long_connection")[0]["status"],
+        "ok",
+        "{p}"
+    );
+    let agent = results(&p, "agent_command")[0];
+    assert_eq!(agent["status"], "ok", "{p}");
+    let hosts = results(&p, "callback_host");
+    assert_eq!(hosts.len(), 1, "{p}");
+    assert_eq!(hosts[0]["status"], "ok", "{p}");
+    assert_eq!(hosts[0]["url"], fake.base_url.as_str(), "{p}");
+
+    // Down: errors, each with its reason.
+    let p = external(&h.url("down"), &h.token("down").await).await;
+    assert_eq!(p["ok"], false, "{p}");
+    for name in ["feishu_token", "feishu_long_connection", "callback_host"] {
+        let r = results(&p, name)[0];
+        assert_eq!(r["status"], "error", "{name}: {p}");
+        assert!(
+            r["error"].as_str().is_some_and(|e| !e.is_empty()),
+            "{name}: {p}"
+        );
+        assert_eq!(r["url"], dead.as_str(), "{name}: {p}");
+    }
+    assert!(
+        results(&p, "feishu_token")[0]["http_status"].is_null(),
+        "{p}"
+    );
+    assert_eq!(results(&p, "agent_command")[0]["status"], "ok", "{p}");
+
+    // Local: nothing to reach but the agent.
+    let p = external(&h.url("plain"), &h.token("plain").await).await;
+    assert_eq!(p["ok"], true, "{p}");
+    for name in ["feishu_token", "feishu_long_connection"] {
+        let r = results(&p, name)[0];
+        assert_eq!(r["status"], "skipped", "{name}: {p}");
+        assert!(
+            r["reason"].as_str().is_some_and(|e| e.contains("local")),
+            "{p}"
+        );
+    }
+    assert!(results(&p, "callback_host").is_empty(), "{p}");
+
+    // No token: 401.
+    let res = client()
+        .get(format!("{}/api/v1/probes/external", h.url("plain")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    h.stop().await;
+}
