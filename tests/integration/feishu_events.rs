@@ -151,6 +151,17 @@ async fn a_long_connection_whose_pings_go_unanswered_is_declared_dead_and_reopen
     .await;
     let p = fs_probe(&s).await;
     assert!(p["connector"]["connected_since"].is_null(), "{p}");
+    // The supervisor's probe says so too.
+    let all = serde_json::to_value(s.supervisor.probes().await).unwrap();
+    let fs = all["bots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["id"] == "fs")
+        .unwrap();
+    assert_eq!(fs["state"], "running", "{all}");
+    assert_ne!(fs["connector_state"], "connected", "{all}");
+    assert_eq!(fs["health"], "degraded", "{all}");
     eventually("dropped for the missed pongs", || async {
         fs_probe(&s).await["connector"]["last_error"]
             .as_str()

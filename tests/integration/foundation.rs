@@ -453,6 +453,7 @@ async fn openapi_documents_parse_and_list_every_route() {
         ("post", "/api/bots/{id}/restart"),
         ("get", "/api/bots/{id}/token"),
         ("post", "/api/reload"),
+        ("get", "/api/probes"),
         ("get", "/api/bots/{id}/conversations"),
         ("get", "/api/bots/{id}/conversations/{receive_id}/messages"),
         ("post", "/api/bots/{id}/conversations/{receive_id}/messages"),

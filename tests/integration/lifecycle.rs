@@ -151,9 +151,20 @@ async fn cli_prints_tables_json_and_clear_failures() {
     let out = run(&["list"]);
     assert!(out.status.success());
     let table = String::from_utf8(out.stdout).unwrap();
+    let row = |id: &str| -> Vec<String> {
+        let line = table
+            .lines()
+            .find(|l| l.contains(&format!(" {id} ")))
+            .unwrap_or("");
+        line.split_whitespace().map(str::to_string).collect()
+    };
+    // │ ID NAME STATE HEALTH …
+    assert_eq!(row("alpha")[4], "ok", "alpha is healthy:\n{table}");
+    assert_eq!(row("beta")[4], "stopped", "{table}");
     for needle in [
         "ID",
         "STATE",
+        "HEALTH",
         "alpha",
         "running",
         "beta",
@@ -166,6 +177,8 @@ async fn cli_prints_tables_json_and_clear_failures() {
     let json: Value = serde_json::from_slice(&out.stdout).expect("--json is JSON");
     assert_eq!(json[0]["id"], "alpha");
     assert_eq!(json[1]["state"], "stopped");
+    assert_eq!(json[0]["health"], "ok", "{json}");
+    assert_eq!(json[1]["health"], "stopped", "{json}");
 
     let out = run(&["status", "nobody"]);
     assert_eq!(out.status.code(), Some(1));

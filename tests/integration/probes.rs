@@ -374,3 +374,61 @@ async fn the_external_probe_checks_feishu_the_agent_and_the_hosts_it_calls() {
     assert_eq!(res.status(), 401);
     h.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_supervisor_probe_has_a_line_per_bot_and_its_own() {
+    let h = Harness::start(&[BotSpec::new("alpha", "gate.sh")], "").await;
+    let bot_token = h.token("alpha").await;
+    let (status, p) = h
+        .admin_send(reqwest::Method::GET, "/api/probes", None)
+        .await;
+    assert_eq!(status, 200, "{p}");
+    assert_eq!(p["ok"], true, "{p}");
+    assert!(p["timestamp"].is_string(), "{p}");
+    assert_eq!(p["supervisor"]["version"], env!("CARGO_PKG_VERSION"), "{p}");
+    assert_eq!(p["supervisor"]["bots"], 1, "{p}");
+    assert_eq!(p["supervisor"]["running"], 1, "{p}");
+    let alpha = &p["bots"][0];
+    assert_eq!(alpha["id"], "alpha", "{p}");
+    assert_eq!(alpha["state"], "running", "{p}");
+    assert_eq!(alpha["health"], "ok", "{p}");
+    assert_eq!(alpha["connector"], "local", "{p}");
+    assert_eq!(alpha["connector_state"], "connected", "{p}");
+    assert_eq!(alpha["inbox_pending"], 0, "{p}");
+    assert!(alpha["last_error"].is_null(), "{p}");
+
+    // A message held by the gate agent is pending; a stopped bot says so.
+    let (status, _) = h
+        .admin_send(
+            reqwest::Method::POST,
+            "/api/bots/alpha/conversations/oc_1/messages",
+            Some(json!({"text": "hello"})),
+        )
+        .await;
+    assert_eq!(status, 202);
+    let (_, p) = h
+        .admin_send(reqwest::Method::GET, "/api/probes", None)
+        .await;
+    assert_eq!(p["bots"][0]["inbox_pending"], 1, "{p}");
+    h.open_gate("alpha");
+    let (status, _) = h
+        .admin_send(reqwest::Method::POST, "/api/bots/alpha/stop", None)
+        .await;
+    assert_eq!(status, 200);
+    let (_, p) = h
+        .admin_send(reqwest::Method::GET, "/api/probes", None)
+        .await;
+    assert_eq!(p["bots"][0]["health"], "stopped", "{p}");
+    assert!(p["bots"][0]["connector_state"].is_null(), "{p}");
+    assert_eq!(p["supervisor"]["running"], 0, "{p}");
+
+    // The admin token only.
+    let res = client()
+        .get(format!("{}/api/probes", h.app.admin_url))
+        .bearer_auth(&bot_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 401);
+    h.stop().await;
+}
