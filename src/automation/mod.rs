@@ -87,7 +87,7 @@ impl Automation {
         let store = TaskStore::open(store)?;
         Ok(Self {
             inner: Arc::new(Inner {
-                scheduler: Scheduler::new(store.clone(), actions, tz),
+                scheduler: Scheduler::new(store.clone(), actions, tz, &config.id),
                 store,
                 tz,
                 list_max: config.limits.list_max,

@@ -75,10 +75,12 @@ pub struct Scheduler {
     runs: TaskTracker,
     /// For the probe: the last failure, kept in memory.
     last_error: Mutex<Option<LastTaskError>>,
+    /// The bot, for each run's log span.
+    bot: String,
 }
 
 impl Scheduler {
-    pub fn new(store: TaskStore, actions: Actions, tz: Tz) -> Arc<Self> {
+    pub fn new(store: TaskStore, actions: Actions, tz: Tz, bot: &str) -> Arc<Self> {
         Arc::new(Self {
             store,
             actions,
@@ -90,6 +92,7 @@ impl Scheduler {
             abort: CancellationToken::new(),
             runs: TaskTracker::new(),
             last_error: Mutex::new(None),
+            bot: bot.to_string(),
         })
     }
 
@@ -205,7 +208,9 @@ impl Scheduler {
         }
         for (id, due) in queue.pop_due(Utc::now()) {
             let this = self.clone();
-            self.runs.spawn(async move {
+            // Every line of the run (the agent's too) carries the task.
+            let span = tracing::info_span!("task_run", bot = %self.bot, task_id = %id, due = %due);
+            let run = async move {
                 let work = AssertUnwindSafe(this.run_due(&id, due)).catch_unwind();
                 let error = match work.await {
                     Ok(Ok(())) => return,
@@ -214,7 +219,8 @@ impl Scheduler {
                 };
                 tracing::error!(task = %id, error = %error, "automation run failed");
                 this.failed(&id, error);
-            });
+            };
+            self.runs.spawn(tracing::Instrument::instrument(run, span));
         }
     }
 
