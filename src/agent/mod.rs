@@ -4,6 +4,7 @@
 //! token, a watchdog and a place within the bot's and the host's capacity.
 
 pub mod api;
+mod check;
 mod control;
 mod error;
 mod feed;
@@ -67,6 +68,26 @@ pub struct AgentProbe {
     pub runs_in_flight: usize,
     /// `agent.max_concurrent_runs`.
     pub capacity: usize,
+    /// How the last finished run ended (since the bot started).
+    pub last_exit: Option<LastExit>,
+}
+
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct LastExit {
+    pub run_id: String,
+    pub status: RunStatus,
+    /// `null` when the process was killed or never started.
+    pub exit_code: Option<i32>,
+    pub finished_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub error: Option<String>,
+}
+
+/// A skill's workflow runs since the bot started (`run_workflow` tasks).
+#[derive(Debug, Clone, Copy, Default, serde::Serialize, utoipa::ToSchema)]
+pub struct SkillCalls {
+    pub calls: u64,
+    pub success: u64,
+    pub failure: u64,
 }
 
 /// The run service of one bot. Cloning is cheap.
@@ -96,6 +117,9 @@ struct Inner {
     runtime: tokio::runtime::Handle,
     shutdown_timeout: Duration,
     metrics: crate::metrics::BotMetrics,
+    /// For the probe, in memory: the last run's end and each skill's calls.
+    last_exit: parking_lot::Mutex<Option<LastExit>>,
+    skill_calls: DashMap<String, SkillCalls>,
 }
 
 impl AgentRunner {
@@ -123,6 +147,8 @@ impl AgentRunner {
                 runtime,
                 shutdown_timeout: setup.shutdown_timeout,
                 metrics: setup.metrics,
+                last_exit: parking_lot::Mutex::new(None),
+                skill_calls: DashMap::new(),
             }),
         })
     }
@@ -165,7 +191,35 @@ impl AgentRunner {
             command,
             runs_in_flight: self.inner.live.len(),
             capacity: self.inner.config.max_concurrent_runs,
+            last_exit: self.inner.last_exit.lock().clone(),
         }
+    }
+
+    /// Whether the agent command can start (the external probe).
+    pub async fn check_command(&self) -> check::CommandCheck {
+        let config = &self.inner.config;
+        let path = config.env.get("PATH").map(String::as_str);
+        check::check_command(&config.command, &self.inner.workspace, path).await
+    }
+
+    /// Each skill's workflow calls since the bot started, by name.
+    pub fn skill_calls(&self, name: &str) -> SkillCalls {
+        self.inner
+            .skill_calls
+            .get(name)
+            .map(|c| *c)
+            .unwrap_or_default()
+    }
+
+    /// Called by the run driver as each run ends.
+    fn exited(&self, record: &AgentRun) {
+        *self.inner.last_exit.lock() = Some(LastExit {
+            run_id: record.run_id.clone(),
+            status: record.status,
+            exit_code: record.exit_code,
+            finished_at: record.finished_at,
+            error: record.error.clone(),
+        });
     }
 
     /// What a live run token may act on (`None`: not a live run's token).
@@ -220,7 +274,9 @@ impl AgentRunner {
         input: &str,
     ) -> Result<String, AgentError> {
         let request = self.skill_request(scope, name, input, RunOrigin::Workflow)?;
-        answer(self.run_queued(request).await?)
+        let result = answer(self.run_queued(request).await?);
+        self.count_skill_call(name, result.is_ok());
+        result
     }
 
     /// A tool invocation, recorded as a run with its own watchdog: the
@@ -238,7 +294,21 @@ impl AgentRunner {
             None => RunRequest::new(input, scope.clone(), RunOrigin::Tool),
         };
         request.timeout_ms = Some(timeout.as_millis().max(1) as u64);
-        answer(self.run_queued(request).await?)
+        let result = answer(self.run_queued(request).await?);
+        if let Some(name) = skill {
+            self.count_skill_call(name, result.is_ok());
+        }
+        result
+    }
+
+    /// The probe's per-skill counters (since the bot started).
+    fn count_skill_call(&self, name: &str, ok: bool) {
+        let mut calls = self.inner.skill_calls.entry(name.to_string()).or_default();
+        calls.calls += 1;
+        match ok {
+            true => calls.success += 1,
+            false => calls.failure += 1,
+        }
     }
 
     fn skill_request(

@@ -331,14 +331,19 @@ impl AgentRunner {
         );
         let origin = record.origin;
         let this = self.clone();
-        self.inner.tracker.spawn(async move {
+        // Every line of the run carries its id, origin and bot.
+        let span = tracing::info_span!("agent_run", run_id = %run_id, origin = origin_name(origin), bot = %self.inner.bot_id);
+        let drive = async move {
             let record = this
                 .drive(started, record, &token, &cancel, &progress_tx)
                 .await;
             drop(slots);
             progress_tx.send_modify(|_| {});
             done_tx.send_replace(Some(record));
-        });
+        };
+        self.inner
+            .tracker
+            .spawn(tracing::Instrument::instrument(drive, span));
         Ok(RunHandle {
             run_id,
             origin,
@@ -421,6 +426,7 @@ impl AgentRunner {
             tracing::error!(run = %run_id, error = %e, "cannot store the run's outcome");
         }
         self.inner.live.remove(&run_id);
+        self.exited(&record);
         let seconds = (Utc::now() - record.started_at).num_milliseconds() as f64 / 1000.0;
         self.inner
             .metrics

@@ -24,7 +24,7 @@ pub use model::{
     Action, Creator, Misfire, Outcome, Schedule, ScopeType, ShapeError, Task, TaskAction, TaskRun,
     TaskStatus,
 };
-pub use scheduler::SchedulerProbe;
+pub use scheduler::{LastTaskError, SchedulerProbe};
 pub use store::RUNS_KEPT;
 
 use crate::config::BotConfig;
@@ -90,7 +90,7 @@ impl Automation {
         let store = TaskStore::open(store)?;
         Ok(Self {
             inner: Arc::new(Inner {
-                scheduler: Scheduler::new(store.clone(), actions, tz),
+                scheduler: Scheduler::new(store.clone(), actions, tz, &config.id),
                 store,
                 tz,
                 rules: validate::Rules {

@@ -52,6 +52,15 @@ pub struct SchedulerProbe {
     pub next_due_at: Option<DateTime<Utc>>,
     /// Task runs started and not finished.
     pub runs_in_flight: usize,
+    /// The last task run that failed since the bot started.
+    pub last_error: Option<LastTaskError>,
+}
+
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct LastTaskError {
+    pub task_id: String,
+    pub at: DateTime<Utc>,
+    pub error: String,
 }
 
 pub struct Scheduler {
@@ -67,10 +76,14 @@ pub struct Scheduler {
     /// Set when the grace period ends: runs in flight give up.
     abort: CancellationToken,
     runs: TaskTracker,
+    /// For the probe: the last failure, kept in memory.
+    last_error: Mutex<Option<LastTaskError>>,
+    /// The bot, for each run's log span.
+    bot: String,
 }
 
 impl Scheduler {
-    pub fn new(store: TaskStore, actions: Actions, tz: Tz) -> Arc<Self> {
+    pub fn new(store: TaskStore, actions: Actions, tz: Tz, bot: &str) -> Arc<Self> {
         Arc::new(Self {
             store,
             actions,
@@ -81,6 +94,8 @@ impl Scheduler {
             closed: CancellationToken::new(),
             abort: CancellationToken::new(),
             runs: TaskTracker::new(),
+            last_error: Mutex::new(None),
+            bot: bot.to_string(),
         })
     }
 
@@ -171,11 +186,21 @@ impl Scheduler {
         // One lock at a time: no ordering to get wrong.
         let next_due_at = lock(&self.queue).next_due();
         let runs_in_flight = lock(&self.running).len();
+        let last_error = lock(&self.last_error).clone();
         Ok(SchedulerProbe {
+            last_error,
             active_tasks: self.store.active_count()?,
             next_due_at,
             runs_in_flight,
         })
+    }
+
+    fn failed(&self, id: &str, error: String) {
+        *lock(&self.last_error) = Some(LastTaskError {
+            task_id: id.to_string(),
+            at: Utc::now(),
+            error,
+        });
     }
 
     /// The crate's job: start a run for every task now due.
@@ -186,14 +211,19 @@ impl Scheduler {
         }
         for (id, due) in queue.pop_due(Utc::now()) {
             let this = self.clone();
-            self.runs.spawn(async move {
+            // Every line of the run (the agent's too) carries the task.
+            let span = tracing::info_span!("task_run", bot = %self.bot, task_id = %id, due = %due);
+            let run = async move {
                 let work = AssertUnwindSafe(this.run_due(&id, due)).catch_unwind();
-                match work.await {
-                    Ok(Ok(())) => {}
-                    Ok(Err(e)) => tracing::error!(task = %id, error = %e, "automation run failed"),
-                    Err(_) => tracing::error!(task = %id, "automation run panicked"),
-                }
-            });
+                let error = match work.await {
+                    Ok(Ok(())) => return,
+                    Ok(Err(e)) => e.to_string(),
+                    Err(_) => "the run panicked".to_string(),
+                };
+                tracing::error!(task = %id, error = %error, "automation run failed");
+                this.failed(&id, error);
+            };
+            self.runs.spawn(tracing::Instrument::instrument(run, span));
         }
     }
 
@@ -293,6 +323,7 @@ impl Scheduler {
         let error = outcome.as_ref().err().map(ToString::to_string);
         if let Some(e) = &error {
             tracing::warn!(task = %id, error = %e, "automation task failed");
+            self.failed(id, e.clone());
         }
         self.store.update(id, |stored| {
             let task = &mut stored.task;

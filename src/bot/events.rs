@@ -54,6 +54,7 @@ pub fn start(state: &BotState, host: &Host) -> Result<Events, OpenError> {
         state.store(),
         http.clone(),
         inbound_sink(state, host),
+        state.connector_health().clone(),
     )?;
     let connection = match connector.events {
         EventsTransport::LongConnection => Some(LongConnection::start(
@@ -62,6 +63,7 @@ pub fn start(state: &BotState, host: &Host) -> Result<Events, OpenError> {
             http,
             inbound.clone(),
             state.metrics().clone(),
+            state.connector_health().clone(),
         )),
         // The supervisor's events listener finds the receiver through the
         // bot's handle.

@@ -18,6 +18,7 @@ pub struct BotHandle {
     pub(super) local: Option<LocalConnector>,
     pub(super) feishu: Option<FeishuInbound>,
     pub(super) metrics: crate::metrics::BotMetrics,
+    pub(super) connector: crate::connector::ConnectorHealth,
 }
 
 impl BotHandle {
@@ -49,6 +50,11 @@ impl BotHandle {
     /// The bot's metrics (the supervisor's `GET /metrics` merges them).
     pub fn metrics(&self) -> &crate::metrics::BotMetrics {
         &self.metrics
+    }
+
+    /// Whether the bot's connector can receive (the supervisor's probe).
+    pub fn connector_health(&self) -> &crate::connector::ConnectorHealth {
+        &self.connector
     }
 
     /// The receiver of the bot's Feishu events (Feishu bots only).

@@ -92,6 +92,7 @@ impl Bot {
             local: self.state.local().cloned(),
             feishu: self.feishu.clone(),
             metrics: self.state.metrics().clone(),
+            connector: self.state.connector_health().clone(),
         }
     }
 

@@ -4,7 +4,7 @@ use crate::agent::{AgentRunner, AgentSetup, RunStore};
 use crate::automation::{Actions, Automation};
 use crate::chat::ChatPipeline;
 use crate::config::{BotConfig, ConnectorKind};
-use crate::connector::{FeishuConnector, LocalConnector, Messenger};
+use crate::connector::{ConnectorHealth, FeishuConnector, LocalConnector, Messenger};
 use crate::error::{Code, ErrorCode};
 use crate::goal::Goals;
 use crate::goal_engine::{EngineSetup, GoalEngine};
@@ -78,6 +78,8 @@ struct Inner {
     tools: crate::tools::Tools,
     goal_engine: GoalEngine,
     metrics: BotMetrics,
+    /// Whether messages can really arrive (the probes read it).
+    health: ConnectorHealth,
     /// When this bot was opened (a restart opens it again).
     started: std::time::Instant,
 }
@@ -153,10 +155,21 @@ impl BotState {
         });
         // The local connector is usable as soon as the bot is, and so is a
         // webhook Feishu bot (no connection to watch); a long connection
-        // says so itself while its session is open.
+        // says so itself while its session answers pings.
         let watched = config.connector.kind == ConnectorKind::Feishu
             && config.connector.events == crate::config::EventsTransport::LongConnection;
         metrics.connector_up(!watched);
+        let health = match (config.connector.kind, config.connector.events) {
+            (ConnectorKind::Local, _) => ConnectorHealth::local(),
+            (ConnectorKind::Feishu, crate::config::EventsTransport::LongConnection) => {
+                ConnectorHealth::long_connection()
+            }
+            (ConnectorKind::Feishu, crate::config::EventsTransport::Webhook) => {
+                ConnectorHealth::webhook(std::time::Duration::from_secs(
+                    config.connector.webhook_idle_after_secs,
+                ))
+            }
+        };
         let workspace = config
             .agent
             .workspace
@@ -233,6 +246,7 @@ impl BotState {
                 agent,
                 chat,
                 metrics,
+                health,
                 started: std::time::Instant::now(),
             }),
         })
@@ -241,6 +255,11 @@ impl BotState {
     /// The bot's own metrics (`GET /metrics`).
     pub fn metrics(&self) -> &BotMetrics {
         &self.inner.metrics
+    }
+
+    /// Whether the connector can really receive (see `connector::health`).
+    pub fn connector_health(&self) -> &ConnectorHealth {
+        &self.inner.health
     }
 
     /// Time since this bot was opened.

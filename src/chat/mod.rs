@@ -229,15 +229,23 @@ impl Inner {
             // A stop interrupts the run, never the sending of its answer: an
             // interrupted message stays in the inbox for the next start, an
             // answered one is sent and marked done.
-            // The conversation's turn is held until the answer is sent.
-            let reply = tokio::select! {
-                biased;
-                _ = self.cancel.cancelled() => Err(Interrupted),
-                reply = async {
-                    let turn = self.turns.take(&session).await;
-                    self.reply_for(&item).await.map(|r| (r, turn))
-                } => reply,
-            };
+            // The conversation's turn is held until the answer is sent, and
+            // every line about this message carries it.
+            let span = tracing::info_span!("inbound_message", bot = %self.bot_id, message_id = %item.message.message_id, session = %session);
+            let reply = tracing::Instrument::instrument(
+                async {
+                    tokio::select! {
+                        biased;
+                        _ = self.cancel.cancelled() => Err(Interrupted),
+                        reply = async {
+                            let turn = self.turns.take(&session).await;
+                            self.reply_for(&item).await.map(|r| (r, turn))
+                        } => reply,
+                    }
+                },
+                span.clone(),
+            )
+            .await;
             let Ok((reply, _turn)) = reply else {
                 // Interrupted by a stop (ours, or the agent's seen first):
                 // it stays in the inbox for the next start.
@@ -245,7 +253,8 @@ impl Inner {
                 continue;
             };
             if let Some((text, run_id)) = reply {
-                self.send(&item.message, text, &run_id).await;
+                let send = self.send(&item.message, text, &run_id);
+                tracing::Instrument::instrument(send, span).await;
             }
             if let Err(e) = self.inbox.done(item.seq).await {
                 tracing::error!(bot = %self.bot_id, error = %e, "cannot mark a message answered");

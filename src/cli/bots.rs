@@ -28,7 +28,7 @@ pub struct BotsArgs {
 
 #[derive(Subcommand)]
 enum Action {
-    /// Every bot with its state, address, uptime and restarts.
+    /// Every bot with its state, health, address, uptime and restarts.
     List,
     /// One bot (or all) in detail.
     Status { id: Option<String> },
@@ -58,10 +58,16 @@ pub async fn run(args: BotsArgs) -> ExitCode {
         Action::Reload => client.post("/api/reload", None).await,
         Action::Token { id } => client.get(&format!("/api/bots/{id}/token")).await,
     };
-    let value = match result {
+    let mut value = match result {
         Ok(v) => v,
         Err(e) => return fail(&e, 1),
     };
+    if matches!(args.action, Action::List | Action::Status { .. }) {
+        // A supervisor without the probe (older) leaves the column empty.
+        if let Ok(probes) = client.get("/api/probes").await {
+            add_health(&mut value, &probes);
+        }
+    }
     if args.json {
         println!(
             "{}",
@@ -98,6 +104,26 @@ pub async fn run(args: BotsArgs) -> ExitCode {
     ExitCode::SUCCESS
 }
 
+/// Adds each bot's `health` from `GET /api/probes` to the bot views.
+fn add_health(bots: &mut Value, probes: &Value) {
+    let health = |id: &Value| {
+        probes["bots"]
+            .as_array()
+            .and_then(|all| all.iter().find(|p| &p["id"] == id))
+            .map(|p| p["health"].clone())
+            .unwrap_or(Value::Null)
+    };
+    match bots {
+        Value::Array(items) => {
+            for bot in items {
+                bot["health"] = health(&bot["id"]);
+            }
+        }
+        Value::Object(_) => bots["health"] = health(&bots["id"]),
+        _ => {}
+    }
+}
+
 fn bots_table(bots: &[Value]) -> String {
     let rows = bots
         .iter()
@@ -106,6 +132,7 @@ fn bots_table(bots: &[Value]) -> String {
                 text(&b["id"]),
                 text(&b["name"]),
                 text(&b["state"]),
+                text(&b["health"]),
                 text(&b["address"]),
                 b["uptime_secs"]
                     .as_u64()
@@ -122,6 +149,7 @@ fn bots_table(bots: &[Value]) -> String {
             "ID",
             "NAME",
             "STATE",
+            "HEALTH",
             "ADDRESS",
             "UPTIME",
             "RESTARTS",

@@ -314,6 +314,10 @@ fn validate_bot(bot: &mut BotConfig, base_port: u16, allow_all: bool) -> Result<
     )?;
     positive(bot.agent.keep_runs, &key("agent.keep_runs"))?;
     positive(
+        bot.connector.webhook_idle_after_secs as usize,
+        &key("connector.webhook_idle_after_secs"),
+    )?;
+    positive(
         bot.limits.body_timeout_secs as usize,
         &key("limits.body_timeout_secs"),
     )?;

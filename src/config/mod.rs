@@ -235,6 +235,9 @@ pub struct ConnectorConfig {
     /// The local connector keeps this many messages per conversation (and
     /// their files); older ones are dropped.
     pub keep_messages: usize,
+    /// A webhook bot counts as receiving (`connected`) only if Feishu was
+    /// heard from (an event or the URL check) within this window.
+    pub webhook_idle_after_secs: u64,
 }
 
 impl Default for ConnectorConfig {
@@ -249,6 +252,7 @@ impl Default for ConnectorConfig {
             encrypt_key: String::new(),
             request_timeout_secs: 30,
             keep_messages: KEEP_MESSAGES,
+            webhook_idle_after_secs: 3600,
         }
     }
 }

@@ -3,11 +3,13 @@
 
 pub mod feishu;
 pub mod feishu_events;
+mod health;
 pub mod inbound;
 pub mod local;
 mod names;
 
 pub use feishu::FeishuConnector;
+pub use health::{ConnectorHealth, ConnectorProbe, ConnectorState};
 pub use local::{LocalConnector, StoredMessage};
 pub use names::sanitize_filename;
 

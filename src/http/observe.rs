@@ -11,6 +11,7 @@ use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpResponse};
 use std::time::Instant;
+use tracing::Instrument;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -35,10 +36,27 @@ pub async fn observe(
         .map(str::to_owned)
         .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
     let method = req.method().to_string();
+    let _in_flight = req
+        .app_data::<web::Data<HttpMetrics>>()
+        .map(|metrics| metrics.enter());
+    // Every line logged while answering carries the request's context; the
+    // route template and status are known only once it is routed/answered.
+    let span = tracing::info_span!(
+        "request",
+        request_id = %request_id,
+        bot = %label,
+        method = %method,
+        route = tracing::field::Empty,
+        status = tracing::field::Empty,
+    );
     // Handlers' errors arrive here as responses already; only a middleware
     // error comes back as `Err`, and actix renders that one itself. (Holding
     // a clone of the request across `call` would break actix's routing.)
-    let res = next.call(req).await?.map_into_boxed_body();
+    let res = next
+        .call(req)
+        .instrument(span.clone())
+        .await?
+        .map_into_boxed_body();
     let mut res = json_errors(res);
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         res.headers_mut().insert(REQUEST_ID, value);
@@ -54,6 +72,9 @@ pub async fn observe(
         metrics.request(pattern, &method, status, elapsed);
     }
     let duration_ms = elapsed * 1000.0;
+    span.record("route", route.as_str());
+    span.record("status", status);
+    let _entered = span.enter();
     tracing::info!(
         bot = %label,
         method = %method,

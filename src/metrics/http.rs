@@ -4,6 +4,7 @@
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
 
@@ -31,6 +32,7 @@ pub struct HttpMetrics {
     durations: Histograms<RouteLabels>,
     rate_limited: Counter,
     auth_failed: Counter,
+    in_flight: Gauge,
     /// Every request answered, whatever its labels (the probe reads it:
     /// the family above cannot be summed without encoding it).
     requests_total: Counter,
@@ -43,6 +45,8 @@ pub struct HttpTotals {
     pub requests_total: u64,
     pub rate_limited_total: u64,
     pub auth_failed_total: u64,
+    /// Requests being answered now (this one included).
+    pub in_flight: i64,
 }
 
 fn request_buckets() -> Histogram {
@@ -57,6 +61,7 @@ impl HttpMetrics {
             durations: Family::new_with_constructor(request_buckets),
             rate_limited: Counter::default(),
             auth_failed: Counter::default(),
+            in_flight: Gauge::default(),
             requests_total: Counter::default(),
         };
         registry.register(
@@ -79,7 +84,19 @@ impl HttpMetrics {
             "Requests refused for a missing or invalid token",
             this.auth_failed.clone(),
         );
+        registry.register(
+            "alice_http_in_flight",
+            "HTTP requests being answered",
+            this.in_flight.clone(),
+        );
         this
+    }
+
+    /// Counts a request as in flight until the guard is dropped (answered,
+    /// or its future dropped with the connection).
+    pub fn enter(&self) -> InFlight {
+        self.in_flight.inc();
+        InFlight(self.in_flight.clone())
     }
 
     /// `route`: the matched pattern, `None` for an unknown route.
@@ -106,6 +123,7 @@ impl HttpMetrics {
             requests_total: self.requests_total.get(),
             rate_limited_total: self.rate_limited.get(),
             auth_failed_total: self.auth_failed.get(),
+            in_flight: self.in_flight.get(),
         }
     }
 
@@ -115,5 +133,14 @@ impl HttpMetrics {
 
     pub fn auth_failed(&self) {
         self.auth_failed.inc();
+    }
+}
+
+/// One request in flight; see [`HttpMetrics::enter`].
+pub struct InFlight(Gauge);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.dec();
     }
 }

@@ -3,6 +3,7 @@
 //! server; the supervisor lends it to the bots (`Host::serve`).
 
 mod automation;
+mod external;
 pub mod extract;
 mod goal;
 pub mod health;
@@ -57,5 +58,6 @@ pub fn app(
         metrics::configure(cfg);
         probes::configure(cfg);
         tools::configure(cfg);
+        external::configure(cfg);
     })
 }

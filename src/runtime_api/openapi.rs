@@ -37,6 +37,7 @@ use utoipa::OpenApi;
         super::probes::internal,
         super::tools::list,
         super::tools::invoke,
+        super::external::external,
         openapi_json,
     ),
     components(schemas(super::extract::ReceiveIdTypeHeader)),

@@ -5,11 +5,12 @@
 
 use super::extract::main_token_only;
 use super::info::PermissionsView;
-use crate::agent::AgentProbe;
+use crate::agent::{AgentProbe, SkillCalls};
 use crate::automation::SchedulerProbe;
 use crate::bot::BotState;
 use crate::chat::InboxProbe;
 use crate::config::{ConnectorKind, Limits};
+use crate::connector::ConnectorProbe;
 use crate::error::{Error, ErrorBody};
 use crate::http::resource;
 use crate::metrics::HttpTotals;
@@ -28,12 +29,12 @@ pub struct InternalProbe {
     pub bot: ProbeBot,
     pub limits: Limits,
     pub permissions: PermissionsView,
-    /// This bot's Runtime API counters (requests in flight are not tracked).
+    /// This bot's Runtime API counters.
     pub http: HttpTotals,
     pub scheduler: SchedulerProbe,
     pub agent: AgentProbe,
     pub inbox: InboxProbe,
-    pub connector: ProbeConnector,
+    pub connector: ConnectorProbe,
     pub store: ProbeStore,
     pub skills: ProbeSkills,
 }
@@ -49,12 +50,10 @@ pub struct ProbeBot {
 }
 
 #[derive(Serialize, ToSchema)]
-pub struct ProbeConnector {
-    pub kind: ConnectorKind,
-}
-
-#[derive(Serialize, ToSchema)]
 pub struct ProbeStore {
+    /// The bytes of this bot's keys and values (the database file is shared
+    /// by every bot of the supervisor).
+    pub size_bytes: u64,
     /// This bot's trees in the database (names after `<bot id>/`).
     pub trees: Vec<String>,
 }
@@ -68,16 +67,20 @@ pub struct ProbeSkills {
 #[derive(Serialize, ToSchema)]
 pub struct ProbeSkill {
     pub name: String,
+    /// Its `SKILL.md` was read and, when it names an entry script, that
+    /// script is there: a folder without either is listed as not loaded.
+    pub loaded: bool,
+    /// Workflow runs of the skill (`run_workflow` tasks) since the bot
+    /// started, and how they ended.
+    #[serde(flatten)]
+    pub calls: SkillCalls,
 }
 
 impl InternalProbe {
     /// Reads the store and the skills folder: call it off the async workers.
     fn read(state: &BotState) -> Result<Self, Error> {
         let config = state.config();
-        let skills: Vec<ProbeSkill> = crate::skills::list(state.agent().skills_dir())?
-            .into_iter()
-            .map(|s| ProbeSkill { name: s.name })
-            .collect();
+        let skills = skills(state)?;
         Ok(Self {
             timestamp: Utc::now(),
             version: env!("CARGO_PKG_VERSION").to_string(),
@@ -95,10 +98,9 @@ impl InternalProbe {
             scheduler: state.automation().probe()?,
             agent: state.agent().probe(),
             inbox: state.chat().probe()?,
-            connector: ProbeConnector {
-                kind: config.connector.kind,
-            },
+            connector: state.connector_health().probe(),
             store: ProbeStore {
+                size_bytes: state.store().size_bytes()?,
                 trees: state.store().tree_names(),
             },
             skills: ProbeSkills {
@@ -107,6 +109,37 @@ impl InternalProbe {
             },
         })
     }
+}
+
+/// Every skill folder, loaded or not, with its calls.
+fn skills(state: &BotState) -> Result<Vec<ProbeSkill>, Error> {
+    let agent = state.agent();
+    let dir = agent.skills_dir();
+    let listed = crate::skills::list(dir)?;
+    let mut items: Vec<ProbeSkill> = listed
+        .iter()
+        .map(|s| ProbeSkill {
+            name: s.name.clone(),
+            loaded: s.entry.is_none() || crate::skills::entry(dir, &s.name).is_ok(),
+            calls: agent.skill_calls(&s.name),
+        })
+        .collect();
+    // Folders `skills::list` skips (no readable `SKILL.md`).
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let folder = entry.file_name().to_string_lossy().into_owned();
+            let hidden = folder.starts_with('.');
+            if entry.path().is_dir() && !hidden && !listed.iter().any(|s| s.folder == folder) {
+                items.push(ProbeSkill {
+                    calls: agent.skill_calls(&folder),
+                    name: folder,
+                    loaded: false,
+                });
+            }
+        }
+    }
+    items.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(items)
 }
 
 /// This bot's state: configuration (no secrets), counters and queues.

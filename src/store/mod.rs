@@ -132,6 +132,21 @@ impl BotStore {
         names
     }
 
+    /// The bytes of this bot's keys and values, over all its trees (a
+    /// scan of everything: off the async workers). The database file is
+    /// shared by every bot, so its size on disk says nothing per bot.
+    pub fn size_bytes(&self) -> Result<u64> {
+        let mut total = 0u64;
+        for name in self.tree_names() {
+            let tree = self.db.open_tree(format!("{}/{name}", self.bot_id))?;
+            for pair in tree.iter() {
+                let (key, value) = pair?;
+                total += (key.len() + value.len()) as u64;
+            }
+        }
+        Ok(total)
+    }
+
     /// A process-wide increasing id (sled's `generate_id`).
     pub fn next_id(&self) -> Result<u64> {
         Ok(self.db.generate_id()?)

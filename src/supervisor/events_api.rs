@@ -101,6 +101,10 @@ pub async fn feishu(
     )?;
     match callback {
         Callback::Challenge(challenge) => {
+            // A bot not running yet still answers; only a running one counts it.
+            if let Ok(inbound) = sup.feishu_events(&bot_id).await {
+                inbound.handshake();
+            }
             Ok(HttpResponse::Ok().json(serde_json::json!({ "challenge": challenge })))
         }
         Callback::Event(event) => {

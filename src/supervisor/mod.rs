@@ -5,6 +5,7 @@ pub mod admin_api;
 mod admin_token;
 mod error;
 mod events_api;
+mod probes;
 mod runs;
 mod serve;
 mod unit;
@@ -13,6 +14,7 @@ pub use admin_api::{AdminDoc, AdminServer};
 pub use admin_token::{admin_token, read_admin_token};
 pub use error::SupervisorError;
 pub use events_api::{EventsDoc, EventsServer};
+pub use probes::{BotHealth, BotProbe, Probes, SupervisorProbe};
 pub use runs::RunOwner;
 pub use serve::serve;
 pub use unit::{RunState, UnitError, UnitStatus};
@@ -39,6 +41,8 @@ struct Inner {
     admin_token: String,
     state: Mutex<State>,
     reloading: Mutex<()>,
+    /// For the supervisor's probe.
+    started: std::time::Instant,
 }
 
 struct State {
@@ -111,6 +115,7 @@ impl Supervisor {
                 admin_token,
                 state: Mutex::new(State { config, units }),
                 reloading: Mutex::new(()),
+                started: std::time::Instant::now(),
             }),
         })
     }

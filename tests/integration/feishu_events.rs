@@ -112,6 +112,97 @@ async fn long_connection_reconnects_after_a_drop_and_events_keep_flowing() {
     s.supervisor.shutdown().await;
 }
 
+/// The bot `fs`'s internal probe.
+pub async fn fs_probe(s: &Setup) -> Value {
+    let status = s.supervisor.status("fs").await.unwrap();
+    let bot = status.bot.expect("fs runs");
+    let url = format!(
+        "http://{}/api/v1/probes/internal",
+        status.config.listen_addr()
+    );
+    let res = client()
+        .get(url)
+        .bearer_auth(bot.token())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    res.json().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_long_connection_whose_pings_go_unanswered_is_declared_dead_and_reopened() {
+    let s = setup("long_connection", "").await;
+    wait_connections(&s.fake, 1).await;
+    eventually("connected once a pong came", || async {
+        fs_probe(&s).await["connector"]["state"] == "connected"
+    })
+    .await;
+    let p = fs_probe(&s).await;
+    assert!(p["connector"]["connected_since"].is_string(), "{p}");
+    assert!(p["connector"]["last_pong_at"].is_string(), "{p}");
+
+    // The socket stays open, but nothing answers: two missed pongs (1 s
+    // apart, the fake's interval) and the connection is given up.
+    s.fake.answer_pings(false);
+    eventually("no longer connected", || async {
+        fs_probe(&s).await["connector"]["state"] != "connected"
+    })
+    .await;
+    let p = fs_probe(&s).await;
+    assert!(p["connector"]["connected_since"].is_null(), "{p}");
+    // The supervisor's probe says so too.
+    let all = serde_json::to_value(s.supervisor.probes().await).unwrap();
+    let fs = all["bots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["id"] == "fs")
+        .unwrap();
+    assert_eq!(fs["state"], "running", "{all}");
+    assert_ne!(fs["connector_state"], "connected", "{all}");
+    assert_eq!(fs["health"], "degraded", "{all}");
+    eventually("dropped for the missed pongs", || async {
+        fs_probe(&s).await["connector"]["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("pong"))
+    })
+    .await;
+    // A new connection that does not answer either is never called connected.
+    wait_connections(&s.fake, 2).await;
+    for _ in 0..5 {
+        let p = fs_probe(&s).await;
+        assert_ne!(p["connector"]["state"], "connected", "{p}");
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+
+    s.fake.answer_pings(true);
+    eventually("connected again", || async {
+        fs_probe(&s).await["connector"]["state"] == "connected"
+    })
+    .await;
+    s.supervisor.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_webhook_bot_is_idle_until_feishu_is_heard_from() {
+    let s = setup("webhook", &webhook_keys()).await;
+    let p = fs_probe(&s).await;
+    assert_eq!(p["connector"]["state"], "idle", "{p}");
+    assert!(p["connector"]["last_event_at"].is_null(), "{p}");
+    let l = listener(&s).await;
+    let url = format!("{}/webhooks/feishu/fs", l.url);
+    let challenge =
+        json!({"challenge": "ch-1", "token": VERIFICATION_TOKEN, "type": "url_verification"});
+    assert_eq!(post_signed(&url, &challenge, None).await.0, 200);
+    let p = fs_probe(&s).await;
+    assert_eq!(p["connector"]["state"], "connected", "{p}");
+    assert!(p["connector"]["connected_since"].is_string(), "{p}");
+    assert!(p["connector"]["last_event_at"].is_null(), "{p}");
+    l.server.stop().await;
+    s.supervisor.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn split_frames_are_reassembled_before_delivery() {
     let s = setup("long_connection", "").await;

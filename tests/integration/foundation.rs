@@ -445,6 +445,7 @@ async fn openapi_documents_parse_and_list_every_route() {
         ("get", "/api/v1/probes/internal"),
         ("get", "/api/v1/tools"),
         ("post", "/api/v1/tools/invoke"),
+        ("get", "/api/v1/probes/external"),
     ];
     let admin_routes = [
         ("get", "/healthz"),
@@ -456,6 +457,7 @@ async fn openapi_documents_parse_and_list_every_route() {
         ("post", "/api/bots/{id}/restart"),
         ("get", "/api/bots/{id}/token"),
         ("post", "/api/reload"),
+        ("get", "/api/probes"),
         ("get", "/api/bots/{id}/conversations"),
         ("get", "/api/bots/{id}/conversations/{receive_id}/messages"),
         ("post", "/api/bots/{id}/conversations/{receive_id}/messages"),

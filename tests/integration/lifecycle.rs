@@ -162,9 +162,20 @@ async fn cli_prints_tables_json_and_clear_failures() {
     let out = run(&["list"]);
     assert!(out.status.success());
     let table = String::from_utf8(out.stdout).unwrap();
+    let row = |id: &str| -> Vec<String> {
+        let line = table
+            .lines()
+            .find(|l| l.contains(&format!(" {id} ")))
+            .unwrap_or("");
+        line.split_whitespace().map(str::to_string).collect()
+    };
+    // │ ID NAME STATE HEALTH …
+    assert_eq!(row("alpha")[4], "ok", "alpha is healthy:\n{table}");
+    assert_eq!(row("beta")[4], "stopped", "{table}");
     for needle in [
         "ID",
         "STATE",
+        "HEALTH",
         "alpha",
         "running",
         "beta",
@@ -177,6 +188,8 @@ async fn cli_prints_tables_json_and_clear_failures() {
     let json: Value = serde_json::from_slice(&out.stdout).expect("--json is JSON");
     assert_eq!(json[0]["id"], "alpha");
     assert_eq!(json[1]["state"], "stopped");
+    assert_eq!(json[0]["health"], "ok", "{json}");
+    assert_eq!(json[1]["health"], "stopped", "{json}");
 
     let out = run(&["status", "nobody"]);
     assert_eq!(out.status.code(), Some(1));
@@ -895,4 +908,305 @@ async fn a_bot_on_a_unix_socket_serves_alice_runtime_and_only_its_owner() {
     assert!(socket.exists());
     app.stop().await;
     assert!(!socket.exists(), "removed at shutdown");
+}
+
+/// Every span a JSON log line was written in, by name.
+fn spans_named<'a>(line: &'a Value, name: &str) -> Vec<&'a Value> {
+    line["spans"]
+        .as_array()
+        .map(|s| s.iter().filter(|s| s["name"] == name).collect())
+        .unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_secret_reaches_the_log_even_at_trace_level() {
+    use crate::common::fake_feishu_ws::{self as fake, FakeFeishu};
+    use alice::connector::feishu_events::webhook;
+    use serde_json::json;
+    const BOT_TOKEN: &str = "bot-token-4c1d9e7a2b";
+    const ENCRYPT_KEY: &str = "encrypt-key-8f2e6a1c";
+    const VERIFICATION: &str = "verification-3b7d5e9f";
+    let feishu = FakeFeishu::start().await;
+    let dir = TestDir::new();
+    let (base, admin, events) = (free_ports(3), free_ports(1), free_ports(1));
+    let gate = format!("{}/tests/agents/gate.sh", env!("CARGO_MANIFEST_DIR"));
+    let feishu_keys = format!(
+        "kind = \"feishu\"\napp_id = \"{}\"\napp_secret = \"{}\"\nbase_url = \"{}\"\nencrypt_key = \"{ENCRYPT_KEY}\"\nverification_token = \"{VERIFICATION}\"\n",
+        fake::APP_ID,
+        fake::APP_SECRET,
+        feishu.base_url
+    );
+    let path = dir.write_config(&format!(
+        "{}\nevents_addr = \"127.0.0.1:{events}\"\n\n[bots.alpha]\nruntime_http_token = \"{BOT_TOKEN}\"\n[bots.alpha.agent]\ncommand = [\"sh\", \"{gate}\"]\n\n[bots.fs.connector]\n{feishu_keys}\n[bots.hook.connector]\n{feishu_keys}events = \"webhook\"\n",
+        supervisor_toml(admin, base).trim_end()
+    ));
+    let log = std::fs::File::create(dir.path().join("trace.log")).unwrap();
+    let mut child = alice_command(&[
+        "serve",
+        "--config",
+        path.to_str().unwrap(),
+        "--log-format",
+        "json",
+    ])
+    .env("RUST_LOG", "trace")
+    .stdout(std::process::Stdio::null())
+    .stderr(log)
+    .spawn()
+    .unwrap();
+    for port in [base, base + 1, base + 2, admin, events] {
+        wait_healthy(&format!("http://127.0.0.1:{port}/healthz")).await;
+    }
+    let admin_token = std::fs::read_to_string(dir.path().join("data/admin.token"))
+        .unwrap()
+        .trim()
+        .to_string();
+    let (bot, adm) = (
+        format!("http://127.0.0.1:{base}"),
+        format!("http://127.0.0.1:{admin}"),
+    );
+    let http = client();
+    let call = |method: reqwest::Method, url: String, token: &str, body: Option<Value>| {
+        let mut req = http
+            .request(method, url)
+            .bearer_auth(token)
+            .header("X-Alice-Receive-Id-Type", "chat_id")
+            .header("X-Alice-Receive-Id", "oc_1");
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        async move {
+            let res = req.send().await.expect("request");
+            let status = res.status().as_u16();
+            (status, res.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    use reqwest::Method as M;
+
+    // A failed authentication on each server.
+    assert_eq!(
+        call(M::GET, format!("{bot}/api/v1/bot"), "wrong", None)
+            .await
+            .0,
+        401
+    );
+    assert_eq!(
+        call(M::GET, format!("{adm}/api/bots"), "wrong", None)
+            .await
+            .0,
+        401
+    );
+    // A task that fires during the session.
+    let soon = (chrono::Utc::now() + chrono::Duration::seconds(2)).to_rfc3339();
+    let (status, fired) = call(
+        M::POST,
+        format!("{bot}/api/v1/automation/tasks"),
+        BOT_TOKEN,
+        Some(json!({"scope_type": "chat", "scope_id": "oc_1", "action": "send_text", "text": "tick", "run_at": soon})),
+    )
+    .await;
+    assert_eq!(status, 201, "{fired}");
+    let fired = fired["id"].as_str().unwrap().to_string();
+    // The bot's routes.
+    for path in [
+        "/api/v1/bot",
+        "/api/v1/skills",
+        "/api/v1/goal",
+        "/api/v1/runs",
+        "/metrics",
+        "/api/v1/probes/internal",
+        "/api/v1/probes/external",
+        "/openapi.json",
+    ] {
+        call(M::GET, format!("{bot}{path}"), BOT_TOKEN, None).await;
+    }
+    let due = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
+    let (status, task) = call(
+        M::POST,
+        format!("{bot}/api/v1/automation/tasks"),
+        BOT_TOKEN,
+        Some(json!({"scope_type": "chat", "scope_id": "oc_1", "action": "send_text", "text": "hi", "run_at": due})),
+    )
+    .await;
+    assert_eq!(status, 201, "{task}");
+    let task = format!(
+        "{bot}/api/v1/automation/tasks/{}",
+        task["id"].as_str().unwrap()
+    );
+    call(
+        M::GET,
+        format!("{bot}/api/v1/automation/tasks"),
+        BOT_TOKEN,
+        None,
+    )
+    .await;
+    call(
+        M::PATCH,
+        task.clone(),
+        BOT_TOKEN,
+        Some(json!({"text": "hello"})),
+    )
+    .await;
+    call(M::GET, format!("{task}/runs"), BOT_TOKEN, None).await;
+    call(M::DELETE, task, BOT_TOKEN, None).await;
+    let (status, _) = call(
+        M::POST,
+        format!("{bot}/api/v1/goal"),
+        BOT_TOKEN,
+        Some(json!({"objective": "ship it"})),
+    )
+    .await;
+    assert!(status < 500, "{status}");
+    // The admin routes, and a run whose token the agent uses.
+    for path in [
+        "/api/bots",
+        "/api/bots/alpha",
+        "/api/bots/alpha/token",
+        "/api/probes",
+        "/metrics",
+        "/api/headless",
+        "/api/bots/alpha/conversations",
+        "/api/bots/alpha/inbox",
+    ] {
+        call(M::GET, format!("{adm}{path}"), &admin_token, None).await;
+    }
+    let (status, run) = call(
+        M::POST,
+        format!("{adm}/api/workspaces/alpha/headless"),
+        &admin_token,
+        Some(json!({"prompt": "wait"})),
+    )
+    .await;
+    assert_eq!(status, 202, "{run}");
+    let run_id = run["taskId"].as_str().unwrap().to_string();
+    let workspace = dir.path().join("data/alpha/workspace");
+    let token_file = workspace.join(format!("token-{run_id}"));
+    eventually("the agent wrote its token", || async {
+        std::fs::read_to_string(&token_file).is_ok_and(|t| t.ends_with('\n'))
+    })
+    .await;
+    let run_token = std::fs::read_to_string(&token_file)
+        .unwrap()
+        .trim()
+        .to_string();
+    call(M::GET, format!("{bot}/api/v1/runs"), &run_token, None).await;
+    call(
+        M::GET,
+        format!("{bot}/api/v1/probes/internal"),
+        &run_token,
+        None,
+    )
+    .await;
+    std::fs::write(workspace.join("go"), "").unwrap();
+    eventually("the run finished", || async {
+        let (_, r) = call(
+            M::GET,
+            format!("{adm}/api/headless/{run_id}"),
+            &admin_token,
+            None,
+        )
+        .await;
+        r["status"] != "running"
+    })
+    .await;
+    let (status, _) = call(
+        M::POST,
+        format!("{adm}/api/bots/alpha/conversations/oc_1/messages"),
+        &admin_token,
+        Some(json!({"text": "hello"})),
+    )
+    .await;
+    assert_eq!(status, 202);
+    // Feishu events by both transports, then a reload and a restart.
+    eventually("the long connection is open", || async {
+        feishu.connections() >= 1
+    })
+    .await;
+    let mut event = fake::message_event("om_trace", "oc_2", "hi", false);
+    event["header"]["token"] = json!(VERIFICATION);
+    let event = event.to_string();
+    feishu.send(fake::event_frame("f1", event.as_bytes()));
+    let body =
+        json!({"encrypt": webhook::encrypt(event.as_bytes(), ENCRYPT_KEY, [3; 16])}).to_string();
+    let ts = chrono::Utc::now().timestamp().to_string();
+    let res = http
+        .post(format!("http://127.0.0.1:{events}/webhooks/feishu/hook"))
+        .header("content-type", "application/json")
+        .header(webhook::TIMESTAMP_HEADER, &ts)
+        .header(webhook::NONCE_HEADER, "n1")
+        .header(
+            webhook::SIGNATURE_HEADER,
+            webhook::signature(&ts, "n1", ENCRYPT_KEY, body.as_bytes()),
+        )
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    eventually("the task fired", || async {
+        let url = format!("{bot}/api/v1/automation/tasks/{fired}");
+        call(M::GET, url, BOT_TOKEN, None).await.1["status"] == "completed"
+    })
+    .await;
+    call(M::POST, format!("{adm}/api/reload"), &admin_token, None).await;
+    call(
+        M::POST,
+        format!("{adm}/api/bots/alpha/restart"),
+        &admin_token,
+        None,
+    )
+    .await;
+
+    send_signal(&child, libc::SIGTERM);
+    assert_eq!(wait_exit(&mut child, 30).code(), Some(0));
+    let text = std::fs::read_to_string(dir.path().join("trace.log")).unwrap();
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    assert!(lines.iter().any(|l| l["level"] == "TRACE"), "trace is on");
+    for (what, secret) in [
+        ("bot token", BOT_TOKEN),
+        ("admin token", admin_token.as_str()),
+        ("run token", run_token.as_str()),
+        ("Feishu app secret", fake::APP_SECRET),
+        ("encrypt key", ENCRYPT_KEY),
+        ("verification token", VERIFICATION),
+    ] {
+        let leaks: Vec<&str> = text
+            .lines()
+            .filter(|l| l.contains(secret))
+            .take(3)
+            .collect();
+        assert!(leaks.is_empty(), "the {what} is in the log: {leaks:#?}");
+    }
+
+    // Spans: a request line knows its request id, bot, route template and
+    // status; the run's lines their run, origin and bot; the Feishu lines
+    // their app; a message's lines the message.
+    assert!(
+        lines
+            .iter()
+            .any(|l| spans_named(l, "request").iter().any(|s| {
+                s["bot"] == "alpha"
+                    && s["route"] == "/api/v1/automation/tasks/{task_id}"
+                    && s["status"] == 200
+                    && s["request_id"].is_string()
+            })),
+        "no request span with its route template"
+    );
+    assert!(lines.iter().any(|l| l["message"] == "agent run finished"
+        && spans_named(l, "agent_run")
+            .iter()
+            .any(|s| s["run_id"] == run_id.as_str()
+                && s["origin"] == "headless"
+                && s["bot"] == "alpha")));
+    assert!(lines.iter().any(|l| spans_named(l, "feishu")
+        .iter()
+        .any(|s| s["app_id"] == fake::APP_ID && s["bot"] == "fs")));
+    assert!(lines.iter().any(|l| spans_named(l, "task_run")
+        .iter()
+        .any(|s| s["task_id"] == fired.as_str() && s["bot"] == "alpha")));
+    assert!(lines.iter().any(|l| spans_named(l, "inbound_message")
+        .iter()
+        .any(|s| s["bot"] == "alpha")));
 }

@@ -6,6 +6,7 @@ use super::dispatch::FeishuInbound;
 use super::endpoint::{self, ClientConfig, EndpointError};
 use super::frame::{self, Frame, Reassembler};
 use crate::config::ConnectorConfig;
+use crate::connector::ConnectorHealth;
 use crate::metrics::BotMetrics;
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use prost::Message as _;
@@ -14,6 +15,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 type Socket =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
@@ -38,8 +40,10 @@ struct Settings {
     app_id: String,
     app_secret: String,
     http: reqwest::Client,
-    /// `alice_connector_up`: 1 while a session is open.
+    /// `alice_connector_up`: 1 while a session answers pings.
     metrics: BotMetrics,
+    /// The probes' view: connecting, connected, disconnected and why.
+    health: ConnectorHealth,
 }
 
 /// An event waiting for the handler, with the way back to its connection.
@@ -57,6 +61,7 @@ impl LongConnection {
         http: reqwest::Client,
         inbound: FeishuInbound,
         metrics: BotMetrics,
+        health: ConnectorHealth,
     ) -> Self {
         let settings = Settings {
             bot_id: bot_id.to_string(),
@@ -65,10 +70,16 @@ impl LongConnection {
             app_secret: connector.app_secret.clone(),
             http,
             metrics,
+            health,
         };
         let cancel = CancellationToken::new();
         let abandoned = CancellationToken::new();
-        let task = tokio::spawn(run(settings, inbound, cancel.clone(), abandoned.clone()));
+        // Every line of the connection names the bot and the app (two
+        // supervisors on one app are told apart; the secret never appears).
+        let span = tracing::info_span!("feishu", bot = %settings.bot_id, app_id = %settings.app_id);
+        let task = tokio::spawn(
+            run(settings, inbound, cancel.clone(), abandoned.clone()).instrument(span),
+        );
         Self {
             cancel,
             abandoned,
@@ -102,46 +113,55 @@ async fn run(
     // Events are handled one at a time in arrival order, apart from the
     // socket loop so that pings and reads never wait on a delivery.
     let (work_tx, work_rx) = mpsc::channel::<Work>(256);
-    let worker = tokio::spawn(handle_events(
-        settings.bot_id.clone(),
-        inbound,
-        work_rx,
-        abandoned,
-    ));
-    let bot = settings.bot_id.as_str();
+    let worker = tokio::spawn(
+        handle_events(settings.bot_id.clone(), inbound, work_rx, abandoned).in_current_span(),
+    );
     let mut config = ClientConfig::default();
     let mut delay = Duration::ZERO;
+    // Connections in a row that died or failed before a pong came back.
+    let mut failures = 0u32;
     loop {
         tokio::select! {
             _ = cancel.cancelled() => break,
             _ = tokio::time::sleep(delay) => {}
         }
+        settings.health.connecting();
         let opened = tokio::select! {
             _ = cancel.cancelled() => break,
             opened = open(&settings) => opened,
         };
         match opened {
             Ok((socket, endpoint)) => {
-                tracing::info!(bot, "Feishu long connection open");
-                settings.metrics.connector_up(true);
+                tracing::info!("Feishu long connection open");
                 config = endpoint.config;
-                let ended =
-                    session(socket, endpoint.service_id, &mut config, &work_tx, &cancel).await;
+                let ended = session(
+                    socket,
+                    endpoint.service_id,
+                    &mut config,
+                    &work_tx,
+                    &cancel,
+                    &settings,
+                )
+                .await;
                 settings.metrics.connector_up(false);
+                settings.health.disconnected(&ended.reason);
                 if cancel.is_cancelled() {
                     break;
                 }
-                delay = config.jitter();
-                tracing::warn!(bot, reason = %ended, reconnect_in_ms = delay.as_millis() as u64, "Feishu long connection dropped");
+                failures = if ended.answered { 0 } else { failures + 1 };
+                delay = config.jitter() + backoff(&config, failures);
+                tracing::warn!(reason = %ended.reason, reconnect_in_ms = delay.as_millis() as u64, "Feishu long connection dropped");
             }
             Err(e) => {
-                delay = config.retry_every();
+                settings.health.disconnected(&e.to_string());
+                failures += 1;
+                delay = backoff(&config, failures).max(config.retry_every());
                 match e {
                     OpenError::Endpoint(EndpointError::Refused { .. }) | OpenError::Refused(_) => {
-                        tracing::error!(bot, error = %e, retry_in_s = delay.as_secs(), "Feishu refused the long connection; check app_id, app_secret and the app's event settings")
+                        tracing::error!(error = %e, retry_in_s = delay.as_secs(), "Feishu refused the long connection; check app_id, app_secret and the app's event settings")
                     }
                     _ => {
-                        tracing::warn!(bot, error = %e, retry_in_s = delay.as_secs(), "cannot open the Feishu long connection")
+                        tracing::warn!(error = %e, retry_in_s = delay.as_secs(), "cannot open the Feishu long connection")
                     }
                 }
             }
@@ -149,9 +169,30 @@ async fn run(
     }
     drop(work_tx);
     if let Err(e) = worker.await {
-        tracing::error!(bot, error = %e, "the Feishu event handler ended abnormally");
+        tracing::error!(error = %e, "the Feishu event handler ended abnormally");
     }
-    tracing::info!(bot, "Feishu long connection closed");
+    tracing::info!("Feishu long connection closed");
+}
+
+/// The longest wait between reconnects, unless the server asks for more.
+const MAX_BACKOFF: Duration = Duration::from_secs(600);
+
+/// After `failures` failed connections in a row: none for the first drop
+/// of a healthy connection, then the server's interval, doubling each time.
+fn backoff(config: &ClientConfig, failures: u32) -> Duration {
+    if failures == 0 {
+        return Duration::ZERO;
+    }
+    let every = config.retry_every();
+    every
+        .saturating_mul(1 << (failures - 1).min(16))
+        .min(MAX_BACKOFF.max(every))
+}
+
+/// Why a session ended, and whether any ping of it was answered.
+struct Ended {
+    reason: String,
+    answered: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -207,14 +248,44 @@ fn handshake_reason(res: &tungstenite::http::Response<Option<Vec<u8>>>) -> Strin
     )
 }
 
-/// Serves one connection until it drops or the bot stops; says why it ended.
+/// Pings in a row left unanswered before the connection is declared dead.
+const MISSED_PONGS: u32 = 2;
+
+/// Serves one connection until it drops, stops answering pings or the bot
+/// stops; says why it ended. It counts as up only once a ping is answered.
 async fn session(
     socket: Socket,
     service_id: i32,
     config: &mut ClientConfig,
     work: &mpsc::Sender<Work>,
     cancel: &CancellationToken,
+    settings: &Settings,
+) -> Ended {
+    let mut answered = false;
+    let reason = serve(
+        socket,
+        service_id,
+        config,
+        work,
+        cancel,
+        settings,
+        &mut answered,
+    )
+    .await;
+    Ended { reason, answered }
+}
+
+async fn serve(
+    socket: Socket,
+    service_id: i32,
+    config: &mut ClientConfig,
+    work: &mpsc::Sender<Work>,
+    cancel: &CancellationToken,
+    settings: &Settings,
+    answered: &mut bool,
 ) -> String {
+    let health = &settings.health;
+    let mut unanswered = 0u32;
     let (mut write, mut read) = socket.split();
     let (ack_tx, mut ack_rx) = mpsc::unbounded_channel::<Frame>();
     let mut parts = Reassembler::default();
@@ -225,7 +296,13 @@ async fn session(
                 let _ = write.send(Message::Close(None)).await;
                 return "stopped".into();
             }
-            _ = ping.tick() => Frame::ping(service_id),
+            _ = ping.tick() => {
+                if unanswered >= MISSED_PONGS {
+                    return format!("{MISSED_PONGS} pings went unanswered (no pong within {} s)", config.ping_every().as_secs() * u64::from(MISSED_PONGS));
+                }
+                unanswered += 1;
+                Frame::ping(service_id)
+            }
             Some(ack) = ack_rx.recv() => ack,
             incoming = read.next() => {
                 let bytes = match incoming {
@@ -244,6 +321,16 @@ async fn session(
                     }
                 };
                 if frame.method == frame::METHOD_CONTROL {
+                    if frame.header(frame::HEADER_TYPE) == Some(frame::TYPE_PONG) {
+                        unanswered = 0;
+                        health.pong();
+                        if !*answered {
+                            *answered = true;
+                            health.connected();
+                            settings.metrics.connector_up(true);
+                            tracing::info!("Feishu long connection up (pings answered)");
+                        }
+                    }
                     if let Some(new) = pong_config(&frame) {
                         if new.ping_every() != config.ping_every() {
                             let every = new.ping_every();
@@ -314,5 +401,23 @@ async fn handle_events(
         let _ = item
             .acks
             .send(item.frame.into_ack(code, item.received.elapsed()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reconnects_back_off_from_the_servers_interval_up_to_a_bound() {
+        let config = ClientConfig {
+            reconnect_interval: 120,
+            ..ClientConfig::default()
+        };
+        let secs = |n| backoff(&config, n).as_secs();
+        assert_eq!(
+            [secs(0), secs(1), secs(2), secs(3), secs(4), secs(40)],
+            [0, 120, 240, 480, 600, 600]
+        );
     }
 }

@@ -30,6 +30,8 @@ struct Inner {
     seen: SeenMessages,
     identity: BotIdentity,
     sink: Arc<dyn InboundSink>,
+    /// Told of every event (the webhook's liveness window).
+    health: crate::connector::ConnectorHealth,
     /// Webhook deliveries still under way; [`FeishuInbound::drain`] waits.
     tasks: TaskTracker,
 }
@@ -69,6 +71,7 @@ impl FeishuInbound {
         store: &BotStore,
         http: reqwest::Client,
         sink: Arc<dyn InboundSink>,
+        health: crate::connector::ConnectorHealth,
     ) -> Result<Self> {
         Ok(Self {
             inner: Arc::new(Inner {
@@ -76,6 +79,7 @@ impl FeishuInbound {
                 seen: SeenMessages::open(store)?,
                 identity: BotIdentity::new(http, connector),
                 sink,
+                health,
                 tasks: TaskTracker::new(),
             }),
         })
@@ -85,6 +89,7 @@ impl FeishuInbound {
     /// The message is queued (or known) on disk before this returns, so an
     /// acknowledged message is never lost nor delivered twice.
     pub async fn handle(&self, payload: &[u8]) -> Result<Outcome, HandleError> {
+        self.inner.health.event();
         let event = event::parse(payload)?;
         let outcome = self.process(event).await?;
         self.inner.seen.durable().await?;
@@ -96,6 +101,7 @@ impl FeishuInbound {
     /// [`ACK_BUDGET`] (it does unless the bot's own identity is still being
     /// fetched for the first time), and in the background otherwise.
     pub async fn accept(&self, event: Event) -> Result<Outcome, HandleError> {
+        self.inner.health.event();
         if event.message.is_none() {
             return Ok(self.process(event).await?);
         }
@@ -138,6 +144,11 @@ impl FeishuInbound {
             None if is_message => Ok(Outcome::Duplicate),
             None => Ok(Outcome::Ignored),
         }
+    }
+
+    /// The platform checked the webhook (its URL verification).
+    pub fn handshake(&self) {
+        self.inner.health.handshake();
     }
 
     /// Waits for the deliveries the webhook started (at the bot's stop).

@@ -106,6 +106,14 @@ pub async fn token(sup: web::Data<Supervisor>, id: web::Path<String>) -> Result<
     }))
 }
 
+/// Every bot's state, health, connector state, pending inbox and last
+/// error, and the supervisor's own.
+#[utoipa::path(get, path = "/api/probes", operation_id = "getProbes", tag = "bots",
+    responses((status = 200, body = crate::supervisor::Probes), (status = 401, body = ErrorBody)))]
+pub async fn probes(sup: web::Data<Supervisor>) -> HttpResponse {
+    HttpResponse::Ok().json(sup.probes().await)
+}
+
 /// Re-reads the config file. A bad file changes nothing (400).
 #[utoipa::path(post, path = "/api/reload", operation_id = "reloadConfig", tag = "bots",
     responses((status = 200, body = ReloadReport), (status = 400, body = ErrorBody)))]
@@ -120,5 +128,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(resource("/api/bots/{id}/stop").post(stop))
         .service(resource("/api/bots/{id}/restart").post(restart))
         .service(resource("/api/bots/{id}/token").get(token))
-        .service(resource("/api/reload").post(reload));
+        .service(resource("/api/reload").post(reload))
+        .service(resource("/api/probes").get(probes));
 }

@@ -16,6 +16,7 @@ use utoipa::OpenApi;
         super::bots::restart,
         super::bots::token,
         super::bots::reload,
+        super::bots::probes,
         super::conversations::list,
         super::conversations::messages,
         super::conversations::say,

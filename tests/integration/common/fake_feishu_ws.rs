@@ -30,6 +30,8 @@ struct State {
     replies: Vec<(String, Value)>,
     /// Pushes frames to the current connection; `None` drops it.
     current: Option<mpsc::UnboundedSender<Option<Frame>>>,
+    /// Pings go unanswered while set (a half-dead connection).
+    silent: bool,
 }
 
 #[derive(Clone)]
@@ -87,6 +89,11 @@ impl FakeFeishu {
         let state = self.state.lock().unwrap();
         let tx = state.current.as_ref().expect("a connected client");
         tx.send(Some(frame)).expect("connection alive");
+    }
+
+    /// Stops (or resumes) answering pings, leaving connections open.
+    pub fn answer_pings(&self, answer: bool) {
+        self.state.lock().unwrap().silent = !answer;
     }
 
     /// Cuts the current connection without a close handshake.
@@ -242,8 +249,12 @@ async fn serve_connection(
                 let frame = Frame::decode(bytes.as_ref()).expect("the client sends valid frames");
                 let is_ping = frame.header(frame::HEADER_TYPE) == Some(frame::TYPE_PING);
                 let service = frame.service;
-                state.lock().unwrap().received.push((number, frame));
-                if is_ping {
+                let silent = {
+                    let mut state = state.lock().unwrap();
+                    state.received.push((number, frame));
+                    state.silent
+                };
+                if is_ping && !silent {
                     let mut pong = Frame { service, method: frame::METHOD_CONTROL, ..Default::default() };
                     pong.add_header(frame::HEADER_TYPE, frame::TYPE_PONG);
                     if write.send(Message::Binary(pong.encode_to_vec().into())).await.is_err() {
