@@ -17,6 +17,18 @@ pub struct Due {
     pub wrap_up: bool,
 }
 
+/// The probe's view of a bot's goals.
+#[derive(Debug, Clone, Default, serde::Serialize, utoipa::ToSchema)]
+pub struct GoalsProbe {
+    pub in_progress: usize,
+    pub paused: usize,
+    /// Goals with an iteration running now.
+    pub iterating: usize,
+    /// The earliest next iteration of an `in_progress` goal (its deadline
+    /// when that comes first); null when none is waiting.
+    pub next_iteration_at: Option<DateTime<Utc>>,
+}
+
 /// How an iteration's run ended.
 #[derive(Debug, Clone)]
 pub struct Ended {
@@ -53,6 +65,30 @@ impl Goals {
         }
         due.sort_by_key(|d| d.due_at);
         Ok((due, next))
+    }
+
+    /// Counts by status and the next due time, for the internal probe.
+    pub fn probe(&self) -> Result<GoalsProbe> {
+        let mut probe = GoalsProbe::default();
+        for (_, goal) in self.tree.entries()? {
+            match goal.status {
+                GoalStatus::Paused => probe.paused += 1,
+                GoalStatus::InProgress => {
+                    probe.in_progress += 1;
+                    if goal.in_flight.is_some() {
+                        probe.iterating += 1;
+                        continue;
+                    }
+                    let at = goal
+                        .next_run_at
+                        .map_or(goal.deadline_at, |at| at.min(goal.deadline_at));
+                    probe.next_iteration_at =
+                        Some(probe.next_iteration_at.map_or(at, |n| n.min(at)));
+                }
+                _ => {}
+            }
+        }
+        Ok(probe)
     }
 
     /// Records the iteration as started, durably; `None` when the goal

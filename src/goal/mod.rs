@@ -9,7 +9,7 @@ mod iteration;
 mod model;
 mod policy;
 
-pub use iteration::{Due, Ended};
+pub use iteration::{Due, Ended, GoalsProbe};
 pub use model::{Delay, Goal, GoalStatus, InFlight, IterationOutcome, Transition};
 
 use crate::config::{format_span, parse_span, GoalConfig, DEFAULT_DEADLINE, MAX_DEADLINE};

@@ -12,6 +12,7 @@ use crate::chat::InboxProbe;
 use crate::config::{ConnectorKind, Limits};
 use crate::connector::ConnectorProbe;
 use crate::error::{Error, ErrorBody};
+use crate::goal::GoalsProbe;
 use crate::http::resource;
 use crate::metrics::HttpTotals;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -32,6 +33,7 @@ pub struct InternalProbe {
     /// This bot's Runtime API counters.
     pub http: HttpTotals,
     pub scheduler: SchedulerProbe,
+    pub goals: GoalsProbe,
     pub agent: AgentProbe,
     pub inbox: InboxProbe,
     pub connector: ConnectorProbe,
@@ -96,6 +98,7 @@ impl InternalProbe {
             permissions: (&config.permissions).into(),
             http: state.metrics().http().totals(),
             scheduler: state.automation().probe()?,
+            goals: state.goals().probe()?,
             agent: state.agent().probe(),
             inbox: state.chat().probe()?,
             connector: state.connector_health().probe(),

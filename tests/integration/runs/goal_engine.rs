@@ -69,6 +69,14 @@ impl<'a> Goals<'a> {
             .unwrap_or_default()
     }
 
+    /// The `goals` part of the bot's internal probe.
+    async fn probe(&self) -> Value {
+        let url = format!("{}/api/v1/probes/internal", self.h.url(self.bot));
+        let (status, probe) = bot_call(Method::GET, &url, &self.token, &[], None).await;
+        assert_eq!(status, 200, "{probe}");
+        probe["goals"].clone()
+    }
+
     async fn create(&self, body: Value) -> Value {
         let (status, goal) = self.call(Method::POST, "goal", Some(body)).await;
         assert_eq!(status, 201, "{goal}");
@@ -473,12 +481,35 @@ async fn pause_resume_complete_and_delete_stop_and_start_iterations() {
     let (_, paused) = g.call(Method::POST, "goal/pause", None).await;
     assert_eq!(paused["status"], "paused");
     assert!(paused["next_run_at"].is_null(), "{paused}");
+    let probe = g.probe().await;
+    assert_eq!(
+        (
+            &probe["paused"],
+            &probe["in_progress"],
+            &probe["next_iteration_at"]
+        ),
+        (&json!(1), &json!(0), &Value::Null),
+        "{probe}"
+    );
     let (_, resumed) = g.call(Method::POST, "goal/resume", None).await;
     assert_eq!(resumed["status"], "in_progress");
     let goal = g.wait_iterations(2).await;
     assert!(
         gap(&goal, "last_iteration_at", "next_run_at") >= 3599,
         "{goal}"
+    );
+    // The internal probe sees the goal and when it iterates next.
+    let probe = g.probe().await;
+    assert_eq!(
+        (&probe["in_progress"], &probe["paused"]),
+        (&json!(1), &json!(0)),
+        "{probe}"
+    );
+    let at = |v: &Value| chrono::DateTime::parse_from_rfc3339(v.as_str().unwrap()).unwrap();
+    assert_eq!(
+        at(&probe["next_iteration_at"]),
+        at(&goal["next_run_at"]),
+        "{probe}"
     );
 
     let (status, _) = g.call(Method::POST, "goal/complete", None).await;
