@@ -14,6 +14,7 @@ pub mod fds;
 pub mod goal;
 pub mod http;
 pub mod logging;
+pub mod mcp;
 pub mod messages;
 pub mod metrics;
 pub mod runtime_api;

@@ -7,6 +7,7 @@ pub mod api;
 mod control;
 mod error;
 mod feed;
+pub mod mcp_json;
 mod process;
 pub mod record;
 mod runs;

@@ -7,6 +7,7 @@ pub mod extract;
 mod goal;
 pub mod health;
 mod info;
+mod mcp;
 mod messages;
 mod metrics;
 mod multipart;
@@ -57,5 +58,6 @@ pub fn app(
         metrics::configure(cfg);
         probes::configure(cfg);
         tools::configure(cfg);
+        mcp::configure(cfg);
     })
 }

@@ -35,6 +35,7 @@ use utoipa::OpenApi;
         super::probes::internal,
         super::tools::list,
         super::tools::invoke,
+        super::mcp::mcp,
         openapi_json,
     ),
     components(schemas(super::extract::ReceiveIdTypeHeader)),
