@@ -113,11 +113,7 @@ async fn alice_mcp_over_stdio_lists_what_http_lists() {
             .env("ALICE_RUNTIME_API_TOKEN", &token)
             .env("ALICE_RECEIVE_ID", "oc_bridge");
         let transport = TokioChildProcess::new(cmd).expect("alice mcp starts");
-        let bridge = ClientConfig::default()
-            .with_protocol_version(version.clone())
-            .serve(transport)
-            .await
-            .expect("initialize through alice mcp");
+        let bridge = start(transport, version.clone()).await;
         assert_eq!(tool_list(&bridge).await, want, "{version}");
         let echoed = call(&bridge, "echo", json!({"word": "hi"})).await;
         assert!(text(&echoed).contains("oc_bridge"), "{echoed:?}");

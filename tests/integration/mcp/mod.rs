@@ -6,8 +6,9 @@ mod bridge;
 mod server;
 
 use rmcp::model::{CallToolRequestParams, CallToolResult, ClientConfig, ProtocolVersion};
-use rmcp::service::RunningService;
+use rmcp::service::{ClientLifecycleMode, ClientServiceExt, RunningService};
 use rmcp::transport::streamable_http_client::StreamableHttpClientTransportConfig;
+use rmcp::transport::IntoTransport;
 use rmcp::transport::StreamableHttpClientTransport;
 use rmcp::{RoleClient, ServiceExt};
 use serde_json::Value;
@@ -36,12 +37,38 @@ pub async fn connect(
     let config = StreamableHttpClientTransportConfig::with_uri(format!("{url}/mcp"))
         .auth_header(token)
         .custom_headers(headers);
-    let transport = StreamableHttpClientTransport::from_config(config);
-    ClientConfig::default()
-        .with_protocol_version(version)
-        .serve(transport)
-        .await
-        .expect("MCP client connects")
+    start(StreamableHttpClientTransport::from_config(config), version).await
+}
+
+/// An rmcp client over `transport`: `2026-07-28` starts with
+/// `server/discover` and no handshake, an older version with `initialize`.
+/// The server must settle on `version`.
+pub async fn start<T, E, A>(transport: T, version: ProtocolVersion) -> Client
+where
+    T: IntoTransport<RoleClient, E, A>,
+    E: std::error::Error + Send + Sync + 'static,
+{
+    let client = if version.has_initialize() {
+        ClientConfig::default()
+            .with_protocol_version(version.clone())
+            .serve(transport)
+            .await
+    } else {
+        let lifecycle = ClientLifecycleMode::Discover {
+            preferred_versions: vec![version.clone()],
+        };
+        ClientConfig::default()
+            .serve_with_lifecycle(transport, lifecycle)
+            .await
+    }
+    .expect("MCP client connects");
+    let settled = client
+        .peer_info()
+        .expect("server info")
+        .protocol_version
+        .clone();
+    assert_eq!(settled, version);
+    client
 }
 
 /// The tools' names and input schemas, sorted by name.
