@@ -59,3 +59,42 @@ pub fn ensure(workspace: &Path, base_url: &str, bin: &Path) -> std::io::Result<(
         let _ = std::fs::remove_file(&tmp);
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_bots_entry_is_added_beside_other_servers_and_bad_files_are_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let bin = Path::new("/usr/bin/alice");
+        let other = json!({"mcpServers": {"mine": {"type": "stdio", "command": "x"}}});
+        std::fs::write(dir.path().join(FILE), other.to_string()).unwrap();
+        ensure(dir.path(), "http://127.0.0.1:7331", bin).unwrap();
+        let doc: Value =
+            serde_json::from_slice(&std::fs::read(dir.path().join(FILE)).unwrap()).unwrap();
+        assert_eq!(doc["mcpServers"]["mine"]["command"], "x");
+        assert_eq!(
+            doc["mcpServers"][SERVER]["url"],
+            "http://127.0.0.1:7331/mcp"
+        );
+        assert_eq!(
+            doc["mcpServers"][SERVER]["headers"]["Authorization"],
+            "Bearer ${ALICE_RUNTIME_API_TOKEN}"
+        );
+        // The same file again: nothing rewritten, no temporary left.
+        ensure(dir.path(), "http://127.0.0.1:7331", bin).unwrap();
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+
+        std::fs::write(dir.path().join(FILE), "not json").unwrap();
+        ensure(dir.path(), "http://127.0.0.1:7331", bin).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join(FILE)).unwrap(),
+            "not json"
+        );
+
+        let socket = entry("unix:///run/alice.sock", bin);
+        assert_eq!(socket["command"], "/usr/bin/alice");
+        assert_eq!(socket["args"], json!(["mcp"]));
+    }
+}
