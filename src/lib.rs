@@ -15,6 +15,7 @@ pub mod goal;
 pub mod goal_engine;
 pub mod http;
 pub mod logging;
+pub mod mcp;
 pub mod messages;
 pub mod metrics;
 pub mod runtime_api;

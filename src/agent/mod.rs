@@ -8,6 +8,7 @@ mod check;
 mod control;
 mod error;
 mod feed;
+pub mod mcp_json;
 mod process;
 pub mod record;
 mod runs;

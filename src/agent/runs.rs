@@ -288,6 +288,13 @@ impl AgentRunner {
                 scope,
             },
         );
+        // Claude Code finds the bot's MCP server here; a failure costs the
+        // run that convenience, not its start.
+        if let Err(e) =
+            super::mcp_json::ensure(&self.inner.workspace, &self.inner.base_url, &self.inner.bin)
+        {
+            tracing::warn!(bot = %self.inner.bot_id, error = %e, "cannot write the workspace's .mcp.json");
+        }
         let started = match process::spawn(spec) {
             Ok(started) => started,
             Err(err) => {

@@ -3,6 +3,7 @@
 mod admin_client;
 mod bots;
 mod chat;
+mod mcp;
 mod run;
 mod runtime;
 mod runtime_client;
@@ -62,6 +63,12 @@ enum Command {
     /// Start an agent run on a bot through the supervisor and stream its output.
     #[command(after_help = run::EXAMPLES)]
     Run(run::RunArgs),
+    /// The current agent run's bot as an MCP server on stdin/stdout (reads
+    /// the ALICE_* environment), for clients that only start stdio servers.
+    #[command(
+        after_help = "Example (Codex):\n  codex -c 'mcp_servers.alice.command=\"alice\"' -c 'mcp_servers.alice.args=[\"mcp\"]'"
+    )]
+    Mcp,
 }
 
 impl ConfigArg {
@@ -106,6 +113,7 @@ async fn run(cli: Cli) -> ExitCode {
         Command::Chat(args) => chat::run(args).await,
         Command::Runtime(args) => runtime::run(args).await,
         Command::Run(args) => run::run(args).await,
+        Command::Mcp => mcp::run().await,
     }
 }
 

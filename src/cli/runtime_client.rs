@@ -30,12 +30,17 @@ fn required(var: &str) -> Result<String, String> {
 
 impl RuntimeClient {
     pub fn from_env() -> Result<Self, String> {
+        Self::from_env_with_timeout(Duration::from_secs(120))
+    }
+
+    /// As [`Self::from_env`], with a limit per request of `timeout`.
+    pub fn from_env_with_timeout(timeout: Duration) -> Result<Self, String> {
         let shown = required("ALICE_RUNTIME_API_BASE_URL")?;
         let token = required("ALICE_RUNTIME_API_TOKEN")?;
         let var = |field: Field| std::env::var(field.var()).ok();
         let (scope, unknown) = Scope::read_lenient(var);
         let unknown_type = unknown.then(|| var(Field::ReceiveIdType)).flatten();
-        let mut http = reqwest::Client::builder().timeout(Duration::from_secs(120));
+        let mut http = reqwest::Client::builder().timeout(timeout);
         // `unix:///path/to/runtime.sock`: HTTP over the bot's socket file.
         let base = match shown.strip_prefix("unix://") {
             Some(path) if path.starts_with('/') => {

@@ -37,6 +37,9 @@ pub struct ToolsConfig {
     pub callback_timeout_secs: u64,
     /// For tests only: lets callbacks reach loopback addresses.
     pub callback_allow_loopback: bool,
+    /// `/mcp` on the Runtime API port. A run's token always reaches it; the
+    /// main token only with `invoke_enabled`.
+    pub mcp_enabled: bool,
 }
 
 impl Default for ToolsConfig {
@@ -49,6 +52,7 @@ impl Default for ToolsConfig {
             timeout_secs: 120,
             callback_timeout_secs: 10,
             callback_allow_loopback: false,
+            mcp_enabled: true,
         }
     }
 }

@@ -98,6 +98,10 @@ codes! {
     ToolNotFound = "tool_not_found", NOT_FOUND;
     /// The callback URL or headers are refused.
     InvalidCallback = "invalid_callback", BAD_REQUEST;
+    /// `tools.mcp_enabled` is off for this bot.
+    McpDisabled = "mcp_disabled", NOT_FOUND;
+    /// A browser's request from a web origin other than loopback (MCP).
+    InvalidOrigin = "invalid_origin", FORBIDDEN;
 
     // Messages and platforms.
     /// The message breaks a platform rule (size, emptiness, kind).

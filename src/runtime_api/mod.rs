@@ -8,6 +8,7 @@ pub mod extract;
 mod goal;
 pub mod health;
 mod info;
+mod mcp;
 mod messages;
 mod metrics;
 mod multipart;
@@ -59,5 +60,6 @@ pub fn app(
         probes::configure(cfg);
         tools::configure(cfg);
         external::configure(cfg);
+        mcp::configure(cfg);
     })
 }

@@ -38,6 +38,7 @@ use utoipa::OpenApi;
         super::tools::list,
         super::tools::invoke,
         super::external::external,
+        super::mcp::mcp,
         openapi_json,
     ),
     components(schemas(super::extract::ReceiveIdTypeHeader)),

@@ -446,6 +446,7 @@ async fn openapi_documents_parse_and_list_every_route() {
         ("get", "/api/v1/tools"),
         ("post", "/api/v1/tools/invoke"),
         ("get", "/api/v1/probes/external"),
+        ("post", "/mcp"),
     ];
     let admin_routes = [
         ("get", "/healthz"),

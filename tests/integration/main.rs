@@ -9,6 +9,7 @@ mod chat;
 mod feishu_events;
 mod foundation;
 mod lifecycle;
+mod mcp;
 mod messages;
 mod metrics;
 mod probes;
