@@ -105,6 +105,11 @@ impl ChatPipeline {
         })
     }
 
+    /// The conversations' kept turns.
+    pub fn history(&self) -> &History {
+        &self.inner.history
+    }
+
     /// Picks up what was queued while the bot was down, in arrival order.
     /// Safe to call again: a message already taken is not taken twice.
     pub fn resume(&self) -> Result<usize> {

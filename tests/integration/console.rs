@@ -240,3 +240,57 @@ async fn console_eleventh_failed_login_in_a_minute_is_throttled() {
     assert_eq!(status, 429);
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_reads_a_bots_conversation_history() {
+    let dir = TestDir::new();
+    let (base, admin) = (free_ports(1), free_ports(1));
+    let agent =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/example-agent.sh");
+    dir.write_config(&format!(
+        "{}[bots.alpha]\n[bots.alpha.agent]\ncommand = [\"sh\", \"{}\"]\n",
+        supervisor_toml(admin, base),
+        agent.display()
+    ));
+    let app = InProcess::start(&dir).await;
+    app.wait_running(&["alpha"]).await;
+    let res = client()
+        .post(format!(
+            "{}/api/bots/alpha/conversations/oc_hist/messages",
+            app.admin_url
+        ))
+        .bearer_auth(app.supervisor.admin_token())
+        .json(&json!({ "text": "hello" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 202);
+    let session = login(&app, app.supervisor.admin_token(), false)
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let body = loop {
+        let (status, body) = send(
+            &app,
+            reqwest::Method::GET,
+            "/console/api/bots/alpha/history",
+            &session,
+            false,
+        )
+        .await;
+        if status == 200 && body.contains("You said: hello") {
+            break body;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no exchange in the history: {status} {body}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let history: Value = serde_json::from_str(&body).unwrap();
+    let turns = &history[0]["turns"];
+    assert_eq!(turns[0]["role"], "user");
+    assert_eq!(turns[0]["text"], "hello");
+    assert_eq!(turns[1]["role"], "assistant");
+    app.stop().await;
+}

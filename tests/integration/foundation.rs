@@ -469,6 +469,7 @@ async fn openapi_documents_parse_and_list_every_route() {
         ("post", "/console/logout"),
         ("get", "/console/session"),
         ("get", "/console/api/bots/{id}/config"),
+        ("get", "/console/api/bots/{id}/history"),
         (
             "get",
             "/console/api/bots/{id}/conversations/{receive_id}/messages/{message_id}/file",

@@ -32,6 +32,7 @@ use utoipa::OpenApi;
         crate::supervisor::console::login::logout,
         crate::supervisor::console::login::session,
         crate::supervisor::console::proxy::bot_config,
+        crate::supervisor::console::proxy::history,
         crate::supervisor::console::proxy::message_file,
         crate::supervisor::console::proxy::runtime_get,
         crate::supervisor::console::proxy::runtime_post,

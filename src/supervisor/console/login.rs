@@ -32,6 +32,7 @@ pub struct SessionView {
 #[utoipa::path(post, path = "/console/login", operation_id = "consoleLogin", tag = "console", security(()),
     request_body = Login,
     responses((status = 200, body = SessionView, description = "Logged in; the cookie is set"),
+        (status = 400, description = "Not a JSON object with `token`", body = ErrorBody),
         (status = 401, description = "Wrong admin token", body = ErrorBody),
         (status = 429, description = "Too many failed logins", body = ErrorBody)))]
 pub async fn login(
@@ -74,7 +75,8 @@ pub async fn logout(req: HttpRequest, sessions: web::Data<Sessions>) -> HttpResp
 
 /// The current session's CSRF token (after a page reload).
 #[utoipa::path(get, path = "/console/session", operation_id = "consoleSession", tag = "console",
-    responses((status = 200, body = SessionView), (status = 401, body = ErrorBody)))]
+    responses((status = 200, body = SessionView), (status = 401, body = ErrorBody),
+        (status = 403, description = "A bearer token, not a session", body = ErrorBody)))]
 pub async fn session(req: HttpRequest, sessions: web::Data<Sessions>) -> Result<HttpResponse> {
     let session = req
         .cookie(COOKIE)

@@ -10,6 +10,8 @@ use crate::http::resource;
 use crate::supervisor::Supervisor;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 /// Runtime API paths (without the leading `/`) the console may reach: each
 /// is a route or a route's prefix. Runs and their scoped tokens are not.
@@ -77,6 +79,33 @@ pub async fn message_file(
     Ok(res
         .insert_header(("X-Content-Type-Options", "nosniff"))
         .body(bytes))
+}
+
+/// One conversation's kept turns.
+#[derive(Serialize, ToSchema)]
+pub struct SessionHistory {
+    pub session: String,
+    #[schema(value_type = Vec<Object>)]
+    pub turns: Vec<crate::chat::Turn>,
+}
+
+/// What the bot's conversations said and what it answered, per session
+/// (any connector; for Feishu bots the console's read-only history). The
+/// bot must be running.
+#[utoipa::path(get, path = "/console/api/bots/{id}/history", operation_id = "consoleBotHistory", tag = "console",
+    params(("id" = String, Path, description = "Bot id")),
+    responses((status = 200, body = [SessionHistory]), (status = 404, body = ErrorBody),
+        (status = 409, description = "The bot is not running", body = ErrorBody)))]
+pub async fn history(sup: web::Data<Supervisor>, id: web::Path<String>) -> Result<HttpResponse> {
+    let bot = sup.running(&id).await?;
+    let all = web::block(move || bot.history().all())
+        .await
+        .map_err(crate::error::Error::internal)??;
+    let sessions: Vec<SessionHistory> = all
+        .into_iter()
+        .map(|(session, turns)| SessionHistory { session, turns })
+        .collect();
+    Ok(HttpResponse::Ok().json(sessions))
 }
 
 async fn forward(
@@ -157,6 +186,7 @@ passthrough!(runtime_delete, delete, "consoleRuntimeDelete");
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(web::Data::new(BotClient(reqwest::Client::new())))
         .service(resource("/console/api/bots/{id}/config").get(bot_config))
+        .service(resource("/console/api/bots/{id}/history").get(history))
         .service(
             resource(
                 "/console/api/bots/{id}/conversations/{receive_id}/messages/{message_id}/file",

@@ -188,7 +188,7 @@ function botRow(b, probes, refresh) {
   const port = (b.address || '').split(':').pop();
   return el('tr', { 'data-bot': id },
     el('td', {}, el('a', { href: '#/bot/' + encodeURIComponent(id) }, b.name + ' (' + id + ')'),
-      b.connector === 'local' ? el('div', {}, el('a', { href: '#/chat/' + encodeURIComponent(id), class: 'chat-link' }, 'chat')) : null),
+      el('div', {}, el('a', { href: '#/chat/' + encodeURIComponent(id), class: 'chat-link' }, b.connector === 'local' ? 'chat' : 'history'))),
     el('td', { class: 'state state-' + b.state, text: b.state }),
     el('td', { class: 'health', text: health(probes, id) }),
     el('td', { class: 'uptime', 'data-secs': b.uptime_secs === null ? '' : String(b.uptime_secs), text: fmtSecs(b.uptime_secs) }),
@@ -207,7 +207,7 @@ function rt(id, path) {
 async function botPage(view, id) {
   const bot = (await api('GET', '/api/bots/' + encodeURIComponent(id))).data;
   view.append(el('h1', { text: bot.name + ' (' + id + ') — ' + bot.state }));
-  if (bot.connector === 'local') view.append(el('p', {}, el('a', { href: '#/chat/' + encodeURIComponent(id) }, 'Open the chat')));
+  view.append(el('p', {}, el('a', { href: '#/chat/' + encodeURIComponent(id) }, bot.connector === 'local' ? 'Open the chat' : 'Read the chat history')));
 
   const config = el('pre', { id: 'config', text: 'loading…' });
   view.append(el('h2', { text: 'Config (secrets masked)' }), config);
@@ -386,7 +386,18 @@ async function chatPage(view, id) {
   const bot = (await api('GET', '/api/bots/' + encodeURIComponent(id))).data;
   view.append(el('h1', { text: 'Chat with ' + bot.name }));
   if (bot.connector !== 'local') {
-    view.append(el('p', { text: 'This bot talks on Feishu: the console chats only with bots on the local connector. (A read-only history of Feishu conversations is not served yet.)' }));
+    view.append(el('p', { text: 'This bot talks on Feishu: the console only reads what it received and answered (its chat history, read only).' }));
+    const box = el('div', { id: 'history' });
+    view.append(box);
+    every(5000, async () => {
+      try {
+        const sessions = (await api('GET', '/console/api/bots/' + encodeURIComponent(id) + '/history')).data;
+        box.replaceChildren(...(sessions.length ? sessions : [null]).map((s) => (s
+          ? el('section', {}, el('h2', { text: s.session }), el('div', { class: 'messages' },
+            s.turns.map((t) => el('div', { class: 'msg ' + (t.role === 'user' ? 'in' : 'out') }, el('span', { class: 'text', text: t.text })))))
+          : el('p', { text: 'No conversation yet.' }))));
+      } catch (e) { showError(e.message); }
+    });
     return;
   }
   const st = S.chat[id] || (S.chat[id] = { current: 'oc_console_' + Math.random().toString(36).slice(2, 8) });
