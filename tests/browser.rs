@@ -256,6 +256,19 @@ async fn a_wrong_token_is_refused_then_the_bots_table_shows_both_bots_running() 
     .await;
     assert_eq!(c.cell("alpha", "connector").await, "local");
     c.screenshot("console-bots.png").await;
+
+    // On a phone-sized screen the page does not run off sideways: the
+    // table scrolls inside its own box, the buttons stay reachable.
+    c.browser.set_window_size(390, 844).await.expect("resize");
+    for page in ["#/bots", "#/chat/alpha", "#/bot/alpha", "#/start"] {
+        c.open(page).await;
+        c.until(
+            &format!("{page} fits 390 px"),
+            "document.querySelector('#view').childElementCount > 0 && \
+             document.documentElement.scrollWidth <= window.innerWidth + 1",
+        )
+        .await;
+    }
     c.finish().await;
 }
 
