@@ -8,10 +8,36 @@
 #   /remind 10s TEXT   an automation task that sends TEXT here in 10 seconds
 #   /image             a small generated picture, sent to this conversation
 #   /whoami            the conversation as the bot sees it
+#   /goal OBJECTIVE    a goal: alice then runs this agent again on its own
+#                      (iterations); it reports progress, declares a delay,
+#                      and completes the goal after three rounds
 #   anything else      echoed back
 set -u
-message=$(tail -n 1)
+prompt=$(cat)
+message=$(printf '%s\n' "$prompt" | tail -n 1)
 alice="${ALICE_RUNTIME_BIN:-alice}"
+
+# A goal iteration: the prompt says which one and what the objective is.
+iteration=$(printf '%s\n' "$prompt" | sed -n 's/^\[Goal goal_[^,]*, iteration \([0-9]*\)\]$/\1/p' | head -n 1)
+if [ -n "$iteration" ]; then
+  objective=$(printf '%s\n' "$prompt" | sed -n 's/^Objective: //p' | head -n 1)
+  case "$prompt" in
+    *"Time is up"*)
+      echo "Time is up for \"$objective\": I did $((iteration - 1)) rounds; please check what is left."
+      ;;
+    *)
+      if [ "$iteration" -ge 3 ]; then
+        "$alice" runtime goal complete >/dev/null
+        echo "Round $iteration: \"$objective\" is done. Goal complete."
+      else
+        echo "Round $iteration: working on \"$objective\" ($iteration of 3)."
+        "$alice" runtime goal delay 5s "next round" >/dev/null 2>&1 ||
+          "$alice" runtime goal delay 1m "next round" >/dev/null
+      fi
+      ;;
+  esac
+  exit 0
+fi
 
 case "$message" in
   /time*)
@@ -50,6 +76,14 @@ case "$message" in
       echo "I could not send the picture."
     fi
     rm -rf "$dir"
+    ;;
+  /goal\ *)
+    objective=${message#/goal }
+    if "$alice" runtime goal create "$objective" >/dev/null; then
+      echo "Goal set: $objective. I will work on it on my own and report back."
+    else
+      echo "I could not set the goal (is another one unfinished?)."
+    fi
     ;;
   /whoami*)
     echo "Conversation ${ALICE_RECEIVE_ID:-?} (${ALICE_CHAT_TYPE:-?}), session ${ALICE_SESSION_KEY:-?}."

@@ -15,7 +15,7 @@ pub use error::{AgentError, RunError};
 pub use feed::{EventFeed, FeedItem};
 pub use process::{spawn, CommandOutput, Ending, RunSpec, Started};
 pub use record::{AgentRun, EventsPage, RunEvent, RunEventKind, RunOrigin, RunStatus, RunStore};
-pub use runs::{Grant, RunHandle, RunRequest};
+pub use runs::{new_run_id, Grant, RunHandle, RunRequest};
 
 use crate::config::AgentConfig;
 use crate::goal::Goals;
@@ -219,16 +219,72 @@ impl AgentRunner {
         name: &str,
         input: &str,
     ) -> Result<String, AgentError> {
-        let entry = crate::skills::entry(&self.inner.skills_dir, name).map_err(RunError::from)?;
+        let request = self.skill_request(scope, name, input, RunOrigin::Workflow)?;
+        answer(self.run_queued(request).await?)
+    }
+
+    /// A tool invocation, recorded as a run with its own watchdog: the
+    /// skill `name` with `input` on stdin, or (`None`) the agent asked `input`.
+    pub async fn run_tool(
+        &self,
+        scope: &Scope,
+        skill: Option<&str>,
+        input: &str,
+        timeout: Duration,
+    ) -> Result<String, AgentError> {
+        let mut request = match skill {
+            Some(name) => self.skill_request(scope, name, input, RunOrigin::Tool)?,
+            None if self.inner.config.command.is_empty() => return Err(AgentError::NotConfigured),
+            None => RunRequest::new(input, scope.clone(), RunOrigin::Tool),
+        };
+        request.timeout_ms = Some(timeout.as_millis().max(1) as u64);
+        answer(self.run_queued(request).await?)
+    }
+
+    fn skill_request(
+        &self,
+        scope: &Scope,
+        name: &str,
+        input: &str,
+        origin: RunOrigin,
+    ) -> Result<RunRequest, RunError> {
+        let entry = crate::skills::entry(&self.inner.skills_dir, name)?;
         let argv = if entry.extension().is_some_and(|e| e == "sh") {
             vec!["sh".to_string(), entry.display().to_string()]
         } else {
             vec![entry.display().to_string()]
         };
-        let mut request = RunRequest::new(input, scope.clone(), RunOrigin::Workflow);
+        let mut request = RunRequest::new(input, scope.clone(), origin);
         request.program = Some((format!("skill:{name}"), argv));
-        let record = self.run_queued(request).await?;
-        answer(record)
+        Ok(request)
+    }
+
+    /// Runs one iteration of a goal under `run_id` (which the goal
+    /// recorded first), waiting for capacity; its record, or why it could
+    /// not start.
+    pub async fn iterate(
+        &self,
+        scope: &Scope,
+        prompt: &str,
+        run_id: &str,
+        timeout: Duration,
+    ) -> Result<AgentRun, AgentError> {
+        if self.inner.config.command.is_empty() {
+            return Err(AgentError::NotConfigured);
+        }
+        let mut request = RunRequest::new(prompt, scope.clone(), RunOrigin::Goal);
+        request.run_id = Some(run_id.to_string());
+        request.timeout_ms = Some(timeout.as_millis() as u64);
+        match self.start_queued(request).await {
+            Ok(handle) => Ok(handle.finished().await),
+            Err(_) if self.inner.stopping.is_cancelled() => Err(AgentError::Stopping),
+            Err(e) => Err(AgentError::Start(e)),
+        }
+    }
+
+    /// Whether the bot is stopping its runs.
+    pub fn stopping(&self) -> bool {
+        self.inner.stopping.is_cancelled()
     }
 
     async fn run_queued(&self, request: RunRequest) -> Result<AgentRun, AgentError> {

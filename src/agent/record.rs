@@ -59,6 +59,10 @@ pub enum RunOrigin {
     Ask,
     /// A `run_workflow` task's skill.
     Workflow,
+    /// A tool invoked through the tool API (a skill or `agent.ask`).
+    Tool,
+    /// An iteration of a conversation's goal (the goal engine).
+    Goal,
 }
 
 /// What a run event says; `event` on the wire, as these snake_case names.
@@ -110,7 +114,7 @@ pub struct AgentRun {
     /// The goal the run was told, if any.
     pub goal_id: Option<String>,
     /// `headless` (admin API), `runtime` (`/api/v1/runs`), `chat`/automation
-    /// (`ask`) or `workflow`.
+    /// (`ask`), `workflow` or `goal` (an iteration of the goal engine).
     #[schema(value_type = String)]
     pub origin: RunOrigin,
 }
@@ -325,6 +329,8 @@ mod tests {
             (RunOrigin::Chat, "chat"),
             (RunOrigin::Ask, "ask"),
             (RunOrigin::Workflow, "workflow"),
+            (RunOrigin::Tool, "tool"),
+            (RunOrigin::Goal, "goal"),
         ] {
             assert_eq!(serde_json::to_value(origin).unwrap(), json!(name));
         }

@@ -41,6 +41,13 @@ pub struct RunRequest {
     pub origin: RunOrigin,
     /// (name, argv) instead of the configured agent (skills).
     pub(super) program: Option<(String, Vec<String>)>,
+    /// An id chosen by the caller ([`new_run_id`]), who recorded it first.
+    pub run_id: Option<String>,
+}
+
+/// A fresh run id: time-ordered, so key order is start order.
+pub fn new_run_id() -> String {
+    format!("headless_{}", uuid::Uuid::now_v7().simple())
 }
 
 impl RunRequest {
@@ -52,6 +59,7 @@ impl RunRequest {
             scope,
             origin,
             program: None,
+            run_id: None,
         }
     }
 }
@@ -222,7 +230,7 @@ impl AgentRunner {
             }
             Some(ms) => Duration::from_millis(ms),
         };
-        let run_id = format!("headless_{}", uuid::Uuid::now_v7().simple());
+        let run_id = request.run_id.clone().unwrap_or_else(new_run_id);
         let mut scope = request.scope;
         if scope.session_key().is_none() {
             // A run without a conversation still gets a scope of its own, so
@@ -240,9 +248,14 @@ impl AgentRunner {
                 .unwrap_or_default(),
         ));
         env.push(("ALICE_RUN_ID".into(), run_id.clone()));
+        // A skill run as a tool reads its arguments, exactly, as JSON on
+        // stdin: the goal reaches it as ALICE_GOAL only.
+        let tool_skill = request.origin == RunOrigin::Tool && request.program.is_some();
         let stdin = match &goal {
-            Some(goal) => format!("{}{}", preamble(goal), request.prompt),
-            None => request.prompt.clone(),
+            // A goal's iteration has the goal in its own prompt.
+            Some(_) if request.origin == RunOrigin::Goal => request.prompt.clone(),
+            Some(goal) if !tool_skill => format!("{}{}", preamble(goal), request.prompt),
+            _ => request.prompt.clone(),
         };
         let mut record = AgentRun {
             run_id: run_id.clone(),
@@ -442,6 +455,8 @@ fn origin_name(origin: RunOrigin) -> &'static str {
         RunOrigin::Chat => "chat",
         RunOrigin::Ask => "ask",
         RunOrigin::Workflow => "workflow",
+        RunOrigin::Tool => "tool",
+        RunOrigin::Goal => "goal",
     }
 }
 

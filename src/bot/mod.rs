@@ -59,10 +59,17 @@ impl Bot {
             server.stop().await;
             return Err(StartError::State(e.into()));
         }
+        if let Err(e) = state.goal_engine().start().await {
+            abort(&state);
+            state.automation().stop().await;
+            server.stop().await;
+            return Err(StartError::State(e.into()));
+        }
         let events = match events::start(&state, host) {
             Ok(events) => events,
             Err(e) => {
                 abort(&state);
+                state.goal_engine().close();
                 state.automation().stop().await;
                 server.stop().await;
                 return Err(StartError::State(e));
@@ -112,11 +119,22 @@ impl Bot {
         let agent = self.state.agent().clone();
         let automation = self.state.automation().clone();
         let chat = self.state.chat().clone();
+        let tools = self.state.tools().clone();
+        let grace =
+            std::time::Duration::from_secs(self.state.config().runtime_api_shutdown_timeout_secs);
+        let goals = self.state.goal_engine().clone();
+        // No new goal iteration; those running get the grace period too.
+        goals.close();
+        let bound = grace + std::time::Duration::from_secs(5);
         // Automation first: its `run_llm` runs are agent runs, and they get
-        // the grace period before the agent cancels what is left.
+        // the grace period before the agent cancels what is left (so do
+        // tool invocations answered by callback).
         let runs = async move {
             automation.stop().await;
+            tools.stop(grace).await;
             agent.stop().await;
+            // Iterations the agent cut record it (`interrupted`).
+            goals.stopped(bound).await;
             chat.stopped().await;
         };
         match self.server.take() {
@@ -143,6 +161,7 @@ impl Drop for Bot {
     fn drop(&mut self) {
         // Chat first: its workers must see the stop before their runs end.
         self.state.chat().stop();
+        self.state.goal_engine().close();
         self.state.agent().cancel_all();
         self.state.automation().abandon();
         if let Some(events) = &self.events {

@@ -5,16 +5,16 @@
 use super::state::BotState;
 use crate::http::server::RunningServer;
 use futures_util::future::BoxFuture;
-use std::net::SocketAddr;
 
 /// Starts a bot's Runtime API server on the bot's own address.
 pub type Serve = fn(BotState) -> BoxFuture<'static, Result<RunningServer, StartError>>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
+    /// `addr`: the address or `unix:<path>`.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
-        addr: SocketAddr,
+        addr: String,
         source: std::io::Error,
     },
     #[error("cannot open the bot's state: {0}")]

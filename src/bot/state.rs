@@ -7,6 +7,7 @@ use crate::config::{BotConfig, ConnectorKind};
 use crate::connector::{FeishuConnector, LocalConnector, Messenger};
 use crate::error::{Code, ErrorCode};
 use crate::goal::Goals;
+use crate::goal_engine::{EngineSetup, GoalEngine};
 use crate::http::{generate_token, tokens_equal, Authenticator, Principal};
 use crate::metrics::BotMetrics;
 use crate::store::StoreError;
@@ -74,6 +75,8 @@ struct Inner {
     agent: AgentRunner,
     chat: ChatPipeline,
     automation: Automation,
+    tools: crate::tools::Tools,
+    goal_engine: GoalEngine,
     metrics: BotMetrics,
     /// When this bot was opened (a restart opens it again).
     started: std::time::Instant,
@@ -159,7 +162,7 @@ impl BotState {
             .workspace
             .clone()
             .unwrap_or_else(|| folder.join("workspace"));
-        let goals = Goals::open(&store)?;
+        let goals = Goals::open_with(&store, config.goal.clone())?;
         let agent = AgentRunner::new(AgentSetup {
             bot_id: config.id.clone(),
             config: config.agent.clone(),
@@ -169,7 +172,7 @@ impl BotState {
                 .clone()
                 .unwrap_or_else(|| workspace.join("skills")),
             workspace,
-            base_url: format!("http://{}", config.listen_addr()),
+            base_url: config.listen_addr().base_url(),
             bin: host.runtime_bin.clone(),
             store: store.clone(),
             goals: goals.clone(),
@@ -193,9 +196,33 @@ impl BotState {
             &config,
             Actions::new(messenger.clone(), agent.clone(), metrics.clone()),
         )?;
+        let tools = crate::tools::Tools::new(
+            config.tools.clone(),
+            config.permissions.clone(),
+            crate::tools::Services {
+                messenger: messenger.clone(),
+                automation: automation.clone(),
+                goals: goals.clone(),
+                agent: agent.clone(),
+            },
+        );
+        let goal_engine = GoalEngine::new(EngineSetup {
+            bot_id: config.id.clone(),
+            enabled: config.goal.enabled && config.permissions.runtime_goal,
+            goals: goals.clone(),
+            agent: agent.clone(),
+            turns: chat.turns().clone(),
+            store: store.clone(),
+            messenger: messenger.clone(),
+            history_messages: config.chat.history_messages,
+            no_reply_token: config.chat.no_reply_token.clone(),
+            timezone: config.timezone,
+        })?;
         Ok(Self {
             inner: Arc::new(Inner {
+                tools,
                 automation,
+                goal_engine,
                 config,
                 store,
                 folder,
@@ -265,9 +292,19 @@ impl BotState {
         &self.inner.goals
     }
 
+    /// The engine that iterates the conversations' goals.
+    pub fn goal_engine(&self) -> &GoalEngine {
+        &self.inner.goal_engine
+    }
+
     /// The bot's automation tasks and scheduler.
     pub fn automation(&self) -> &Automation {
         &self.inner.automation
+    }
+
+    /// The bot's tools (the tool API).
+    pub fn tools(&self) -> &crate::tools::Tools {
+        &self.inner.tools
     }
 
     /// Fails runs a crash left `running` and writes the bundled skills into

@@ -5,9 +5,11 @@
 
 mod history;
 mod inbox;
+mod turns;
 
 pub use history::{build_prompt, History, Role, Turn};
 pub use inbox::{session_key, Inbox, InboxProbe, Pending};
+pub use turns::{TurnGuard, Turns};
 
 use crate::agent::{AgentError, AgentRunner};
 use crate::config::{ChatConfig, TriggerMode};
@@ -64,6 +66,8 @@ struct Inner {
     cancel: CancellationToken,
     workers: tokio_util::task::TaskTracker,
     metrics: BotMetrics,
+    /// Shared with the goal engine: one run at a time per conversation.
+    turns: Turns,
 }
 
 /// A message's answer was cut short by a stop.
@@ -101,6 +105,7 @@ impl ChatPipeline {
                 cancel: CancellationToken::new(),
                 workers: tokio_util::task::TaskTracker::new(),
                 metrics,
+                turns: Turns::default(),
             }),
         })
     }
@@ -119,6 +124,11 @@ impl ChatPipeline {
             self.dispatch(item)?;
         }
         Ok(count)
+    }
+
+    /// The conversations' turns, which goal iterations take too.
+    pub fn turns(&self) -> &Turns {
+        &self.inner.turns
     }
 
     /// The inbox's state (reads the store: off the async workers).
@@ -224,12 +234,16 @@ impl Inner {
             // A stop interrupts the run, never the sending of its answer: an
             // interrupted message stays in the inbox for the next start, an
             // answered one is sent and marked done.
+            // The conversation's turn is held until the answer is sent.
             let reply = tokio::select! {
                 biased;
                 _ = self.cancel.cancelled() => Err(Interrupted),
-                reply = self.reply_for(&item) => reply,
+                reply = async {
+                    let turn = self.turns.take(&session).await;
+                    self.reply_for(&item).await.map(|r| (r, turn))
+                } => reply,
             };
-            let Ok(reply) = reply else {
+            let Ok((reply, _turn)) = reply else {
                 // Interrupted by a stop (ours, or the agent's seen first):
                 // it stays in the inbox for the next start.
                 self.queues.lock().taken.remove(&item.seq);

@@ -6,8 +6,11 @@ mod chat;
 mod run;
 mod runtime;
 mod runtime_client;
+mod runtime_goal;
+mod runtime_message;
 mod table;
 mod talk;
+mod task_json;
 
 use crate::config;
 use crate::logging::{self, LogFormat};

@@ -3,11 +3,12 @@
 
 use super::fail;
 use super::runtime_client::RuntimeClient;
+use super::runtime_goal::{self, Goal};
+use super::runtime_message::{self, Message};
+use super::task_json::{self, Malformed};
 use clap::{Args, Subcommand};
-use reqwest::multipart::{Form, Part};
 use reqwest::Method;
-use serde_json::{json, Map, Value};
-use std::path::PathBuf;
+use serde_json::{Map, Value};
 use std::process::ExitCode;
 
 pub const EXAMPLES: &str = "Inside an agent run (the bot sets ALICE_*):
@@ -15,8 +16,11 @@ pub const EXAMPLES: &str = "Inside an agent run (the bot sets ALICE_*):
   alice runtime message file report.pdf --filename \"Q3 report.pdf\"
   alice runtime automation create --action send_text --text \"Stand-up!\" --cron \"0 9 * * 1-5\"
   alice runtime automation list --status active
+  alice runtime automation create '{\"prompt\":\"Summarise the news\",\"cron\":\"0 9 * * *\"}'
+  alice runtime automation patch task_0123456789abcdef '{\"status\":\"paused\"}'
   alice runtime goal create \"Ship the release notes\"
-  alice runtime goal complete";
+  alice runtime goal complete
+  alice runtime goal delay 12m \"waiting for CI on PR #225\"";
 
 #[derive(Args)]
 pub struct RuntimeArgs {
@@ -37,35 +41,6 @@ enum What {
     Goal(Goal),
     /// Which bot the environment reaches.
     Bot,
-}
-
-#[derive(Subcommand)]
-enum Message {
-    /// Upload and send an image.
-    Image {
-        /// The image file.
-        file: Option<PathBuf>,
-        /// The file, as an option.
-        #[arg(long = "path", conflicts_with = "file")]
-        path: Option<PathBuf>,
-        /// Text sent with it.
-        #[arg(long)]
-        caption: Option<String>,
-    },
-    /// Upload and send a file.
-    File {
-        /// The file.
-        file: Option<PathBuf>,
-        /// The file, as an option.
-        #[arg(long = "path", conflicts_with = "file")]
-        path: Option<PathBuf>,
-        /// The name shown in the chat (default: the file's own name).
-        #[arg(long)]
-        filename: Option<String>,
-        /// Text sent with it.
-        #[arg(long)]
-        caption: Option<String>,
-    },
 }
 
 #[derive(Args)]
@@ -91,10 +66,27 @@ struct TaskFields {
     json: Option<String>,
 }
 
+impl TaskFields {
+    fn is_empty(&self) -> bool {
+        [
+            &self.action,
+            &self.text,
+            &self.prompt,
+            &self.workflow,
+            &self.cron,
+            &self.run_at,
+            &self.json,
+        ]
+        .iter()
+        .all(|f| f.is_none())
+    }
+}
+
 #[derive(Subcommand)]
 enum Automation {
     /// List tasks.
     List {
+        /// `active`, `paused`, `completed`, `cancelled` or `all` (the default).
         #[arg(long)]
         status: Option<String>,
         #[arg(long)]
@@ -106,6 +98,8 @@ enum Automation {
     Get { id: String },
     /// Create a task (for the current conversation unless --scope-id).
     Create {
+        /// The task as a JSON object (`-`: read it from stdin); flags override its fields.
+        task: Option<String>,
         /// `chat` or `user` (default: from the conversation).
         #[arg(long = "scope-type")]
         scope_type: Option<String>,
@@ -116,31 +110,19 @@ enum Automation {
         fields: TaskFields,
     },
     /// Change a task (JSON merge-patch of the given fields).
+    #[command(alias = "patch")]
     Update {
         id: String,
+        /// The patch as a JSON object (`-`: read it from stdin); flags override its fields.
+        patch: Option<String>,
         /// `active`, `paused`, `completed` or `cancelled`.
         #[arg(long)]
         status: Option<String>,
         #[command(flatten)]
         fields: TaskFields,
     },
-    /// Delete a task.
+    /// Delete a task (prints it as it was).
     Delete { id: String },
-}
-
-#[derive(Subcommand)]
-enum Goal {
-    /// Print the goal (nothing when there is none).
-    Get,
-    /// Set a new goal.
-    Create {
-        #[arg(required = true, num_args = 1..)]
-        description: Vec<String>,
-    },
-    Pause,
-    Resume,
-    Complete,
-    Delete,
 }
 
 pub async fn run(args: RuntimeArgs) -> ExitCode {
@@ -153,101 +135,55 @@ pub async fn run(args: RuntimeArgs) -> ExitCode {
             ExitCode::SUCCESS
         }
         Ok(None) => ExitCode::SUCCESS,
-        Err(e) => fail(&e, 1),
+        Err(Failure { message, code }) => fail(&message, code),
     }
 }
 
-async fn execute(args: RuntimeArgs) -> Result<Option<Value>, String> {
+/// Why a command failed: its one line and its exit code.
+struct Failure {
+    message: String,
+    code: u8,
+}
+
+impl From<String> for Failure {
+    fn from(message: String) -> Self {
+        Self { message, code: 1 }
+    }
+}
+
+impl From<Malformed> for Failure {
+    fn from(Malformed(message): Malformed) -> Self {
+        Self {
+            message,
+            code: task_json::EXIT_USAGE,
+        }
+    }
+}
+
+async fn execute(args: RuntimeArgs) -> Result<Option<Value>, Failure> {
     let client = RuntimeClient::from_env()?;
     let req = match args.what {
         What::Bot => client.request(Method::GET, "/api/v1/bot"),
-        What::Message(message) => message_request(&client, message).await?,
-        What::Automation(task) => automation_request(&client, task)?,
-        What::Goal(goal) => {
-            let (method, path) = match &goal {
-                Goal::Get => (Method::GET, "/api/v1/goal"),
-                Goal::Create { .. } => (Method::POST, "/api/v1/goal"),
-                Goal::Pause => (Method::POST, "/api/v1/goal/pause"),
-                Goal::Resume => (Method::POST, "/api/v1/goal/resume"),
-                Goal::Complete => (Method::POST, "/api/v1/goal/complete"),
-                Goal::Delete => (Method::DELETE, "/api/v1/goal"),
-            };
-            let req = client.request(method, path);
-            match goal {
-                Goal::Create { description } => {
-                    req.json(&json!({"description": description.join(" ")}))
-                }
-                _ => req,
-            }
+        What::Message(message) => runtime_message::request(&client, message).await?,
+        // The answer is the task as it was: Alice prints what it deleted.
+        What::Automation(Automation::Delete { id }) => {
+            let path = format!("{TASKS}/{id}");
+            let task = client.send(client.request(Method::GET, &path)).await?;
+            client.send(client.request(Method::DELETE, &path)).await?;
+            return Ok(task);
         }
+        What::Automation(task) => automation_request(&client, task)?,
+        What::Goal(goal) => runtime_goal::request(&client, goal)?,
     };
-    client.send(req).await
+    Ok(client.send(req).await?)
 }
 
-async fn message_request(
-    client: &RuntimeClient,
-    message: Message,
-) -> Result<reqwest::RequestBuilder, String> {
-    let (kind, file, path, filename, caption) = match message {
-        Message::Image {
-            file,
-            path,
-            caption,
-        } => ("image", file, path, None, caption),
-        Message::File {
-            file,
-            path,
-            filename,
-            caption,
-        } => ("file", file, path, filename, caption),
-    };
-    let path = file.or(path).ok_or_else(|| {
-        format!("which {kind}? give its path (alice runtime message {kind} PATH)")
-    })?;
-    let bytes = tokio::fs::read(&path)
-        .await
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    if bytes.is_empty() {
-        return Err(format!("{} is empty", path.display()));
-    }
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| kind.to_string());
-    let part = Part::bytes(bytes)
-        .file_name(name.clone())
-        .mime_str(mime_of(&name))
-        .map_err(|e| e.to_string())?;
-    let mut form = Form::new().part(kind, part);
-    if let Some(filename) = filename {
-        form = form.text("filename", filename);
-    }
-    if let Some(caption) = caption {
-        form = form.text("caption", caption);
-    }
-    let route = format!("/api/v1/messages/{kind}");
-    Ok(client.request(Method::POST, &route).multipart(form))
-}
-
-fn mime_of(name: &str) -> &'static str {
-    let ext = name.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
-    match ext.as_str() {
-        "png" => "image/png",
-        "jpg" | "jpeg" => "image/jpeg",
-        "gif" => "image/gif",
-        "webp" => "image/webp",
-        "bmp" => "image/bmp",
-        "pdf" => "application/pdf",
-        "txt" | "md" => "text/plain",
-        _ => "application/octet-stream",
-    }
-}
+const TASKS: &str = "/api/v1/automation/tasks";
 
 fn automation_request(
     client: &RuntimeClient,
     task: Automation,
-) -> Result<reqwest::RequestBuilder, String> {
-    const TASKS: &str = "/api/v1/automation/tasks";
+) -> Result<reqwest::RequestBuilder, Failure> {
     Ok(match task {
         Automation::List {
             status,
@@ -255,7 +191,8 @@ fn automation_request(
             offset,
         } => {
             let mut query: Vec<(&str, String)> = Vec::new();
-            query.extend(status.map(|s| ("status", s)));
+            // No status filter is every status.
+            query.extend(status.filter(|s| s != "all").map(|s| ("status", s)));
             query.extend(limit.map(|l| ("limit", l.to_string())));
             query.extend(offset.map(|o| ("offset", o.to_string())));
             client.request(Method::GET, TASKS).query(&query)
@@ -263,31 +200,49 @@ fn automation_request(
         Automation::Get { id } => client.request(Method::GET, &format!("{TASKS}/{id}")),
         Automation::Delete { id } => client.request(Method::DELETE, &format!("{TASKS}/{id}")),
         Automation::Create {
+            task,
             scope_type,
             scope_id,
             fields,
         } => {
+            let flags_given = !fields.is_empty() || scope_type.is_some() || scope_id.is_some();
+            let mut body = task_json::read(task.as_deref(), flags_given)?;
+            fields.merge_into(&mut body)?;
             let scope = client.scope();
             // The task goes where the conversation's messages go: a chat id
             // (p2p chats have one too) is a `chat` task, an open id a `user` one.
-            let scope_type = scope_type.unwrap_or_else(|| {
+            // A flag wins over the JSON, which wins over the conversation.
+            let default_type = || {
                 let user = scope.receive_id_type() == crate::scope::ReceiveIdType::OpenId;
                 if user { "user" } else { "chat" }.to_string()
-            });
-            let mut body = fields.into_body()?;
-            body.insert("scope_type".into(), scope_type.into());
-            if let Some(id) = scope_id.or_else(|| scope.receive_id.clone()) {
+            };
+            if let Some(kind) = scope_type {
+                body.insert("scope_type".into(), kind.into());
+            }
+            body.entry("scope_type")
+                .or_insert_with(|| default_type().into());
+            if let Some(id) = scope_id {
                 body.insert("scope_id".into(), id.into());
+            }
+            if let Some(id) = &scope.receive_id {
+                body.entry("scope_id").or_insert_with(|| id.clone().into());
             }
             client.request(Method::POST, TASKS).json(&body)
         }
-        Automation::Update { id, status, fields } => {
-            let mut body = fields.into_body()?;
+        Automation::Update {
+            id,
+            patch,
+            status,
+            fields,
+        } => {
+            let flags_given = !fields.is_empty() || status.is_some();
+            let mut body = task_json::read(patch.as_deref(), flags_given)?;
+            fields.merge_into(&mut body)?;
             if let Some(status) = status {
                 body.insert("status".into(), status.into());
             }
             if body.is_empty() {
-                return Err("nothing to update: give --status, --cron, --run-at, --text, --prompt or --json".into());
+                return Err(String::from("nothing to update: give a JSON patch or --status, --cron, --run-at, --text, --prompt").into());
             }
             client
                 .request(Method::PATCH, &format!("{TASKS}/{id}"))
@@ -297,14 +252,11 @@ fn automation_request(
 }
 
 impl TaskFields {
-    fn into_body(self) -> Result<Map<String, Value>, String> {
-        let mut body = match self.json {
-            Some(text) => match serde_json::from_str(&text) {
-                Ok(Value::Object(map)) => map,
-                _ => return Err("--json must be a JSON object".into()),
-            },
-            None => Map::new(),
-        };
+    /// `--json`'s fields, then the flags, over `body`.
+    fn merge_into(self, body: &mut Map<String, Value>) -> Result<(), Malformed> {
+        if let Some(text) = self.json {
+            body.extend(task_json::parse(&text, "--json")?);
+        }
         for (key, value) in [
             ("action", self.action),
             ("text", self.text),
@@ -317,6 +269,6 @@ impl TaskFields {
                 body.insert(key.into(), value.into());
             }
         }
-        Ok(body)
+        Ok(())
     }
 }

@@ -7,7 +7,10 @@ use serde_json::Value;
 use std::time::Duration;
 
 pub struct RuntimeClient {
+    /// What requests are sent to (`http://localhost` over a Unix socket).
     base: String,
+    /// `ALICE_RUNTIME_API_BASE_URL` as given, for error messages.
+    shown: String,
     token: String,
     scope: Scope,
     /// A receive id type the client does not know, sent as it is: the
@@ -27,17 +30,31 @@ fn required(var: &str) -> Result<String, String> {
 
 impl RuntimeClient {
     pub fn from_env() -> Result<Self, String> {
-        let base = required("ALICE_RUNTIME_API_BASE_URL")?;
+        let shown = required("ALICE_RUNTIME_API_BASE_URL")?;
         let token = required("ALICE_RUNTIME_API_TOKEN")?;
         let var = |field: Field| std::env::var(field.var()).ok();
         let (scope, unknown) = Scope::read_lenient(var);
         let unknown_type = unknown.then(|| var(Field::ReceiveIdType)).flatten();
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(120))
+        let mut http = reqwest::Client::builder().timeout(Duration::from_secs(120));
+        // `unix:///path/to/runtime.sock`: HTTP over the bot's socket file.
+        let base = match shown.strip_prefix("unix://") {
+            Some(path) if path.starts_with('/') => {
+                http = http.unix_socket(std::path::PathBuf::from(path));
+                "http://localhost".to_string()
+            }
+            Some(_) => {
+                return Err(format!(
+                    "ALICE_RUNTIME_API_BASE_URL={shown}: a unix:// URL needs an absolute path (unix:///path/to/runtime.sock)"
+                ))
+            }
+            None => shown.trim_end_matches('/').to_string(),
+        };
+        let http = http
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
         Ok(Self {
-            base: base.trim_end_matches('/').to_string(),
+            base,
+            shown,
             token,
             scope,
             unknown_type,
@@ -70,7 +87,7 @@ impl RuntimeClient {
         let res = req.send().await.map_err(|e| {
             format!(
                 "cannot reach the bot at {}: {} (is it running?)",
-                self.base,
+                self.shown,
                 super::admin_client::root_cause(&e)
             )
         })?;

@@ -1,7 +1,7 @@
 //! Loading: TOML file, then `ALICE_*` environment (`__` separates keys), then
 //! validation. Every failure is one `ConfigError` naming the file and the key.
 
-use super::{BotConfig, Config, ConnectorKind, SupervisorConfig};
+use super::{BotConfig, Config, ConnectorKind, HttpAddr, SupervisorConfig};
 use figment::providers::{Env, Format, Toml};
 use figment::Figment;
 use serde::Deserialize;
@@ -101,7 +101,11 @@ fn load_with(path: &Path, secrets: Secrets) -> Result<Config, ConfigError> {
                 *arg = base.join(&*arg).display().to_string();
             }
         }
-        for dir in [&mut bot.agent.workspace, &mut bot.agent.skills_dir] {
+        for dir in [
+            &mut bot.agent.workspace,
+            &mut bot.agent.skills_dir,
+            &mut bot.runtime_http_socket,
+        ] {
             if let Some(path) = dir.as_mut().filter(|p| p.is_relative()) {
                 *path = base.join(&*path);
             }
@@ -205,15 +209,26 @@ fn validate(mut config: Config, secrets: Secrets) -> Result<Config, Invalid> {
     }
     let base_port = sup.base_port;
     let allow_all = sup.allow_non_loopback;
+    let mut sockets: HashMap<std::path::PathBuf, String> = HashMap::new();
     for bot in &mut config.bots {
         validate_bot(bot, base_port, allow_all)?;
         if secrets == Secrets::Required {
             require_secrets(bot)?;
         }
-        let addr = bot.listen_addr();
-        let key = format!("bots.{}.runtime_http_addr", bot.id);
-        if let Some(other) = taken.insert(addr, format!("bot `{}`", bot.id)) {
-            return Err((key, format!("{addr} is already used by {other}")));
+        if let Some(addr) = bot.addr {
+            let key = format!("bots.{}.runtime_http_addr", bot.id);
+            if let Some(other) = taken.insert(addr, format!("bot `{}`", bot.id)) {
+                return Err((key, format!("{addr} is already used by {other}")));
+            }
+        }
+        if let Some(path) = &bot.runtime_http_socket {
+            let key = format!("bots.{}.runtime_http_socket", bot.id);
+            if let Some(other) = sockets.insert(path.clone(), bot.id.clone()) {
+                return Err((
+                    key,
+                    format!("{} is already used by bot `{other}`", path.display()),
+                ));
+            }
         }
     }
     Ok(config)
@@ -232,8 +247,30 @@ fn validate_bot(bot: &mut BotConfig, base_port: u16, allow_all: bool) -> Result<
             format!("bot id `{id}` must be made of a-z, 0-9, `_` and `-`"),
         ));
     }
+    if let Some(path) = &bot.runtime_http_socket {
+        let len = path.as_os_str().len();
+        if len > super::listen::MAX_SOCKET_PATH {
+            return Err((
+                key("runtime_http_socket"),
+                format!(
+                    "{} has {len} bytes; a Unix socket path holds at most {}",
+                    path.display(),
+                    super::listen::MAX_SOCKET_PATH
+                ),
+            ));
+        }
+    }
     let addr = match bot.runtime_http_addr {
-        Some(addr) => addr,
+        Some(HttpAddr::Off) if bot.runtime_http_socket.is_none() => {
+            return Err((
+                key("runtime_http_addr"),
+                format!(
+                    "\"off\" needs bots.{id}.runtime_http_socket (the bot would listen nowhere)"
+                ),
+            ));
+        }
+        Some(HttpAddr::Off) => None,
+        Some(HttpAddr::Tcp(addr)) => Some(addr),
         None => {
             let port = usize::from(base_port) + bot.index;
             let port = u16::try_from(port).map_err(|_| {
@@ -242,18 +279,20 @@ fn validate_bot(bot: &mut BotConfig, base_port: u16, allow_all: bool) -> Result<
                     format!("bot `{id}` would need port {port}, above 65535"),
                 )
             })?;
-            SocketAddr::from(([127, 0, 0, 1], port))
+            Some(SocketAddr::from(([127, 0, 0, 1], port)))
         }
     };
-    if !(addr.ip().is_loopback() || bot.allow_non_loopback || allow_all) {
-        return Err((
-            key("runtime_http_addr"),
-            format!(
-                "{addr} is not a loopback address; set bots.{id}.allow_non_loopback = true to allow it"
-            ),
-        ));
+    if let Some(addr) = addr {
+        if !(addr.ip().is_loopback() || bot.allow_non_loopback || allow_all) {
+            return Err((
+                key("runtime_http_addr"),
+                format!(
+                    "{addr} is not a loopback address; set bots.{id}.allow_non_loopback = true to allow it"
+                ),
+            ));
+        }
     }
-    bot.addr = Some(addr);
+    bot.addr = addr;
     positive(bot.workers, &key("workers"))?;
     positive(bot.limits.body_bytes, &key("limits.body_bytes"))?;
     positive(bot.limits.list_max, &key("limits.list_max"))?;
@@ -283,6 +322,12 @@ fn validate_bot(bot: &mut BotConfig, base_port: u16, allow_all: bool) -> Result<
         bot.automation.min_every_seconds as usize,
         &key("automation.min_every_seconds"),
     )?;
+    bot.tools
+        .check()
+        .map_err(|(k, message)| (key(&format!("tools.{k}")), message))?;
+    if let Some((k, why)) = bot.goal.invalid() {
+        return Err((key(k), why));
+    }
     Ok(())
 }
 

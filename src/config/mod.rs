@@ -1,10 +1,16 @@
 //! Typed configuration, parsed once from `bots.toml` and the `ALICE_*`
 //! environment. Nothing else in the crate reads raw configuration values.
 
+mod goal;
+mod listen;
 mod load;
 mod redact;
+mod tools;
 
+pub use goal::{format_span, parse_span, GoalConfig, Span, DEFAULT_DEADLINE, MAX_DEADLINE};
+pub use listen::{HttpAddr, ListenOn};
 pub use load::{load, load_for_client, ConfigError};
+pub use tools::{Expose, ToolsConfig, MAX_TOOL_TIMEOUT_SECS};
 
 use serde::{Deserialize, Serialize};
 use std::net::SocketAddr;
@@ -71,12 +77,17 @@ pub struct BotConfig {
     /// Position in the file; decides the default port.
     #[serde(skip)]
     pub index: usize,
-    /// The address this bot listens on, resolved by the loader.
+    /// The TCP address this bot listens on, resolved by the loader (none
+    /// when `runtime_http_addr = "off"`).
     #[serde(skip)]
     pub addr: Option<SocketAddr>,
     pub name: String,
     pub enabled: bool,
-    pub runtime_http_addr: Option<SocketAddr>,
+    /// An address, `"off"` (socket only), or none: from `base_port`.
+    pub runtime_http_addr: Option<HttpAddr>,
+    /// A Unix socket to listen on too (mode 0600); relative to the config
+    /// file's folder, made absolute by the loader.
+    pub runtime_http_socket: Option<PathBuf>,
     /// Empty: generated once and kept in the bot's own tree.
     pub runtime_http_token: String,
     pub runtime_api_shutdown_timeout_secs: u64,
@@ -91,6 +102,9 @@ pub struct BotConfig {
     pub agent: AgentConfig,
     pub chat: ChatConfig,
     pub automation: AutomationConfig,
+    pub tools: ToolsConfig,
+    /// The goal engine (`[bots.<id>.goal]`).
+    pub goal: GoalConfig,
 }
 
 impl Default for BotConfig {
@@ -102,6 +116,7 @@ impl Default for BotConfig {
             name: String::new(),
             enabled: true,
             runtime_http_addr: None,
+            runtime_http_socket: None,
             runtime_http_token: String::new(),
             runtime_api_shutdown_timeout_secs: 5,
             timezone: chrono_tz::UTC,
@@ -113,14 +128,20 @@ impl Default for BotConfig {
             agent: AgentConfig::default(),
             chat: ChatConfig::default(),
             automation: AutomationConfig::default(),
+            tools: ToolsConfig::default(),
+            goal: GoalConfig::default(),
         }
     }
 }
 
 impl BotConfig {
-    /// The resolved listen address (always set after loading).
-    pub fn listen_addr(&self) -> SocketAddr {
-        self.addr.expect("address resolved by the config loader")
+    /// Where the bot listens (resolved by the loader): its TCP address,
+    /// its Unix socket, or both. Displays as `127.0.0.1:7331` / `unix:/path`.
+    pub fn listen_addr(&self) -> ListenOn {
+        ListenOn {
+            tcp: self.addr,
+            socket: self.runtime_http_socket.clone(),
+        }
     }
 
     pub fn display_name(&self) -> &str {

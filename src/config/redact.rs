@@ -43,6 +43,7 @@ impl fmt::Debug for BotConfig {
             .field("name", &self.name)
             .field("enabled", &self.enabled)
             .field("runtime_http_addr", &self.runtime_http_addr)
+            .field("runtime_http_socket", &self.runtime_http_socket)
             .field("runtime_http_token", &Redacted(&self.runtime_http_token))
             .field(
                 "runtime_api_shutdown_timeout_secs",
@@ -57,6 +58,8 @@ impl fmt::Debug for BotConfig {
             .field("agent", &self.agent)
             .field("chat", &self.chat)
             .field("automation", &self.automation)
+            .field("tools", &self.tools)
+            .field("goal", &self.goal)
             .finish()
     }
 }

@@ -2,7 +2,10 @@
 //! files under `<data_dir>/<id>/files/`, so alice works with no accounts.
 //!
 //! Trees: `<id>/messages`: `<receive_id>\u{1f}<seq:020>` → [`StoredMessage`];
-//! `<id>/conversations`: `<receive_id>` → [`ConversationSummary`].
+//! `<id>/conversations`: `<receive_id>` → [`ConversationSummary`];
+//! `<id>/local_keys`: `img_…`/`file_…` → [`KeyedFile`]. Like Feishu, it
+//! answers an upload with a key that sends the same image or file again,
+//! and refuses a key it did not issue.
 
 use super::{sanitize_filename, ConnectorError, Destination, Messenger, Payload, Sent};
 use crate::store::Result;
@@ -55,6 +58,19 @@ pub struct StoredMessage {
     pub size: Option<u64>,
     pub reply_to: Option<String>,
     pub created_at: DateTime<Utc>,
+    /// For images and files: the key that sends it again (`img_…`/`file_…`);
+    /// absent on messages stored before keys existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+}
+
+/// What a key the local connector issued sends: the newest stored copy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeyedFile {
+    pub msg_type: MsgType,
+    pub file_name: String,
+    /// Relative to the bot's folder, as in [`StoredMessage::file_path`].
+    pub file_path: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
@@ -70,6 +86,7 @@ pub struct LocalConnector {
     store: BotStore,
     messages: TypedTree<StoredMessage>,
     conversations: TypedTree<ConversationSummary>,
+    keys: TypedTree<KeyedFile>,
     files: PathBuf,
     /// Every stored message, for live readers (`alice chat`, tests).
     feed: broadcast::Sender<StoredMessage>,
@@ -82,6 +99,7 @@ impl LocalConnector {
         Ok(Self {
             messages: store.tree(Tree::LocalMessages)?,
             conversations: store.tree(Tree::LocalConversations)?,
+            keys: store.tree(Tree::LocalKeys)?,
             files: folder.join("files"),
             store,
             feed: broadcast::channel(256).0,
@@ -141,6 +159,12 @@ impl LocalConnector {
         let prefix = format!("{}{SEP}", summary.receive_id);
         for (key, old) in self.messages.first_with_prefix(&prefix, excess)? {
             self.messages.remove(&key)?;
+            // The key goes with its newest copy (a later send keeps it).
+            if let (Some(k), Some(path)) = (&old.key, &old.file_path) {
+                if self.keys.get(k)?.is_some_and(|f| &f.file_path == path) {
+                    self.keys.remove(k)?;
+                }
+            }
             if let Some(path) = old.file_path {
                 match tokio::fs::remove_file(self.files.join(path.trim_start_matches("files/")))
                     .await
@@ -169,6 +193,14 @@ impl LocalConnector {
             tokio::fs::write(self.files.join(&file), bytes).await?;
             message.file_path = Some(format!("files/{file}"));
             message.size = Some(bytes.len() as u64);
+            if let Some(key) = &message.key {
+                let keyed = KeyedFile {
+                    msg_type: message.msg_type,
+                    file_name: name,
+                    file_path: format!("files/{file}"),
+                };
+                self.keys.insert(key, &keyed)?;
+            }
         }
         let key = format!("{}{SEP}{seq:020}", message.receive_id);
         self.messages.insert(&key, &message)?;
@@ -205,7 +237,39 @@ pub fn inbound_record(message: &crate::connector::inbound::InboundMessage) -> St
         size: None,
         reply_to: None,
         created_at: Utc::now(),
+        key: None,
     }
+}
+
+impl LocalConnector {
+    /// The name and bytes a key this connector issued sends; a key it did
+    /// not issue (or of the other kind, or whose copy retention dropped) is
+    /// refused.
+    async fn keyed(&self, key: &str, kind: MsgType) -> Result<(String, Vec<u8>), ConnectorError> {
+        let unknown = || {
+            ConnectorError::Invalid(format!(
+                "no such key: `{key}` (the local connector sends only keys it issued)"
+            ))
+        };
+        let file = self
+            .keys
+            .get(key)?
+            .filter(|f| f.msg_type == kind)
+            .ok_or_else(unknown)?;
+        let path = self.files.join(file.file_path.trim_start_matches("files/"));
+        match tokio::fs::read(&path).await {
+            Ok(bytes) => Ok((file.file_name, bytes)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Err(unknown()),
+            Err(e) => Err(ConnectorError::Internal(format!(
+                "cannot read a stored file: {e}"
+            ))),
+        }
+    }
+}
+
+/// A key in Feishu's shape (`img_…`, `file_…`).
+fn new_key(prefix: &str) -> String {
+    format!("{prefix}_{}", uuid::Uuid::new_v4().simple())
 }
 
 /// A message id in Feishu's shape.
@@ -226,10 +290,24 @@ impl Messenger for LocalConnector {
         if let Payload::Text(text) = &payload {
             self.check_text(text)?;
         }
-        let (msg_type, text, file) = match payload {
-            Payload::Text(text) => (MsgType::Text, Some(text), None),
-            Payload::Image { name, bytes } => (MsgType::Image, None, Some((name, bytes))),
-            Payload::File { name, bytes } => (MsgType::File, None, Some((name, bytes))),
+        let (msg_type, text, file, key) = match payload {
+            Payload::Text(text) => (MsgType::Text, Some(text), None, None),
+            Payload::Image { name, bytes } => {
+                let key = new_key("img");
+                (MsgType::Image, None, Some((name, bytes)), Some(key))
+            }
+            Payload::File { name, bytes } => {
+                let key = new_key("file");
+                (MsgType::File, None, Some((name, bytes)), Some(key))
+            }
+            Payload::ImageKey(key) => {
+                let file = self.keyed(&key, MsgType::Image).await?;
+                (MsgType::Image, None, Some(file), Some(key))
+            }
+            Payload::FileKey(key) => {
+                let file = self.keyed(&key, MsgType::File).await?;
+                (MsgType::File, None, Some(file), Some(key))
+            }
         };
         let message = StoredMessage {
             message_id: new_message_id(),
@@ -243,12 +321,16 @@ impl Messenger for LocalConnector {
             size: None,
             reply_to: to.reply_to.clone(),
             created_at: Utc::now(),
+            key: key.clone(),
         };
         let stored = self
             .record(message, file.as_ref().map(|(_, b)| b.as_slice()))
             .await?;
+        let image = msg_type == MsgType::Image;
         Ok(Sent {
             message_id: stored.message_id,
+            image_key: key.clone().filter(|_| image),
+            file_key: key.filter(|_| !image),
         })
     }
 }

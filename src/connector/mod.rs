@@ -27,15 +27,33 @@ pub struct Destination {
 #[derive(Debug, Clone)]
 pub enum Payload {
     Text(String),
-    Image { name: String, bytes: Vec<u8> },
-    File { name: String, bytes: Vec<u8> },
+    Image {
+        name: String,
+        bytes: Vec<u8>,
+    },
+    File {
+        name: String,
+        bytes: Vec<u8>,
+    },
+    /// An image the platform already holds (`img_…`), sent again by key.
+    ImageKey(String),
+    /// A file the platform already holds (`file_…`), sent again by key.
+    FileKey(String),
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Sent {
     /// The platform's id of the sent message (`om_…`).
     #[schema(example = "om_xxxxxxxxxxxxx")]
     pub message_id: String,
+    /// For an image: its key, to send it again with `image_key`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "img_v3_xxxxxxxxxxxxx")]
+    pub image_key: Option<String>,
+    /// For a file: its key, to send it again with `file_key`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "file_v3_xxxxxxxxxxxxx")]
+    pub file_key: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -95,6 +95,14 @@ codes! {
     SkillNotFound = "skill_not_found", NOT_FOUND;
     InvalidSkill = "invalid_skill", BAD_REQUEST;
 
+    // The tool API.
+    /// `tools.invoke_enabled` is off for this bot.
+    ToolsDisabled = "tools_disabled", FORBIDDEN;
+    /// The tool is not among the bot's offered tools.
+    ToolNotFound = "tool_not_found", NOT_FOUND;
+    /// The callback URL or headers are refused.
+    InvalidCallback = "invalid_callback", BAD_REQUEST;
+
     // Messages and platforms.
     /// The message breaks a platform rule (size, emptiness, kind).
     InvalidMessage = "invalid_message", BAD_REQUEST;

@@ -10,6 +10,7 @@ mod observe;
 mod openapi;
 pub mod server;
 pub mod sse;
+pub mod unix_socket;
 
 pub use auth::{generate_token, tokens_equal, Authenticator, Principal, StaticTokenAuth};
 pub use deadline::BodyTimeout;

@@ -47,16 +47,30 @@ pub fn bind(addr: SocketAddr, what: &str) -> std::io::Result<TcpListener> {
 
 /// A started actix server.
 pub struct RunningServer {
-    pub addr: SocketAddr,
+    /// Its TCP address (none for a bot that listens on a socket only).
+    pub addr: Option<SocketAddr>,
+    /// Its Unix socket file, removed once the server has stopped.
+    socket: Option<super::unix_socket::BoundSocket>,
     handle: ServerHandle,
     task: JoinHandle<std::io::Result<()>>,
 }
 
 impl RunningServer {
-    pub fn spawn(addr: SocketAddr, server: Server) -> Self {
+    pub fn spawn(addr: impl Into<Option<SocketAddr>>, server: Server) -> Self {
         let handle = server.handle();
         let task = tokio::spawn(server);
-        Self { addr, handle, task }
+        Self {
+            addr: addr.into(),
+            socket: None,
+            handle,
+            task,
+        }
+    }
+
+    /// The server also listens on `socket`, whose file goes at stop.
+    pub fn with_socket(mut self, socket: Option<super::unix_socket::BoundSocket>) -> Self {
+        self.socket = socket;
+        self
     }
 
     /// Stops accepting, lets in-flight requests finish within the server's
@@ -64,6 +78,9 @@ impl RunningServer {
     pub async fn stop(self) {
         self.handle.stop(true).await;
         let _ = self.task.await;
+        if let Some(socket) = &self.socket {
+            socket.remove();
+        }
     }
 
     /// Resolves when the server ends on its own (it died); the reason if any.

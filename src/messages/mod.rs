@@ -84,13 +84,25 @@ impl Form {
     fn upload(&self, name: &str) -> Result<&FormPart> {
         match self.one(name)? {
             None => Err(MessageError::Form(format!(
-                "the multipart body has no `{name}` part"
+                "the multipart body has no `{name}` part (nor `{name}_key`)"
             ))),
             Some(p) if p.bytes.is_empty() => {
                 Err(MessageError::Form(format!("the `{name}` part is empty")))
             }
             Some(p) => Ok(p),
         }
+    }
+
+    /// The `key_field` that sends what the platform already holds instead
+    /// of the `upload` part; never both.
+    fn key(&self, upload: &str, key_field: &str) -> Result<Option<String>> {
+        let key = self.text(key_field)?.map(|k| k.trim().to_string());
+        if key.is_some() && self.one(upload)?.is_some() {
+            return Err(MessageError::Form(format!(
+                "give the `{upload}` part or `{key_field}`, not both"
+            )));
+        }
+        Ok(key)
     }
 
     /// An optional text field; blank counts as absent.
@@ -118,8 +130,13 @@ pub fn destination(scope: &Scope) -> Result<Destination> {
     })
 }
 
-/// `image` (required, a real image) and `caption` (optional).
+/// `image` (a real image) or `image_key` (one the platform holds), and
+/// `caption` (optional).
 pub async fn send_image(messenger: &dyn Messenger, to: &Destination, form: Form) -> Result<Sent> {
+    if let Some(key) = form.key("image", "image_key")? {
+        let caption = form.text("caption")?;
+        return deliver(messenger, to, Payload::ImageKey(key), caption).await;
+    }
     let part = form.upload("image")?;
     let ext = image_format(&part.bytes).ok_or(MessageError::NotAnImage)?;
     let caption = form.text("caption")?;
@@ -134,9 +151,18 @@ pub async fn send_image(messenger: &dyn Messenger, to: &Destination, form: Form)
 /// `file` (required, non-empty), `filename` (display name, default the
 /// uploaded name) and `caption` (optional).
 pub async fn send_file(messenger: &dyn Messenger, to: &Destination, form: Form) -> Result<Sent> {
-    let part = form.upload("file")?;
     let caption = form.text("caption")?;
     let given = form.text("filename")?;
+    if let Some(key) = form.key("file", "file_key")? {
+        if given.is_some() {
+            // The platform keeps the name it was uploaded with.
+            return Err(MessageError::Form(
+                "`filename` cannot rename a file sent by `file_key`".into(),
+            ));
+        }
+        return deliver(messenger, to, Payload::FileKey(key), caption).await;
+    }
+    let part = form.upload("file")?;
     let name = display_name(given.as_deref().or(part.filename.as_deref()), "file");
     let payload = Payload::File {
         name,

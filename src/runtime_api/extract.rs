@@ -65,6 +65,12 @@ impl FromRequest for TokenScope {
     }
 }
 
+/// The conversation `asked` as the token allows it (see `within_token`),
+/// for routes that read it from their body.
+pub fn scope_within_token(req: &HttpRequest, asked: Scope) -> Result<Scope, Error> {
+    within_token(req.extensions().get::<Principal>(), asked)
+}
+
 /// A token handed to one conversation acts only on that conversation: the
 /// request may repeat the conversation's fields but never name another, and
 /// it always acts with the token's own (a skill may send no headers at all).

@@ -1,5 +1,6 @@
-//! `POST /api/v1/messages/image` and `/file`: send an upload to the
-//! conversation of the `X-Alice-*` headers (no plain-text route, by design).
+//! `POST /api/v1/messages/image` and `/file`: send an upload, or what the
+//! platform already holds by its key, to the conversation of the
+//! `X-Alice-*` headers (no plain-text route, by design).
 
 use super::multipart::read_form;
 use crate::bot::{BotState, Permission};
@@ -12,25 +13,33 @@ use crate::scope::Scope;
 use actix_web::{web, HttpRequest, HttpResponse};
 use utoipa::ToSchema;
 
-/// The multipart fields of an image message.
+/// The multipart fields of an image message: `image` or `image_key`.
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct ImageUpload {
     /// PNG, JPEG, GIF, WebP, BMP, TIFF or ICO (checked by content).
-    #[schema(value_type = String, format = Binary)]
-    image: Vec<u8>,
+    #[schema(value_type = Option<String>, format = Binary)]
+    image: Option<Vec<u8>>,
+    /// Instead of `image`: an image the platform already holds (an
+    /// `image_key` from an earlier answer, or Feishu's own).
+    #[schema(example = "img_v3_xxxxxxxxxxxxx")]
+    image_key: Option<String>,
     /// Sent after the image as a text message.
     caption: Option<String>,
 }
 
-/// The multipart fields of a file message.
+/// The multipart fields of a file message: `file` or `file_key`.
 #[derive(ToSchema)]
 #[allow(dead_code)]
 pub struct FileUpload {
     /// Any non-empty file.
-    #[schema(value_type = String, format = Binary)]
-    file: Vec<u8>,
-    /// Display name; default the uploaded file's name.
+    #[schema(value_type = Option<String>, format = Binary)]
+    file: Option<Vec<u8>>,
+    /// Instead of `file`: a file the platform already holds (a `file_key`
+    /// from an earlier answer, or Feishu's own).
+    #[schema(example = "file_v3_xxxxxxxxxxxxx")]
+    file_key: Option<String>,
+    /// Display name; default the uploaded file's name (not with `file_key`).
     filename: Option<String>,
     /// Sent after the file as a text message.
     caption: Option<String>,
@@ -44,7 +53,7 @@ pub struct FileUpload {
     request_body(content = ImageUpload, content_type = "multipart/form-data"),
     responses(
         (status = 200, description = "Sent", body = Sent),
-        (status = 400, description = "Missing, empty or non-image part; not multipart; no receive id", body = ErrorBody),
+        (status = 400, description = "Missing, empty or non-image part; both `image` and `image_key`; no such key (local connector); not multipart; no receive id", body = ErrorBody),
         (status = 403, description = "permissions.runtime_message is disabled", body = ErrorBody),
         (status = 413, description = "The body exceeds limits.body_bytes", body = ErrorBody),
         (status = 502, description = "The platform refused (its code and message)", body = ErrorBody),
@@ -70,7 +79,7 @@ pub async fn send_image(
     request_body(content = FileUpload, content_type = "multipart/form-data"),
     responses(
         (status = 200, description = "Sent", body = Sent),
-        (status = 400, description = "Missing or empty part; not multipart; no receive id", body = ErrorBody),
+        (status = 400, description = "Missing or empty part; both `file` and `file_key`; no such key (local connector); not multipart; no receive id", body = ErrorBody),
         (status = 403, description = "permissions.runtime_message is disabled", body = ErrorBody),
         (status = 413, description = "The body exceeds limits.body_bytes", body = ErrorBody),
         (status = 502, description = "The platform refused (its code and message)", body = ErrorBody),

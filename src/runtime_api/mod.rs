@@ -15,6 +15,7 @@ mod probes;
 pub mod runs;
 mod serve;
 mod skills;
+mod tools;
 
 pub use health::Health;
 pub use openapi::ApiDoc;
@@ -55,5 +56,6 @@ pub fn app(
         automation::configure(cfg);
         metrics::configure(cfg);
         probes::configure(cfg);
+        tools::configure(cfg);
     })
 }

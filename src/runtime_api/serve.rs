@@ -3,6 +3,7 @@
 
 use crate::bot::{BotState, StartError};
 use crate::http::server::RunningServer;
+use crate::http::unix_socket;
 use crate::http::{AccessGuard, BodyTimeout};
 use actix_web::{web, HttpServer};
 use futures_util::future::BoxFuture;
@@ -11,21 +12,37 @@ use std::time::Duration;
 /// Headers must arrive within this time (slowloris).
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Binds the bot's address and runs its app; a taken port is this bot's own
-/// start error (naming the address).
+/// Binds the bot's address and/or Unix socket and runs its app; a taken
+/// port or socket is this bot's own start error (naming it).
 pub fn serve(state: BotState) -> BoxFuture<'static, Result<RunningServer, StartError>> {
     Box::pin(start_server(state))
 }
 
 async fn start_server(state: BotState) -> Result<RunningServer, StartError> {
     let config = state.config().clone();
-    let addr = config.listen_addr();
-    // The address this bot's previous server has just given up, when it
-    // restarts.
-    let listener = crate::http::server::bind_again(addr)
-        .await
-        .map_err(|source| StartError::Bind { addr, source })?;
-    // (Not `http::server::bind`: a taken port is this bot's own start error.)
+    let listen = config.listen_addr();
+    let bind_error = |source| StartError::Bind {
+        addr: listen.to_string(),
+        source,
+    };
+    let tcp = match listen.tcp {
+        // The address this bot's previous server has just given up, when it
+        // restarts. (Not `http::server::bind`: a taken port is this bot's
+        // own start error.)
+        Some(addr) => Some(
+            crate::http::server::bind_again(addr)
+                .await
+                .map_err(bind_error)?,
+        ),
+        None => None,
+    };
+    let (uds, socket) = match &listen.socket {
+        Some(path) => {
+            let (listener, socket) = unix_socket::bind(path).map_err(bind_error)?;
+            (Some(listener), Some(socket))
+        }
+        None => (None, None),
+    };
     let guard = web::Data::new(AccessGuard::new(
         state.authenticator(),
         config.limits.requests_per_minute,
@@ -36,7 +53,7 @@ async fn start_server(state: BotState) -> Result<RunningServer, StartError> {
         config.limits.body_timeout_secs,
     )));
     let factory_state = state.clone();
-    let server = HttpServer::new(move || {
+    let mut server = HttpServer::new(move || {
         super::app(factory_state.clone(), guard.clone()).app_data(body_timeout.clone())
     })
     .workers(config.workers)
@@ -51,9 +68,12 @@ async fn start_server(state: BotState) -> Result<RunningServer, StartError> {
     )
     .disable_signals()
     .shutdown_timeout(config.runtime_api_shutdown_timeout_secs)
-    .client_request_timeout(HEADER_TIMEOUT)
-    .listen(listener)
-    .map_err(|source| StartError::Bind { addr, source })?
-    .run();
-    Ok(RunningServer::spawn(addr, server))
+    .client_request_timeout(HEADER_TIMEOUT);
+    if let Some(listener) = tcp {
+        server = server.listen(listener).map_err(bind_error)?;
+    }
+    if let Some(listener) = uds {
+        server = server.listen_uds(listener).map_err(bind_error)?;
+    }
+    Ok(RunningServer::spawn(listen.tcp, server.run()).with_socket(socket))
 }

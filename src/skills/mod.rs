@@ -1,6 +1,11 @@
 //! Skills: one folder per skill with a `SKILL.md` (front matter `name`,
-//! `description`, optional `entry`) and its scripts. alice ships three,
+//! `description`, optional `entry`) and its scripts. alice ships four
+//! (`alice-scheduler` is `alice-automation` under Alice's name),
 //! embedded in the binary and written into every bot's workspace at start.
+
+mod tool;
+
+pub use tool::{tools, SkillTool};
 
 use crate::error::{Code, ErrorCode};
 use crate::store::{StoreError, TypedTree};
@@ -46,6 +51,19 @@ const BUNDLED: &[(&str, &str)] = &[
         "alice-message/scripts/send_file.sh",
         include_str!("bundled/alice-message/scripts/send_file.sh"),
     ),
+    // Alice's script names, for agents prompted with Alice's own SKILL.md.
+    (
+        "alice-message/scripts/alice-message.sh",
+        include_str!("bundled/alice-message/scripts/alice-message.sh"),
+    ),
+    (
+        "alice-scheduler/SKILL.md",
+        include_str!("bundled/alice-scheduler/SKILL.md"),
+    ),
+    (
+        "alice-scheduler/scripts/alice-scheduler.sh",
+        include_str!("bundled/alice-scheduler/scripts/alice-scheduler.sh"),
+    ),
     (
         "alice-automation/SKILL.md",
         include_str!("bundled/alice-automation/SKILL.md"),
@@ -62,9 +80,18 @@ const BUNDLED: &[(&str, &str)] = &[
         "alice-goal/scripts/goal.sh",
         include_str!("bundled/alice-goal/scripts/goal.sh"),
     ),
+    (
+        "alice-goal/scripts/alice-goal.sh",
+        include_str!("bundled/alice-goal/scripts/alice-goal.sh"),
+    ),
 ];
 
-pub const BUNDLED_NAMES: [&str; 3] = ["alice-message", "alice-automation", "alice-goal"];
+pub const BUNDLED_NAMES: [&str; 4] = [
+    "alice-message",
+    "alice-automation",
+    "alice-goal",
+    "alice-scheduler",
+];
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct SkillInfo {

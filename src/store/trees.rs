@@ -19,8 +19,10 @@ pub enum Tree {
     /// creation order, all and per status); `count␟<bucket>` → the bucket's
     /// size (u64, big-endian). Written in one transaction with `Tasks`.
     TaskOrder,
-    /// `<session key>` → `Goal`.
+    /// `<session key>` → `Goal` (the conversation's newest goal).
     Goals,
+    /// `<session key>␟<created ms:020>␟<goal id>` → a finished `Goal`.
+    GoalHistory,
     /// `<run id>` → `AgentRun`; run ids are UUID v7, so key order is start order.
     Runs,
     /// `<run id>␟<seq:010>` → `RunEvent`.
@@ -35,6 +37,9 @@ pub enum Tree {
     LocalMessages,
     /// `<conversation>` → the local conversation's summary.
     LocalConversations,
+    /// `img_<32 hex>` / `file_<32 hex>` → the local connector's `KeyedFile`
+    /// (the newest stored copy of what that key sends).
+    LocalKeys,
     /// `<message id>` → ms since the epoch when Feishu first delivered it.
     FeishuSeen,
 }
@@ -49,6 +54,7 @@ impl Tree {
             Tree::TaskRuns => "task_runs",
             Tree::TaskOrder => "task_order",
             Tree::Goals => "goals",
+            Tree::GoalHistory => "goal_history",
             Tree::Runs => "runs",
             Tree::RunEvents => "run_events",
             Tree::Inbox => "inbox",
@@ -56,6 +62,7 @@ impl Tree {
             Tree::History => "history",
             Tree::LocalMessages => "messages",
             Tree::LocalConversations => "conversations",
+            Tree::LocalKeys => "local_keys",
             Tree::FeishuSeen => "seen_events",
         }
     }

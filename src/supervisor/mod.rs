@@ -234,14 +234,17 @@ impl Supervisor {
             .ok_or_else(|| SupervisorError::NotRunning(id.to_string()))
     }
 
-    /// A running bot's main token and its Runtime API address (409 when it
+    /// A running bot's main token and its Runtime API base URL (409 when it
     /// is not running).
-    pub async fn token(&self, id: &str) -> Result<(String, std::net::SocketAddr)> {
+    pub async fn token(&self, id: &str) -> Result<(String, String)> {
         let status = self.status(id).await?;
         let bot = status
             .bot
             .ok_or_else(|| SupervisorError::NotRunning(id.to_string()))?;
-        Ok((bot.token().to_string(), status.config.listen_addr()))
+        Ok((
+            bot.token().to_string(),
+            status.config.listen_addr().base_url(),
+        ))
     }
 
     /// The receiver of a running Feishu bot's events (503 when the bot is

@@ -433,6 +433,8 @@ async fn openapi_documents_parse_and_list_every_route() {
         ("post", "/api/v1/goal/pause"),
         ("post", "/api/v1/goal/resume"),
         ("post", "/api/v1/goal/complete"),
+        ("post", "/api/v1/goal/delay"),
+        ("get", "/api/v1/goals"),
         ("get", "/api/v1/runs"),
         ("post", "/api/v1/runs"),
         ("get", "/api/v1/runs/{task_id}"),
@@ -441,6 +443,8 @@ async fn openapi_documents_parse_and_list_every_route() {
         ("get", "/api/v1/skills"),
         ("get", "/metrics"),
         ("get", "/api/v1/probes/internal"),
+        ("get", "/api/v1/tools"),
+        ("post", "/api/v1/tools/invoke"),
     ];
     let admin_routes = [
         ("get", "/healthz"),

@@ -37,6 +37,17 @@ fn each_bad_config_is_one_clear_line_and_exit_2() {
             "supervisor.events_addr",
         ),
         ("[bots.a.connector]\nkind = \"feishu\"", "bots.a.connector.app_id"),
+        // The TCP port off needs a socket; `off` is the only word taken.
+        ("[bots.a]\nruntime_http_addr = \"off\"", "bots.a.runtime_http_addr"),
+        ("[bots.a]\nruntime_http_addr = \"of\"", "bots.a.runtime_http_addr"),
+        (
+            "[bots.a]\nruntime_http_socket = \"/tmp/a.sock\"\n[bots.b]\nruntime_http_socket = \"/tmp/a.sock\"",
+            "bots.b.runtime_http_socket",
+        ),
+        (
+            "[bots.a]\nruntime_http_socket = \"/tmp/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa.sock\"",
+            "bots.a.runtime_http_socket",
+        ),
     ];
     for (text, key) in cases {
         let (code, stderr) = serve_exit(text);
@@ -800,4 +811,88 @@ async fn dependencies_stay_quiet_in_the_default_log() {
         .filter(|l| l["message"] == "bot started")
         .count();
     assert_eq!(started, 2, "{text}");
+}
+
+/// `runtime_http_socket` with `runtime_http_addr = "off"`: the bot listens
+/// on a socket file only its owner may open (0600), replaces a stale one at
+/// start and removes its own at stop; `alice runtime` reaches it through
+/// `ALICE_RUNTIME_API_BASE_URL=unix://…`, which is what its agents get.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bot_on_a_unix_socket_serves_alice_runtime_and_only_its_owner() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = TestDir::new();
+    let (admin, base) = (free_ports(1), free_ports(1));
+    let socket = dir.path().join("alpha.sock");
+    // What a killed previous run leaves behind.
+    drop(std::os::unix::net::UnixListener::bind(&socket).expect("stale socket"));
+    dir.write_config(&format!(
+        "{}[bots.alpha]\nruntime_http_addr = \"off\"\nruntime_http_socket = \"alpha.sock\"\n[bots.alpha.agent]\ncommand = [\"sh\", \"{}/tests/agents/skill_image.sh\"]\n",
+        supervisor_toml(admin, base),
+        env!("CARGO_MANIFEST_DIR")
+    ));
+    let app = InProcess::start(&dir).await;
+    app.wait_running(&["alpha"]).await;
+
+    let meta = std::fs::metadata(&socket).expect("the socket file");
+    assert!(meta.file_type().is_socket());
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600, "its owner only");
+    assert!(
+        std::net::TcpStream::connect(("127.0.0.1", base)).is_err(),
+        "no TCP port"
+    );
+    let url = format!("unix://{}", socket.display());
+    let (status, token) = app.admin_get("/api/bots/alpha/token").await;
+    assert_eq!(status, 200, "{token}");
+    assert_eq!(token["base_url"], url.as_str(), "what agents are given");
+    let (status, bots) = app.admin_get("/api/bots/alpha").await;
+    assert_eq!(status, 200);
+    assert_eq!(bots["address"], format!("unix:{}", socket.display()));
+
+    let runtime = |token: String| {
+        let url = url.clone();
+        tokio::task::spawn_blocking(move || {
+            alice_command(&["runtime", "bot"])
+                .env("ALICE_RUNTIME_API_BASE_URL", url)
+                .env("ALICE_RUNTIME_API_TOKEN", token)
+                .output()
+                .expect("run alice")
+        })
+    };
+    let out = runtime(app.bot_token("alpha").await).await.unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let info: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(info["id"], "alpha");
+    let out = runtime("wrong".into()).await.unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("401"));
+
+    // An agent's skill reaches the bot through the socket it was given.
+    let res = client()
+        .post(format!("{}/api/workspaces/alpha/headless", app.admin_url))
+        .bearer_auth(app.supervisor.admin_token())
+        .json(&serde_json::json!({"prompt": "send", "wait": true,
+            "scope": {"receive_id": "oc_sock"}}))
+        .send()
+        .await
+        .expect("headless run");
+    let run: Value = res.json().await.unwrap();
+    assert_eq!(run["status"], "succeeded", "{run}");
+    let (_, messages) = app
+        .admin_get("/api/bots/alpha/conversations/oc_sock/messages")
+        .await;
+    assert_eq!(messages.as_array().map(Vec::len), Some(4), "{messages}");
+
+    let (status, _) = app.admin_post("/api/bots/alpha/stop").await;
+    assert_eq!(status, 200);
+    assert!(!socket.exists(), "removed at stop");
+    let (status, _) = app.admin_post("/api/bots/alpha/start").await;
+    assert_eq!(status, 200);
+    app.wait_running(&["alpha"]).await;
+    assert!(socket.exists());
+    app.stop().await;
+    assert!(!socket.exists(), "removed at shutdown");
 }

@@ -14,3 +14,4 @@ mod messages;
 mod metrics;
 mod probes;
 mod runs;
+mod tools;

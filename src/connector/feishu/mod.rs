@@ -103,6 +103,23 @@ impl FeishuConnector {
         };
         Ok(Sent {
             message_id: key(&data, "message_id")?,
+            ..Sent::default()
+        })
+    }
+
+    async fn send_image_key(&self, to: &Destination, key: String) -> Result<Sent, ConnectorError> {
+        let sent = self.deliver(to, "image", json!({"image_key": key})).await?;
+        Ok(Sent {
+            image_key: Some(key),
+            ..sent
+        })
+    }
+
+    async fn send_file_key(&self, to: &Destination, key: String) -> Result<Sent, ConnectorError> {
+        let sent = self.deliver(to, "file", json!({"file_key": key})).await?;
+        Ok(Sent {
+            file_key: Some(key),
+            ..sent
         })
     }
 
@@ -131,14 +148,15 @@ impl Messenger for FeishuConnector {
             }
             Payload::Image { name, bytes } => {
                 let image_key = self.upload_image(&name, bytes).await?;
-                self.deliver(to, "image", json!({"image_key": image_key}))
-                    .await
+                self.send_image_key(to, image_key).await
             }
             Payload::File { name, bytes } => {
                 let file_key = self.upload_file(&name, bytes).await?;
-                self.deliver(to, "file", json!({"file_key": file_key}))
-                    .await
+                self.send_file_key(to, file_key).await
             }
+            // A key Feishu issued goes straight into the message.
+            Payload::ImageKey(image_key) => self.send_image_key(to, image_key).await,
+            Payload::FileKey(file_key) => self.send_file_key(to, file_key).await,
         }
     }
 }

@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 pub struct BotView {
     pub id: String,
     pub name: String,
-    /// Runtime API address.
+    /// Runtime API address: `127.0.0.1:7331`, `unix:/path`, or both.
     pub address: String,
     pub enabled: bool,
     pub state: RunState,
@@ -45,6 +45,8 @@ impl From<UnitStatus> for BotView {
 pub struct TokenView {
     pub id: String,
     pub token: String,
+    /// What its agents get as `ALICE_RUNTIME_API_BASE_URL`: `http://…`, or
+    /// `unix:///…` for a bot on a Unix socket only.
     pub base_url: String,
 }
 
@@ -103,11 +105,11 @@ pub async fn token(
 ) -> Result<HttpResponse> {
     // The console's browser never holds a bot token.
     crate::supervisor::console::refuse_console(&req, "read a bot's token")?;
-    let (token, addr) = sup.token(&id).await?;
+    let (token, base_url) = sup.token(&id).await?;
     Ok(HttpResponse::Ok().json(TokenView {
         id: id.into_inner(),
         token,
-        base_url: format!("http://{addr}"),
+        base_url,
     }))
 }
 

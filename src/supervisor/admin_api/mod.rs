@@ -68,7 +68,7 @@ impl AdminServer {
     }
 
     pub fn addr(&self) -> SocketAddr {
-        self.0.addr
+        self.0.addr.expect("spawned on its TCP address")
     }
 
     pub async fn stop(self) {

@@ -119,15 +119,26 @@ async fn forward(
     if !proxied(&tail) {
         return Err(ConsoleError::NotProxied(format!("/{tail}")).into());
     }
-    let (token, addr) = sup.token(&id).await?;
-    let mut url = format!("http://{addr}/{tail}");
+    let (token, base_url) = sup.token(&id).await?;
+    // A bot on a Unix socket only: HTTP over its socket file.
+    let (http, base) = match base_url.strip_prefix("unix://") {
+        Some(path) => (
+            reqwest::Client::builder()
+                .unix_socket(std::path::PathBuf::from(path))
+                .build()
+                .map_err(|e| ConsoleError::Bot(e.to_string()))?,
+            "http://localhost".to_string(),
+        ),
+        None => (client.0.clone(), base_url),
+    };
+    let mut url = format!("{base}/{tail}");
     if let Some(query) = req.uri().query() {
         url.push('?');
         url.push_str(query);
     }
     let method = reqwest::Method::from_bytes(req.method().as_str().as_bytes())
         .map_err(|e| ConsoleError::Bot(e.to_string()))?;
-    let mut out = client.0.request(method, url).bearer_auth(token).body(body);
+    let mut out = http.request(method, url).bearer_auth(token).body(body);
     for (name, value) in req.headers() {
         if name == header::CONTENT_TYPE || name.as_str().starts_with("x-alice-") {
             out = out.header(name.as_str(), value.as_bytes());

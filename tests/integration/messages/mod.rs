@@ -2,6 +2,7 @@
 //! the Feishu connector against a fake Feishu on loopback.
 
 mod feishu;
+mod keys;
 mod support;
 
 use crate::common::*;

@@ -2,8 +2,11 @@
 //! `alice runtime` / `alice run` CLI, driven over HTTP on loopback with real
 //! agent scripts from `tests/agents/`.
 
+mod alice_forms;
 mod contract;
+mod dropin;
 mod events;
+mod goal_engine;
 mod goals;
 mod lifecycle;
 mod modes;

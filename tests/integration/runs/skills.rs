@@ -18,6 +18,10 @@ async fn bundled_skills_are_installed_listed_and_user_edits_survive_restarts() {
             "alice-automation/scripts/tasks.sh",
             "alice-goal/SKILL.md",
             "alice-goal/scripts/goal.sh",
+            // Alice's names, for agents prompted with Alice's SKILL.md.
+            "alice-message/scripts/alice-message.sh",
+            "alice-scheduler/SKILL.md",
+            "alice-scheduler/scripts/alice-scheduler.sh",
         ] {
             let path = ws.join(root).join(file);
             let meta = std::fs::metadata(&path).unwrap_or_else(|e| panic!("{path:?}: {e}"));
@@ -46,7 +50,15 @@ async fn bundled_skills_are_installed_listed_and_user_edits_survive_restarts() {
         .iter()
         .map(|s| s["name"].as_str().unwrap())
         .collect();
-    assert_eq!(names, ["alice-automation", "alice-goal", "alice-message"]);
+    assert_eq!(
+        names,
+        [
+            "alice-automation",
+            "alice-goal",
+            "alice-message",
+            "alice-scheduler"
+        ]
+    );
     assert!(skills
         .as_array()
         .unwrap()

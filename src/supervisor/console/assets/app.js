@@ -185,7 +185,9 @@ function botRow(b, probes, refresh) {
     'data-action': verb,
     on: { click: () => act(id, verb, () => api('POST', '/api/bots/' + encodeURIComponent(id) + '/' + verb), refresh) },
   }, verb);
-  const port = (b.address || '').split(':').pop();
+  // `127.0.0.1:7331`, `unix:/path`, or both: the TCP port when there is one.
+  const tcp = /:(\d+)(?:\s|$)/.exec(b.address || '');
+  const port = tcp ? tcp[1] : b.address;
   return el('tr', { 'data-bot': id },
     el('td', {}, el('a', { href: '#/bot/' + encodeURIComponent(id) }, b.name + ' (' + id + ')'),
       el('div', {}, el('a', { href: '#/chat/' + encodeURIComponent(id), class: 'chat-link' }, b.connector === 'local' ? 'chat' : 'history'))),
