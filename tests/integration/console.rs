@@ -294,3 +294,29 @@ async fn console_reads_a_bots_conversation_history() {
     assert_eq!(turns[1]["role"], "assistant");
     app.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_reaches_a_bot_on_a_unix_socket_only() {
+    let dir = TestDir::new();
+    let (base, admin) = (free_ports(1), free_ports(1));
+    dir.write_config(&format!(
+        "{}[bots.alpha]\nruntime_http_addr = \"off\"\nruntime_http_socket = \"alpha.sock\"\n",
+        supervisor_toml(admin, base)
+    ));
+    let app = InProcess::start(&dir).await;
+    app.wait_running(&["alpha"]).await;
+    let session = login(&app, app.supervisor.admin_token(), false)
+        .await
+        .unwrap();
+    let (status, body) = send(
+        &app,
+        reqwest::Method::GET,
+        "/console/api/bots/alpha/rt/api/v1/bot",
+        &session,
+        false,
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert!(body.contains("alpha"), "{body}");
+    app.stop().await;
+}
