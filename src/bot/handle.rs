@@ -42,6 +42,11 @@ impl BotHandle {
         self.chat.push(message).await.map(drop)
     }
 
+    /// What the bot's conversations said and answered (read only).
+    pub fn history(&self) -> &crate::chat::History {
+        self.chat.history()
+    }
+
     /// Answers what the inbox holds (messages queued while it was stopped).
     pub fn resume(&self) -> Result<usize, StoreError> {
         self.chat.resume()

@@ -54,6 +54,20 @@ impl History {
         Ok(all.into_iter().skip(skip).collect())
     }
 
+    /// Every session's kept turns, oldest first (the console's read-only
+    /// view of what alice received and answered).
+    pub fn all(&self) -> Result<Vec<(String, Vec<Turn>)>> {
+        let mut sessions: Vec<(String, Vec<Turn>)> = Vec::new();
+        for (key, turn) in self.turns.entries()? {
+            let session = key.rsplit_once(SEP).map_or(key.as_str(), |(s, _)| s);
+            match sessions.last_mut() {
+                Some((last, turns)) if last == session => turns.push(turn),
+                _ => sessions.push((session.to_string(), vec![turn])),
+            }
+        }
+        Ok(sessions)
+    }
+
     /// Appends turns and trims the session to a bounded length.
     pub fn append(&self, session: &str, turns: &[Turn], keep: usize) -> Result<()> {
         for turn in turns {

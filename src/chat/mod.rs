@@ -110,7 +110,7 @@ impl ChatPipeline {
         })
     }
 
-    /// The conversations' recent turns (read-only, for MCP resources).
+    /// The conversations' kept turns (read-only: MCP resources, the console).
     pub fn history(&self) -> &History {
         &self.inner.history
     }

@@ -113,6 +113,13 @@ impl LocalConnector {
         self
     }
 
+    /// Where an image's or file's bytes are on disk (the console serves them).
+    pub fn file_on_disk(&self, message: &StoredMessage) -> Option<PathBuf> {
+        let name = message.file_path.as_deref()?.strip_prefix("files/")?;
+        // Only names alice wrote itself: one plain file name.
+        (!name.contains('/') && !name.contains("..")).then(|| self.files.join(name))
+    }
+
     pub fn subscribe(&self) -> broadcast::Receiver<StoredMessage> {
         self.feed.subscribe()
     }

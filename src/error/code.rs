@@ -62,6 +62,10 @@ codes! {
     PermissionDisabled = "permission_disabled", FORBIDDEN;
     /// A run's token named a conversation other than its own.
     OutsideScope = "outside_scope", FORBIDDEN;
+    /// A console session's state-changing request lacked its CSRF token.
+    CsrfRejected = "csrf_rejected", FORBIDDEN;
+    /// The route is not open to a console session (bot tokens, say).
+    ConsoleForbidden = "console_forbidden", FORBIDDEN;
 
     // Automation tasks.
     TaskNotFound = "task_not_found", NOT_FOUND;

@@ -63,6 +63,8 @@ pub struct AccessGuard {
     body_limit: usize,
     /// Checks since the buckets were last pruned.
     checks: AtomicU32,
+    /// More paths that answer without a token (a trailing `*`: a prefix).
+    open: &'static [&'static str],
 }
 
 impl AccessGuard {
@@ -81,12 +83,28 @@ impl AccessGuard {
             failed_auth: RateLimiter::keyed(per_minute(failed_auth_per_minute)),
             body_limit,
             checks: AtomicU32::new(0),
+            open: &[],
         }
+    }
+
+    /// Lets `paths` through without a token (the console's page and login,
+    /// which prove themselves otherwise); a path ending in `*` is a prefix.
+    pub fn with_open_paths(mut self, paths: &'static [&'static str]) -> Self {
+        self.open = paths;
+        self
+    }
+
+    fn is_open(&self, path: &str) -> bool {
+        OPEN_PATHS.contains(&path)
+            || self.open.iter().any(|p| match p.strip_suffix('*') {
+                Some(prefix) => path.starts_with(prefix),
+                None => path == *p,
+            })
     }
 
     fn check(&self, req: &ServiceRequest) -> Result<Option<Principal>, AccessError> {
         self.prune_now_and_then();
-        if OPEN_PATHS.contains(&req.path()) {
+        if self.is_open(req.path()) {
             return Ok(None);
         }
         if req

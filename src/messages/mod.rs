@@ -2,7 +2,7 @@
 //! it to the bot's connector; a caption follows as a text message.
 //! Nothing here knows about HTTP: the Runtime API reads the form and calls in.
 
-mod sniff;
+pub(crate) mod sniff;
 
 pub use sniff::image_format;
 

@@ -3,6 +3,7 @@
 
 pub mod admin_api;
 mod admin_token;
+pub mod console;
 mod error;
 mod events_api;
 mod probes;

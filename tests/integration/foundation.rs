@@ -469,6 +469,22 @@ async fn openapi_documents_parse_and_list_every_route() {
         ("get", "/api/headless/{task_id}/events"),
         ("post", "/api/headless/{task_id}/cancel"),
         ("get", "/metrics"),
+        ("get", "/"),
+        ("get", "/console/assets/app.js"),
+        ("get", "/console/assets/app.css"),
+        ("post", "/console/login"),
+        ("post", "/console/logout"),
+        ("get", "/console/session"),
+        ("get", "/console/api/bots/{id}/config"),
+        ("get", "/console/api/bots/{id}/history"),
+        (
+            "get",
+            "/console/api/bots/{id}/conversations/{receive_id}/messages/{message_id}/file",
+        ),
+        ("get", "/console/api/bots/{id}/rt/{tail}"),
+        ("post", "/console/api/bots/{id}/rt/{tail}"),
+        ("patch", "/console/api/bots/{id}/rt/{tail}"),
+        ("delete", "/console/api/bots/{id}/rt/{tail}"),
     ];
     for (url, token, expected) in [
         (bot_url.as_str(), bot_token.as_str(), &bot_routes[..]),
@@ -506,6 +522,8 @@ async fn openapi_documents_parse_and_list_every_route() {
         for (method, path) in expected {
             let concrete = path
                 .replace("{task_id}", "x_1")
+                .replace("{message_id}", "m_x")
+                .replace("{tail}", "api/v1/skills")
                 .replace("{receive_id}", "oc_x")
                 .replace("{bot_id}", "alpha")
                 .replace("{id}", "alpha");

@@ -6,6 +6,7 @@ mod common;
 
 mod automation;
 mod chat;
+mod console;
 mod feishu_events;
 mod foundation;
 mod lifecycle;

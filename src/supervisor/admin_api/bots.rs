@@ -4,7 +4,7 @@ use crate::config::ConnectorKind;
 use crate::error::{ErrorBody, Result};
 use crate::http::resource;
 use crate::supervisor::{ReloadReport, RunState, Supervisor, UnitStatus};
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -96,8 +96,15 @@ pub async fn restart(sup: web::Data<Supervisor>, id: web::Path<String>) -> Resul
 #[utoipa::path(get, path = "/api/bots/{id}/token", operation_id = "getBotToken", tag = "bots",
     params(("id" = String, Path, description = "Bot id")),
     responses((status = 200, body = TokenView), (status = 404, body = ErrorBody),
+        (status = 403, description = "Asked from a console session", body = ErrorBody),
         (status = 409, description = "The bot is not running", body = ErrorBody)))]
-pub async fn token(sup: web::Data<Supervisor>, id: web::Path<String>) -> Result<HttpResponse> {
+pub async fn token(
+    req: HttpRequest,
+    sup: web::Data<Supervisor>,
+    id: web::Path<String>,
+) -> Result<HttpResponse> {
+    // The console's browser never holds a bot token.
+    crate::supervisor::console::refuse_console(&req, "read a bot's token")?;
     let (token, base_url) = sup.token(&id).await?;
     Ok(HttpResponse::Ok().json(TokenView {
         id: id.into_inner(),

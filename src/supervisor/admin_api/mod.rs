@@ -7,9 +7,11 @@ mod headless;
 
 pub use doc::AdminDoc;
 
+use super::console;
 use super::Supervisor;
 use crate::http::server::RunningServer;
 use crate::http::{self, AccessGuard, StaticTokenAuth};
+use actix_web::middleware::from_fn;
 use actix_web::{web, HttpServer};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -32,22 +34,30 @@ impl AdminServer {
             supervisor.admin_token().to_string(),
             "admin",
         ));
-        let guard = web::Data::new(AccessGuard::new(
-            auth,
-            requests_per_minute,
-            failed_auth_per_minute,
-            ADMIN_BODY_LIMIT,
-        ));
+        let guard = web::Data::new(
+            AccessGuard::new(
+                auth,
+                requests_per_minute,
+                failed_auth_per_minute,
+                ADMIN_BODY_LIMIT,
+            )
+            .with_open_paths(console::OPEN_PATHS),
+        );
+        let sessions = web::Data::new(console::Sessions::new(supervisor.admin_token().to_string()));
         let data = web::Data::new(supervisor);
         let server = HttpServer::new(move || {
             let data = data.clone();
+            let sessions = sessions.clone();
             http::app("supervisor", guard.clone(), ADMIN_BODY_LIMIT, move |cfg| {
-                cfg.app_data(data);
+                cfg.app_data(data).app_data(sessions);
+                console::configure(cfg);
                 doc::configure(cfg);
                 bots::configure(cfg);
                 conversations::configure(cfg);
                 headless::configure(cfg);
             })
+            // Outside the guard: a console session becomes the admin token.
+            .wrap(from_fn(console::gate))
         })
         .workers(2)
         .disable_signals()
