@@ -4,10 +4,12 @@
 mod listen;
 mod load;
 mod redact;
+mod shard;
 mod tools;
 
 pub use listen::{HttpAddr, ListenOn};
 pub use load::{load, load_for_client, ConfigError};
+pub use shard::Shard;
 pub use tools::{Expose, ToolsConfig, MAX_TOOL_TIMEOUT_SECS};
 
 use serde::{Deserialize, Serialize};
@@ -48,6 +50,10 @@ pub struct SupervisorConfig {
     pub requests_per_minute: u32,
     /// Failed authentications per client address and minute on the admin API.
     pub failed_auth_per_minute: u32,
+    /// Run only the bots of this shard (`"I/N"`); none: every bot.
+    pub shard: Option<Shard>,
+    /// Run exactly these bots (by id); empty: no such restriction.
+    pub only: Vec<String>,
 }
 
 impl Default for SupervisorConfig {
@@ -62,6 +68,27 @@ impl Default for SupervisorConfig {
             max_concurrent_runs: 16,
             requests_per_minute: 600,
             failed_auth_per_minute: 30,
+            shard: None,
+            only: Vec::new(),
+        }
+    }
+}
+
+impl SupervisorConfig {
+    /// Whether this supervisor runs the bot `id` (its shard, or `only`).
+    pub fn runs(&self, id: &str) -> bool {
+        self.shard.is_none_or(|s| s.owns(id))
+            && (self.only.is_empty() || self.only.iter().any(|o| o == id))
+    }
+
+    /// Who runs a bot this supervisor does not, in words for an error.
+    pub fn owner_of(&self, id: &str) -> String {
+        match self.shard {
+            Some(s) => format!("shard {}/{}", Shard::of(id, s.count), s.count),
+            None => format!(
+                "another supervisor (this one runs only {})",
+                self.only.join(", ")
+            ),
         }
     }
 }

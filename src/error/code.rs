@@ -109,6 +109,8 @@ codes! {
 
     // Bots and the supervisor.
     BotNotFound = "bot_not_found", NOT_FOUND;
+    /// The file has the bot, but another shard's supervisor runs it.
+    BotOnOtherShard = "bot_on_other_shard", NOT_FOUND;
     /// The bot is stopped (or failed): start it first.
     BotNotRunning = "bot_not_running", CONFLICT;
     /// The bot is stopping and takes no new work.

@@ -10,6 +10,9 @@ use crate::store::StoreError;
 pub enum SupervisorError {
     #[error("no bot `{0}`")]
     UnknownBot(String),
+    /// The file has the bot, but another supervisor (shard) runs it.
+    #[error("bot `{id}` is not run by this supervisor; {owner} runs it")]
+    OtherShard { id: String, owner: String },
     #[error("bot `{0}` is not running; start it first")]
     NotRunning(String),
     /// The bot is not running to take a platform's callback: the platform
@@ -40,6 +43,7 @@ impl ErrorCode for SupervisorError {
     fn code(&self) -> Code {
         match self {
             SupervisorError::UnknownBot(_) => Code::BotNotFound,
+            SupervisorError::OtherShard { .. } => Code::BotOnOtherShard,
             SupervisorError::NotRunning(_) => Code::BotNotRunning,
             SupervisorError::Unavailable { .. } | SupervisorError::Offline(_) => {
                 Code::BotUnavailable

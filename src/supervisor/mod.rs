@@ -99,6 +99,7 @@ impl Supervisor {
         let units = config
             .bots
             .iter()
+            .filter(|bot| config.supervisor.runs(&bot.id))
             .map(|bot| {
                 let unit = Unit::spawn(Arc::new(bot.clone()), host.clone(), metrics.clone());
                 (bot.id.clone(), unit)
@@ -280,7 +281,14 @@ impl Supervisor {
         let _one_at_a_time = self.inner.reloading.lock().await;
         // The file is read outside the state lock (it may be slow).
         let source = self.inner.state.lock().await.config.source.clone();
-        let new = config::load(&source)?;
+        let mut new = config::load(&source)?;
+        // Placement (`--shard`, `--only`) is the process's for its lifetime:
+        // moving bots between hosts is a restart of both supervisors.
+        {
+            let current = &self.inner.state.lock().await.config.supervisor;
+            new.supervisor.shard = current.shard;
+            new.supervisor.only = current.only.clone();
+        }
         let old = self.inner.state.lock().await.units.clone();
         if new.supervisor != self.config().await.supervisor {
             tracing::warn!("changes to [supervisor] take effect at the next start of alice");
@@ -320,7 +328,7 @@ impl Supervisor {
 
         let mut state = self.inner.state.lock().await;
         let mut units = Vec::with_capacity(new.bots.len());
-        for bot in &new.bots {
+        for bot in new.bots.iter().filter(|b| new.supervisor.runs(&b.id)) {
             match old.iter().find(|(id, _)| *id == bot.id) {
                 Some((id, unit)) => units.push((id.clone(), unit.clone())),
                 None => {
@@ -362,7 +370,13 @@ fn find<'a>(state: &'a State, id: &str) -> Result<&'a Unit> {
         .iter()
         .find(|(uid, _)| uid == id)
         .map(|(_, u)| u)
-        .ok_or_else(|| SupervisorError::UnknownBot(id.to_string()))
+        .ok_or_else(|| match state.config.bot(id) {
+            Some(_) => SupervisorError::OtherShard {
+                id: id.to_string(),
+                owner: state.config.supervisor.owner_of(id),
+            },
+            None => SupervisorError::UnknownBot(id.to_string()),
+        })
 }
 
 #[derive(Debug, Default, serde::Serialize, utoipa::ToSchema)]

@@ -1,0 +1,209 @@
+//! One bots.toml split over several supervisors (`--shard I/N`, `--only`),
+//! and the per-bot lock that keeps two supervisors off one bot.
+
+use crate::common::*;
+use serde_json::Value;
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::{Child, Stdio};
+
+const ADMIN_TOKEN: &str = "shared-admin-token-for-every-shard";
+
+/// A file with `n` bots named bot0…bot(n-1) and one admin token for all.
+fn shared_file(dir: &TestDir, admin: u16, base: u16, n: usize) -> std::path::PathBuf {
+    let mut text = supervisor_toml(admin, base).replace(
+        "[supervisor]\n",
+        &format!("[supervisor]\nadmin_token = \"{ADMIN_TOKEN}\"\n"),
+    );
+    for i in 0..n {
+        text.push_str(&format!("[bots.bot{i}]\n"));
+    }
+    dir.write_config(&text)
+}
+
+/// `alice serve` on the shared file with its own data folder and admin
+/// address (as each host of a deployment would have).
+fn spawn_host(
+    config: &Path,
+    data: &Path,
+    admin: u16,
+    env: &[(&str, &str)],
+    args: &[&str],
+) -> Child {
+    let log = std::fs::File::create(data.with_extension("log")).expect("log file");
+    let mut all = vec!["serve", "--config", config.to_str().unwrap()];
+    all.extend_from_slice(args);
+    let mut cmd = alice_command(&all);
+    cmd.env("ALICE_SUPERVISOR__DATA_DIR", data)
+        .env("ALICE_SUPERVISOR__ADMIN_ADDR", format!("127.0.0.1:{admin}"));
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("spawn alice serve")
+}
+
+async fn admin_get(admin: u16, path: &str) -> (u16, Value) {
+    let res = client()
+        .get(format!("http://127.0.0.1:{admin}{path}"))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .expect("admin request");
+    (
+        res.status().as_u16(),
+        res.json().await.unwrap_or(Value::Null),
+    )
+}
+
+async fn running_ids(admin: u16) -> BTreeSet<String> {
+    let (status, body) = admin_get(admin, "/api/bots").await;
+    assert_eq!(status, 200, "{body}");
+    body.as_array()
+        .expect("a list")
+        .iter()
+        .map(|b| b["id"].as_str().expect("id").to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_shards_run_every_bot_exactly_once_on_its_file_port() {
+    let dir = TestDir::new();
+    let (base, admin) = (free_ports(10), free_ports(1));
+    let admin_b = free_ports(1);
+    let path = shared_file(&dir, admin, base, 10);
+    // One by the flag, one by the environment (as Kubernetes would set it).
+    let mut a = spawn_host(
+        &path,
+        &dir.path().join("data-a"),
+        admin,
+        &[],
+        &["--shard", "0/2"],
+    );
+    let mut b = spawn_host(
+        &path,
+        &dir.path().join("data-b"),
+        admin_b,
+        &[("ALICE_SUPERVISOR__SHARD", "1/2")],
+        &[],
+    );
+    wait_healthy(&format!("http://127.0.0.1:{admin}/healthz")).await;
+    wait_healthy(&format!("http://127.0.0.1:{admin_b}/healthz")).await;
+
+    let (on_a, on_b) = (running_ids(admin).await, running_ids(admin_b).await);
+    assert!(on_a.is_disjoint(&on_b), "{on_a:?} / {on_b:?}");
+    assert_eq!(on_a.len() + on_b.len(), 10, "{on_a:?} / {on_b:?}");
+    assert!(!on_a.is_empty() && !on_b.is_empty(), "{on_a:?} / {on_b:?}");
+    // Every bot listens on base_port + its place in the file.
+    for i in 0..10u16 {
+        wait_healthy(&format!("http://127.0.0.1:{}/healthz", base + i)).await;
+    }
+
+    // The plan, from the file alone, says what ran where.
+    let config = path.to_str().unwrap();
+    let out = alice_command(&[
+        "bots", "--config", config, "plan", "--shards", "2", "--json",
+    ])
+    .output()
+    .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let plan: Value = serde_json::from_slice(&out.stdout).expect("--json is JSON");
+    for (i, placed) in plan.as_array().unwrap().iter().enumerate() {
+        let id = placed["id"].as_str().unwrap();
+        let expected = if on_a.contains(id) { "0/2" } else { "1/2" };
+        assert_eq!(placed["shard"], expected, "{placed}");
+        assert_eq!(placed["address"], format!("127.0.0.1:{}", base + i as u16));
+    }
+    let out = alice_command(&["bots", "--config", config, "plan", "--shards", "2"])
+        .output()
+        .unwrap();
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(table.contains("SHARD") && table.contains("bot9"), "{table}");
+
+    // A's admin API refuses B's bot, naming the owner.
+    let theirs = on_b.iter().next().unwrap();
+    let (status, body) = admin_get(admin, &format!("/api/bots/{theirs}")).await;
+    assert_eq!(status, 404, "{body}");
+    assert_eq!(body["code"], "bot_on_other_shard", "{body}");
+    assert!(
+        body["error"].as_str().unwrap().contains("shard 1/2"),
+        "{body}"
+    );
+    let (status, body) = admin_get(admin, "/api/bots/nobody").await;
+    assert_eq!(
+        (status, &body["code"]),
+        (404, &Value::from("bot_not_found"))
+    );
+
+    // `bots list` shows its own; `--all` adds the other supervisor's.
+    let list = |extra: &[&str]| {
+        let mut args = vec!["bots", "--config", config, "--json", "list"];
+        args.extend_from_slice(extra);
+        let out = alice_command(&args)
+            .env("ALICE_SUPERVISOR__ADMIN_ADDR", format!("127.0.0.1:{admin}"))
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let bots: Value = serde_json::from_slice(&out.stdout).unwrap();
+        bots.as_array().unwrap().len()
+    };
+    assert_eq!(list(&[]), on_a.len());
+    let other = format!("127.0.0.1:{admin_b}");
+    assert_eq!(list(&["--all", &other]), 10);
+
+    for child in [&mut a, &mut b] {
+        send_signal(child, libc::SIGTERM);
+        assert_eq!(wait_exit(child, 20).code(), Some(0));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_runs_exactly_the_named_bots_and_refuses_unknown_ones() {
+    let dir = TestDir::new();
+    let (base, admin) = (free_ports(3), free_ports(1));
+    let path = shared_file(&dir, admin, base, 3);
+    let mut one = spawn_host(
+        &path,
+        &dir.path().join("data"),
+        admin,
+        &[],
+        &["--only", "bot0,bot2"],
+    );
+    wait_healthy(&format!("http://127.0.0.1:{admin}/healthz")).await;
+    let ids: Vec<String> = running_ids(admin).await.into_iter().collect();
+    assert_eq!(ids, ["bot0", "bot2"]);
+    wait_healthy(&format!("http://127.0.0.1:{}/healthz", base + 2)).await;
+    let (status, body) = admin_get(admin, "/api/bots/bot1").await;
+    assert_eq!(
+        (status, &body["code"]),
+        (404, &Value::from("bot_on_other_shard"))
+    );
+    send_signal(&one, libc::SIGTERM);
+    assert_eq!(wait_exit(&mut one, 20).code(), Some(0));
+
+    let out = alice_command(&[
+        "serve",
+        "--config",
+        path.to_str().unwrap(),
+        "--only",
+        "bot7",
+    ])
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("supervisor.only") && stderr.contains("bot7"),
+        "{stderr}"
+    );
+}
