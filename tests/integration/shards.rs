@@ -207,3 +207,44 @@ async fn only_runs_exactly_the_named_bots_and_refuses_unknown_ones() {
         "{stderr}"
     );
 }
+
+/// A second supervisor whose data folder shares a bot's folder with a
+/// running one (a misconfigured shared volume) refuses that bot with a clear
+/// reason, and runs the others.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_supervisor_on_a_locked_bot_folder_refuses_that_bot() {
+    let dir = TestDir::new();
+    let (base, admin) = (free_ports(2), free_ports(1));
+    let (base_b, admin_b) = (free_ports(2), free_ports(1));
+    let path = shared_file(&dir, admin, base, 2);
+    let (data_a, data_b) = (dir.path().join("data-a"), dir.path().join("data-b"));
+    let mut a = spawn_host(&path, &data_a, admin, &[], &[]);
+    wait_healthy(&format!("http://127.0.0.1:{base}/healthz")).await;
+    std::fs::create_dir_all(&data_b).unwrap();
+    std::os::unix::fs::symlink(data_a.join("bot0"), data_b.join("bot0")).unwrap();
+    // Other ports, so the lock (not a taken port) is what stops bot0.
+    let port = base_b.to_string();
+    let mut b = spawn_host(
+        &path,
+        &data_b,
+        admin_b,
+        &[("ALICE_SUPERVISOR__BASE_PORT", &port)],
+        &[],
+    );
+    wait_healthy(&format!("http://127.0.0.1:{}/healthz", base_b + 1)).await;
+    eventually("bot0 failed on the second supervisor", || async {
+        admin_get(admin_b, "/api/bots/bot0").await.1["state"] == "failed"
+    })
+    .await;
+    let (_, bot0) = admin_get(admin_b, "/api/bots/bot0").await;
+    let reason = bot0["last_error"].as_str().unwrap_or_default();
+    assert!(reason.contains("in use by another alice"), "{bot0}");
+    // The first one still runs it.
+    let (_, bot0) = admin_get(admin, "/api/bots/bot0").await;
+    assert_eq!(bot0["state"], "running", "{bot0}");
+
+    for child in [&mut a, &mut b] {
+        send_signal(child, libc::SIGTERM);
+        assert_eq!(wait_exit(child, 20).code(), Some(0));
+    }
+}
