@@ -145,6 +145,16 @@ impl Supervisor {
         self.inner.metrics.encode_with(bots)
     }
 
+    /// The bots meant to run that do not (yet): starting or failed.
+    pub async fn not_started(&self) -> Vec<String> {
+        self.list()
+            .await
+            .into_iter()
+            .filter(|s| matches!(s.state, RunState::Starting | RunState::Failed))
+            .map(|s| s.config.id.clone())
+            .collect()
+    }
+
     pub async fn status(&self, id: &str) -> Result<UnitStatus> {
         Ok(find(&*self.inner.state.lock().await, id)?.status())
     }

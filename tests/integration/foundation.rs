@@ -464,6 +464,7 @@ async fn openapi_documents_parse_and_list_every_route() {
         ("get", "/api/headless/{task_id}/events"),
         ("post", "/api/headless/{task_id}/cancel"),
         ("get", "/metrics"),
+        ("get", "/readyz"),
     ];
     for (url, token, expected) in [
         (bot_url.as_str(), bot_token.as_str(), &bot_routes[..]),

@@ -248,3 +248,184 @@ async fn a_second_supervisor_on_a_locked_bot_folder_refuses_that_bot() {
         assert_eq!(wait_exit(child, 20).code(), Some(0));
     }
 }
+
+/// `/readyz` (open, like `/healthz`) is ready only once every bot this
+/// supervisor runs has started; a failed bot keeps it not ready.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readyz_waits_for_every_bot_of_this_supervisor() {
+    let dir = TestDir::new();
+    let (base, admin) = (free_ports(2), free_ports(1));
+    // bot1's port is taken: it fails and keeps failing.
+    let _taken = std::net::TcpListener::bind(("127.0.0.1", base + 1)).unwrap();
+    let path = shared_file(&dir, admin, base, 2);
+    let mut one = spawn_host(&path, &dir.path().join("data"), admin, &[], &[]);
+    wait_healthy(&format!("http://127.0.0.1:{base}/healthz")).await;
+    let url = format!("http://127.0.0.1:{admin}/readyz");
+    eventually("bot1 failed", || async {
+        admin_get(admin, "/api/bots/bot1").await.1["state"] == "failed"
+    })
+    .await;
+    let res = client().get(&url).send().await.unwrap();
+    assert_eq!(res.status(), 503);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["waiting"], serde_json::json!(["bot1"]), "{body}");
+    // Stopped on purpose: no longer awaited.
+    let res = client()
+        .post(format!("http://127.0.0.1:{admin}/api/bots/bot1/stop"))
+        .bearer_auth(ADMIN_TOKEN)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let res = client().get(&url).send().await.unwrap();
+    assert_eq!(res.status(), 200);
+    send_signal(&one, libc::SIGTERM);
+    assert_eq!(wait_exit(&mut one, 20).code(), Some(0));
+}
+
+fn deploy_file(name: &str) -> String {
+    std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("scripts/deploy")
+            .join(name),
+    )
+    .unwrap_or_else(|e| panic!("scripts/deploy/{name}: {e}"))
+}
+
+/// The largest shutdown timeout of a bots.toml (what stop timeouts must exceed).
+fn largest_shutdown_timeout(bots_toml: &str) -> u64 {
+    let dir = TestDir::new();
+    let path = dir.write_config(bots_toml);
+    let config = alice::config::load_for_client(&path).expect("the example bots.toml is valid");
+    config
+        .bots
+        .iter()
+        .map(|b| b.runtime_api_shutdown_timeout_secs)
+        .max()
+        .unwrap_or(0)
+}
+
+#[test]
+fn the_kubernetes_manifests_have_what_a_sharded_deployment_needs() {
+    let text = deploy_file("kubernetes.yaml");
+    let docs: Vec<serde_yaml::Value> = serde_yaml::Deserializer::from_str(&text)
+        .map(|d| serde::Deserialize::deserialize(d).expect("valid YAML"))
+        .collect();
+    let of_kind = |kind: &str| {
+        docs.iter()
+            .find(|d| d["kind"] == kind)
+            .unwrap_or_else(|| panic!("no {kind}"))
+    };
+    let (set, service, bots) = (
+        of_kind("StatefulSet"),
+        of_kind("Service"),
+        of_kind("ConfigMap"),
+    );
+    let s = |v: &serde_yaml::Value| v.as_str().unwrap_or_default().to_string();
+
+    // A headless Service that the StatefulSet names.
+    assert_eq!(s(&service["spec"]["clusterIP"]), "None");
+    assert_eq!(set["spec"]["serviceName"], service["metadata"]["name"]);
+
+    // One pod per shard: `--shard $(ORDINAL)/N` with N = replicas, ORDINAL
+    // from the pod's index.
+    let replicas = set["spec"]["replicas"].as_u64().expect("replicas");
+    let pod = &set["spec"]["template"]["spec"];
+    let container = &pod["containers"][0];
+    let args: Vec<String> = container["args"]
+        .as_sequence()
+        .expect("args")
+        .iter()
+        .map(s)
+        .collect();
+    let at = args.iter().position(|a| a == "--shard").expect("--shard");
+    assert_eq!(args[at + 1], format!("$(ORDINAL)/{replicas}"));
+    let env = container["env"].as_sequence().expect("env");
+    let var = |name: &str| {
+        env.iter()
+            .find(|e| e["name"] == name)
+            .unwrap_or_else(|| panic!("no env {name}"))
+    };
+    assert_eq!(
+        s(&var("ORDINAL")["valueFrom"]["fieldRef"]["fieldPath"]),
+        "metadata.labels['apps.kubernetes.io/pod-index']"
+    );
+    // The admin token from a Secret.
+    assert!(var("ALICE_SUPERVISOR__ADMIN_TOKEN")["valueFrom"]["secretKeyRef"]["name"].is_string());
+
+    // A volume claim per pod, mounted where bots.toml puts data_dir.
+    let claim = s(&set["spec"]["volumeClaimTemplates"][0]["metadata"]["name"]);
+    let mount = container["volumeMounts"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|m| s(&m["name"]) == claim)
+        .expect("the claim is mounted");
+    let bots_toml = s(&bots["data"]["bots.toml"]);
+    let data_dir = format!("data_dir = \"{}\"", s(&mount["mountPath"]));
+    assert!(bots_toml.contains(&data_dir), "{bots_toml}");
+
+    // Probes on the admin API; a grace period above every bot's drain.
+    assert_eq!(
+        s(&container["livenessProbe"]["httpGet"]["path"]),
+        "/healthz"
+    );
+    assert_eq!(
+        s(&container["readinessProbe"]["httpGet"]["path"]),
+        "/readyz"
+    );
+    let grace = pod["terminationGracePeriodSeconds"]
+        .as_u64()
+        .expect("grace");
+    assert!(grace > largest_shutdown_timeout(&bots_toml), "{grace}");
+}
+
+#[test]
+fn the_systemd_unit_has_what_a_host_needs() {
+    let text = deploy_file("alice.service");
+    let value = |key: &str| {
+        text.lines()
+            .find_map(|l| l.strip_prefix(&format!("{key}=")))
+            .unwrap_or_else(|| panic!("alice.service lacks {key}="))
+            .trim()
+            .to_string()
+    };
+    assert!(["simple", "notify"].contains(&value("Type").as_str()));
+    assert!(value("ExecReload").contains("-HUP $MAINPID"));
+    assert_eq!(value("KillSignal"), "SIGTERM");
+    assert!(value("TimeoutStopSec").parse::<u64>().unwrap() > 5);
+    assert!(!value("User").is_empty() && value("User") != "root");
+    assert_eq!(value("StateDirectory"), "alice");
+    assert_eq!(value("ProtectSystem"), "strict");
+    assert_eq!(value("NoNewPrivileges"), "yes");
+    assert!(value("ExecStart").contains(" serve "));
+
+    // systemd's own check, where systemd is installed (with a binary that
+    // exists here in place of /usr/local/bin/alice).
+    let Ok(out) = std::process::Command::new("systemd-analyze")
+        .arg("--version")
+        .output()
+    else {
+        return;
+    };
+    if !out.status.success() {
+        return;
+    }
+    let dir = TestDir::new();
+    let unit = dir.path().join("alice.service");
+    std::fs::write(
+        &unit,
+        text.replace("/usr/local/bin/alice", env!("CARGO_BIN_EXE_alice")),
+    )
+    .unwrap();
+    let out = std::process::Command::new("systemd-analyze")
+        .arg("verify")
+        .arg(&unit)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

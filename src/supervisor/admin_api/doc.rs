@@ -25,6 +25,7 @@ use utoipa::OpenApi;
         super::headless::get,
         super::headless::events,
         super::headless::cancel,
+        super::ready::ready,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),

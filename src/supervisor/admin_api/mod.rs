@@ -4,6 +4,7 @@ mod bots;
 mod conversations;
 mod doc;
 mod headless;
+mod ready;
 
 pub use doc::AdminDoc;
 
@@ -47,6 +48,7 @@ impl AdminServer {
                 bots::configure(cfg);
                 conversations::configure(cfg);
                 headless::configure(cfg);
+                ready::configure(cfg);
             })
         })
         .workers(2)
