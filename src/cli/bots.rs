@@ -10,6 +10,8 @@ pub const EXAMPLES: &str = "Examples:
   alice bots list --json
   alice bots list --all 10.0.0.2:47331,10.0.0.3:47331
   alice bots plan --shards 3
+  alice bots export alpha > alpha.tar
+  alice bots import alpha.tar --as alpha2
   alice bots status alpha
   alice bots stop alpha
   alice bots start alpha
@@ -38,6 +40,20 @@ enum Action {
         #[arg(long, value_delimiter = ',', value_name = "ADDR,ADDR")]
         all: Vec<String>,
     },
+    /// Write a bot's archive (trees, files, token, manifest) to stdout.
+    Export {
+        id: String,
+        /// Include the agent's workspace folder.
+        #[arg(long)]
+        with_workspace: bool,
+    },
+    /// Restore an archive into this config's data folder (alice stopped).
+    Import {
+        file: std::path::PathBuf,
+        /// Import under another id.
+        #[arg(long = "as", value_name = "NEWID")]
+        as_id: Option<String>,
+    },
     /// Which shard runs which bot when the file is split N ways.
     Plan {
         #[arg(long, value_name = "N")]
@@ -58,8 +74,15 @@ enum Action {
 }
 
 pub async fn run(args: BotsArgs) -> ExitCode {
-    if let Action::Plan { shards } = args.action {
-        return super::plan::run(&args.config, shards, args.json);
+    match &args.action {
+        Action::Plan { shards } => return super::plan::run(&args.config, *shards, args.json),
+        Action::Export { id, with_workspace } => {
+            return super::archive::export(&args.config, id, *with_workspace).await
+        }
+        Action::Import { file, as_id } => {
+            return super::archive::import(&args.config, file, as_id.as_deref()).await
+        }
+        _ => {}
     }
     let client = match args.config.admin_client() {
         Ok(c) => c,
@@ -74,7 +97,9 @@ pub async fn run(args: BotsArgs) -> ExitCode {
         Action::Restart { id } => client.post(&format!("/api/bots/{id}/restart"), None).await,
         Action::Reload => client.post("/api/reload", None).await,
         Action::Token { id } => client.get(&format!("/api/bots/{id}/token")).await,
-        Action::Plan { .. } => Err("plan is answered from the file".into()),
+        Action::Plan { .. } | Action::Export { .. } | Action::Import { .. } => {
+            Err("answered above".into())
+        }
     };
     let value = match result {
         Ok(v) => v,

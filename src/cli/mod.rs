@@ -1,6 +1,7 @@
 //! The `alice` command line.
 
 mod admin_client;
+mod archive;
 mod bots;
 mod chat;
 mod plan;

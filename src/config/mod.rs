@@ -74,6 +74,22 @@ impl Default for SupervisorConfig {
     }
 }
 
+/// A bot id as `[bots.<id>]` allows it: a-z, 0-9, `_` and `-` (it names a
+/// folder and tree prefixes).
+pub fn check_bot_id(id: &str) -> Result<(), String> {
+    let fine = !id.is_empty()
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+    if fine {
+        Ok(())
+    } else {
+        Err(format!(
+            "bot id `{id}` must be made of a-z, 0-9, `_` and `-`"
+        ))
+    }
+}
+
 impl SupervisorConfig {
     /// Whether this supervisor runs the bot `id` (its shard, or `only`).
     pub fn runs(&self, id: &str) -> bool {

@@ -37,6 +37,8 @@ pub enum SupervisorError {
     Connector(#[from] ConnectorError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Archive(#[from] crate::archive::ArchiveError),
 }
 
 impl ErrorCode for SupervisorError {
@@ -53,6 +55,7 @@ impl ErrorCode for SupervisorError {
             SupervisorError::Run(e) => e.code(),
             SupervisorError::Connector(e) => e.code(),
             SupervisorError::Store(e) => e.code(),
+            SupervisorError::Archive(e) => e.code(),
         }
     }
 

@@ -270,6 +270,30 @@ impl Supervisor {
             .ok_or_else(|| SupervisorError::Offline(id.to_string()))
     }
 
+    /// The bot's archive (`alice bots export` while alice runs). A running
+    /// bot is stopped for the copy and started again after it: its trees
+    /// are then one consistent state, not a mix of before and after a write.
+    pub async fn export(&self, id: &str, with_workspace: bool) -> Result<Vec<u8>> {
+        let was_running = self.status(id).await?.state == RunState::Running;
+        if was_running {
+            self.stop_bot(id).await?;
+        }
+        let (store, data_dir, bot) = (
+            self.inner.host.store.clone(),
+            self.inner.host.data_dir.clone(),
+            id.to_string(),
+        );
+        let archive = tokio::task::spawn_blocking(move || {
+            crate::archive::export(&store, &data_dir, &bot, with_workspace)
+        })
+        .await
+        .map_err(crate::store::StoreError::from);
+        if was_running {
+            self.start_bot(id).await?;
+        }
+        Ok(archive??)
+    }
+
     /// Ids of inbound messages the bot has not answered yet, oldest first.
     pub async fn unanswered(&self, id: &str) -> Result<Vec<String>> {
         self.status(id).await?;

@@ -465,6 +465,7 @@ async fn openapi_documents_parse_and_list_every_route() {
         ("post", "/api/headless/{task_id}/cancel"),
         ("get", "/metrics"),
         ("get", "/readyz"),
+        ("get", "/api/bots/{id}/export"),
     ];
     for (url, token, expected) in [
         (bot_url.as_str(), bot_token.as_str(), &bot_routes[..]),

@@ -429,3 +429,209 @@ fn the_systemd_unit_has_what_a_host_needs() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+const BOT_TOKEN: &str = "alpha-custom-token-that-moves";
+
+fn alpha_file(dir: &TestDir, admin: u16, base: u16) -> std::path::PathBuf {
+    dir.write_config(&format!(
+        "{}[bots.alpha]\nruntime_http_token = \"{BOT_TOKEN}\"\n[bots.alpha.agent]\ncommand = [\"sh\", \"-c\", \"cat >/dev/null; echo fine\"]\n[bots.alpha.automation]\nmin_every_seconds = 1\n",
+        supervisor_toml(admin, base)
+    ))
+}
+
+async fn bot_call(
+    base: u16,
+    method: reqwest::Method,
+    path: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut req = client()
+        .request(method, format!("http://127.0.0.1:{base}{path}"))
+        .bearer_auth(BOT_TOKEN)
+        .header("x-alice-receive-id", "oc_goal");
+    if let Some(body) = body {
+        req = req.json(&body);
+    }
+    let res = req.send().await.unwrap();
+    (
+        res.status().as_u16(),
+        res.json().await.unwrap_or(Value::Null),
+    )
+}
+
+fn run_cli(config: &Path, args: &[&str]) -> std::process::Output {
+    let mut all = vec!["bots", "--config", config.to_str().unwrap()];
+    all.extend_from_slice(args);
+    alice_command(&all).output().unwrap()
+}
+
+/// The archive with `change` applied to its members (path, bytes).
+fn rewrite(archive: &[u8], change: impl Fn(&str, &mut Vec<u8>)) -> Vec<u8> {
+    let mut out = tar::Builder::new(Vec::new());
+    for entry in tar::Archive::new(archive).entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let path = entry.path().unwrap().to_string_lossy().into_owned();
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut entry, &mut bytes).unwrap();
+        change(&path, &mut bytes);
+        let mut header = tar::Header::new_gnu();
+        header.set_size(bytes.len() as u64);
+        header.set_mode(0o600);
+        header.set_cksum();
+        out.append_data(&mut header, &path, &bytes[..]).unwrap();
+    }
+    out.into_inner().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bot_moves_with_its_tasks_goal_history_and_token() {
+    use reqwest::Method;
+    let (from, to) = (TestDir::new(), TestDir::new());
+    let (base, admin) = (free_ports(1), free_ports(1));
+    let (base_b, admin_b) = (free_ports(1), free_ports(1));
+    let from_file = alpha_file(&from, admin, base);
+    let to_file = alpha_file(&to, admin_b, base_b);
+
+    let mut a = spawn_serve(&from_file, &[]);
+    wait_healthy(&format!("http://127.0.0.1:{base}/healthz")).await;
+    let (status, task) = bot_call(
+        base,
+        Method::POST,
+        "/api/v1/automation/tasks",
+        Some(serde_json::json!({"scope_type": "chat", "scope_id": "oc_tick", "text": "tick", "every_seconds": 1})),
+    )
+    .await;
+    assert_eq!(status, 201, "{task}");
+    let task_path = format!("/api/v1/automation/tasks/{}", task["id"].as_str().unwrap());
+    let (status, goal) = bot_call(
+        base,
+        Method::POST,
+        "/api/v1/goal",
+        Some(serde_json::json!({"description": "ship the move"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{goal}");
+    let res = client()
+        .post(format!(
+            "http://127.0.0.1:{admin}/api/bots/alpha/conversations/oc_chat/messages"
+        ))
+        .bearer_auth(
+            std::fs::read_to_string(from.path().join("data/admin.token"))
+                .unwrap()
+                .trim(),
+        )
+        .json(&serde_json::json!({"text": "remember me"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 202);
+    eventually("the task fired", || async {
+        bot_call(base, Method::GET, &task_path, None).await.1["run_count"].as_u64() >= Some(1)
+    })
+    .await;
+
+    // While alice runs, the supervisor makes the archive (and the bot runs on).
+    let out = run_cli(&from_file, &["export", "alpha"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let live = out.stdout;
+    wait_healthy(&format!("http://127.0.0.1:{base}/healthz")).await;
+    send_signal(&a, libc::SIGTERM);
+    assert_eq!(wait_exit(&mut a, 20).code(), Some(0));
+    // Stopped: the CLI reads the data folder itself.
+    let out = run_cli(&from_file, &["export", "alpha"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let archive = out.stdout;
+    let members = tar::Archive::new(&archive[..]).entries().unwrap().count();
+    assert!(members > 3 && !live.is_empty(), "{members} members");
+
+    // Damaged, newer or duplicate archives are refused, nothing written.
+    let tar_path = to.path().join("alpha.tar");
+    let import = |bytes: &[u8], extra: &[&str]| {
+        std::fs::write(&tar_path, bytes).unwrap();
+        let mut args = vec!["import", tar_path.to_str().unwrap()];
+        args.extend_from_slice(extra);
+        run_cli(&to_file, &args)
+    };
+    let damaged = rewrite(&archive, |path, bytes| {
+        if path == "trees/tasks.jsonl" {
+            bytes.extend_from_slice(b"{}\n");
+        }
+    });
+    let out = import(&damaged, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("checksum of trees/tasks.jsonl"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let newer = rewrite(&archive, |path, bytes| {
+        if path == "manifest.json" {
+            let mut m: Value = serde_json::from_slice(bytes).unwrap();
+            m["format"] = 99.into();
+            *bytes = serde_json::to_vec(&m).unwrap();
+        }
+    });
+    let out = import(&newer, &[]);
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("format 99"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = import(b"not a tar at all", &[]);
+    assert_eq!(out.status.code(), Some(1));
+
+    let out = import(&live, &[]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = import(&archive, &[]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("already exists"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    // Started on the other data folder: same token, task, goal, history.
+    let mut b = spawn_serve(&to_file, &[]);
+    wait_healthy(&format!("http://127.0.0.1:{base_b}/healthz")).await;
+    let (status, moved) = bot_call(base_b, Method::GET, &task_path, None).await;
+    assert_eq!(status, 200, "{moved}");
+    let fired = moved["run_count"].as_u64().unwrap();
+    eventually("the task fires on the new host", || async {
+        bot_call(base_b, Method::GET, &task_path, None).await.1["run_count"].as_u64() > Some(fired)
+    })
+    .await;
+    let (status, goal) = bot_call(base_b, Method::GET, "/api/v1/goal", None).await;
+    assert_eq!(
+        (status, &goal["description"]),
+        (200, &Value::from("ship the move")),
+        "{goal}"
+    );
+    let res = client()
+        .get(format!(
+            "http://127.0.0.1:{admin_b}/api/bots/alpha/conversations/oc_chat/messages"
+        ))
+        .bearer_auth(
+            std::fs::read_to_string(to.path().join("data/admin.token"))
+                .unwrap()
+                .trim(),
+        )
+        .send()
+        .await
+        .unwrap();
+    let history: Value = res.json().await.unwrap();
+    assert!(history.to_string().contains("remember me"), "{history}");
+    send_signal(&b, libc::SIGTERM);
+    assert_eq!(wait_exit(&mut b, 20).code(), Some(0));
+}

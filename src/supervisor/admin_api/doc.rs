@@ -26,6 +26,7 @@ use utoipa::OpenApi;
         super::headless::events,
         super::headless::cancel,
         super::ready::ready,
+        super::archive::export,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),

@@ -1,5 +1,6 @@
 //! The supervisor's admin API: the admin token only; bot tokens are refused.
 
+mod archive;
 mod bots;
 mod conversations;
 mod doc;
@@ -49,6 +50,7 @@ impl AdminServer {
                 conversations::configure(cfg);
                 headless::configure(cfg);
                 ready::configure(cfg);
+                archive::configure(cfg);
             })
         })
         .workers(2)
