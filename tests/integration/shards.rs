@@ -601,6 +601,14 @@ async fn a_bot_moves_with_its_tasks_goal_history_and_token() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // Under another id it goes in (and the file needs its table).
+    let out = import(&archive, &["--as", "alpha2"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("add [bots.alpha2]"));
 
     // Started on the other data folder: same token, task, goal, history.
     let mut b = spawn_serve(&to_file, &[]);
