@@ -3,6 +3,7 @@
 //! scheduler and agent runner; the README describes the whole.
 
 pub mod agent;
+pub mod archive;
 pub mod automation;
 pub mod bot;
 pub mod chat;

@@ -8,12 +8,14 @@
 mod counted;
 mod events;
 mod handle;
+mod lock;
 mod run_events;
 mod server;
 mod state;
 
 pub use events::{default_sink, inbound_sink, SinkFactory};
 pub use handle::BotHandle;
+pub use lock::{FolderLock, LockError};
 pub use run_events::RunEvents;
 pub use server::{Serve, StartError};
 pub use state::{BotState, Host, Permission};

@@ -19,4 +19,6 @@ pub enum StartError {
     },
     #[error("cannot open the bot's state: {0}")]
     State(#[from] super::state::OpenError),
+    #[error(transparent)]
+    Locked(#[from] super::lock::LockError),
 }

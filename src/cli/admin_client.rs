@@ -20,6 +20,21 @@ impl AdminClient {
         })
     }
 
+    /// The same token against another supervisor's admin API (`host:port`
+    /// or a URL): shards of one file share `supervisor.admin_token`.
+    pub fn at(&self, addr: &str) -> Self {
+        let base = if addr.contains("://") {
+            addr.trim_end_matches('/').to_string()
+        } else {
+            format!("http://{addr}")
+        };
+        Self {
+            base,
+            token: self.token.clone(),
+            http: self.http.clone(),
+        }
+    }
+
     pub async fn get(&self, path: &str) -> Result<Value, String> {
         self.send(self.http.get(self.url(path)))
             .await

@@ -8,6 +8,10 @@ use std::process::ExitCode;
 pub const EXAMPLES: &str = "Examples:
   alice bots list
   alice bots list --json
+  alice bots list --all 10.0.0.2:47331,10.0.0.3:47331
+  alice bots plan --shards 3
+  alice bots export alpha > alpha.tar
+  alice bots import alpha.tar --as alpha2
   alice bots status alpha
   alice bots stop alpha
   alice bots start alpha
@@ -28,8 +32,33 @@ pub struct BotsArgs {
 
 #[derive(Subcommand)]
 enum Action {
-    /// Every bot with its state, health, address, uptime and restarts.
-    List,
+    /// Every bot with its state, health, address, uptime and restarts (this
+    /// supervisor's; `--all` adds the other shards' supervisors).
+    List {
+        /// The other supervisors' admin addresses (comma-separated
+        /// `host:port` or URLs), asked with this config's admin token.
+        #[arg(long, value_delimiter = ',', value_name = "ADDR,ADDR")]
+        all: Vec<String>,
+    },
+    /// Write a bot's archive (trees, files, token, manifest) to stdout.
+    Export {
+        id: String,
+        /// Include the agent's workspace folder.
+        #[arg(long)]
+        with_workspace: bool,
+    },
+    /// Restore an archive into this config's data folder (alice stopped).
+    Import {
+        file: std::path::PathBuf,
+        /// Import under another id.
+        #[arg(long = "as", value_name = "NEWID")]
+        as_id: Option<String>,
+    },
+    /// Which shard runs which bot when the file is split N ways.
+    Plan {
+        #[arg(long, value_name = "N")]
+        shards: u32,
+    },
     /// One bot (or all) in detail.
     Status { id: Option<String> },
     /// Start a stopped or failed bot.
@@ -45,24 +74,38 @@ enum Action {
 }
 
 pub async fn run(args: BotsArgs) -> ExitCode {
+    match &args.action {
+        Action::Plan { shards } => return super::plan::run(&args.config, *shards, args.json),
+        Action::Export { id, with_workspace } => {
+            return super::archive::export(&args.config, id, *with_workspace).await
+        }
+        Action::Import { file, as_id } => {
+            return super::archive::import(&args.config, file, as_id.as_deref()).await
+        }
+        _ => {}
+    }
     let client = match args.config.admin_client() {
         Ok(c) => c,
         Err(code) => return code,
     };
     let result = match &args.action {
-        Action::List | Action::Status { id: None } => client.get("/api/bots").await,
+        Action::List { all } if !all.is_empty() => list_all(&client, all).await,
+        Action::List { .. } | Action::Status { id: None } => client.get("/api/bots").await,
         Action::Status { id: Some(id) } => client.get(&format!("/api/bots/{id}")).await,
         Action::Start { id } => client.post(&format!("/api/bots/{id}/start"), None).await,
         Action::Stop { id } => client.post(&format!("/api/bots/{id}/stop"), None).await,
         Action::Restart { id } => client.post(&format!("/api/bots/{id}/restart"), None).await,
         Action::Reload => client.post("/api/reload", None).await,
         Action::Token { id } => client.get(&format!("/api/bots/{id}/token")).await,
+        Action::Plan { .. } | Action::Export { .. } | Action::Import { .. } => {
+            Err("answered above".into())
+        }
     };
     let mut value = match result {
         Ok(v) => v,
         Err(e) => return fail(&e, 1),
     };
-    if matches!(args.action, Action::List | Action::Status { .. }) {
+    if matches!(args.action, Action::List { .. } | Action::Status { .. }) {
         // A supervisor without the probe (older) leaves the column empty.
         if let Ok(probes) = client.get("/api/probes").await {
             add_health(&mut value, &probes);
@@ -122,6 +165,22 @@ fn add_health(bots: &mut Value, probes: &Value) {
         Value::Object(_) => bots["health"] = health(&bots["id"]),
         _ => {}
     }
+}
+
+/// This supervisor's bots, then each other supervisor's, in one list.
+async fn list_all(
+    client: &super::admin_client::AdminClient,
+    others: &[String],
+) -> Result<Value, String> {
+    let mut bots = Vec::new();
+    for one in std::iter::once(None).chain(others.iter().map(Some)) {
+        let page = match one {
+            None => client.get("/api/bots").await?,
+            Some(addr) => client.at(addr).get("/api/bots").await?,
+        };
+        bots.extend(page.as_array().cloned().unwrap_or_default());
+    }
+    Ok(Value::Array(bots))
 }
 
 fn bots_table(bots: &[Value]) -> String {

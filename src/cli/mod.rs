@@ -1,9 +1,11 @@
 //! The `alice` command line.
 
 mod admin_client;
+mod archive;
 mod bots;
 mod chat;
 mod mcp;
+mod plan;
 mod run;
 mod runtime;
 mod runtime_client;
@@ -49,6 +51,13 @@ enum Command {
         /// Log lines as readable text or one JSON object per line.
         #[arg(long, env = "ALICE_LOG_FORMAT", value_enum, default_value = "pretty")]
         log_format: LogFormat,
+        /// Run only the bots of shard I of N (`0/2`, `1/2`; a stable hash of
+        /// the id, see `alice bots plan`). Overrides `supervisor.shard`.
+        #[arg(long, value_name = "I/N")]
+        shard: Option<config::Shard>,
+        /// Run exactly these bots (comma-separated ids).
+        #[arg(long, value_delimiter = ',', value_name = "ID,ID")]
+        only: Vec<String>,
     },
     /// Ask the running supervisor about its bots, or command one of them.
     #[command(after_help = bots::EXAMPLES)]
@@ -98,9 +107,15 @@ pub fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> ExitCode {
     match cli.command {
-        Command::Serve { config, log_format } => {
+        Command::Serve {
+            config,
+            log_format,
+            shard,
+            only,
+        } => {
             logging::init(log_format);
-            let config = match config::load(&config.config) {
+            let loaded = config::load(&config.config).and_then(|c| c.with_placement(shard, only));
+            let config = match loaded {
                 Ok(c) => c,
                 Err(e) => return fail(&e.to_string(), EXIT_CONFIG),
             };

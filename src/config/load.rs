@@ -185,6 +185,7 @@ fn validate(mut config: Config, secrets: Secrets) -> Result<Config, Invalid> {
         }
     }
     positive(sup.max_concurrent_runs, "supervisor.max_concurrent_runs")?;
+    placement(&config)?;
     positive(
         sup.requests_per_minute as usize,
         "supervisor.requests_per_minute",
@@ -232,6 +233,45 @@ fn validate(mut config: Config, secrets: Secrets) -> Result<Config, Invalid> {
         }
     }
     Ok(config)
+}
+
+/// `supervisor.only` names bots of the file, and is not combined with a shard
+/// (two ways of choosing at once would hide one of them).
+fn placement(config: &Config) -> Result<(), Invalid> {
+    let sup = &config.supervisor;
+    if sup.shard.is_some() && !sup.only.is_empty() {
+        return Err((
+            "supervisor.only".into(),
+            "cannot be combined with supervisor.shard (--shard): choose one".into(),
+        ));
+    }
+    match sup.only.iter().find(|id| config.bot(id).is_none()) {
+        Some(id) => Err((
+            "supervisor.only".into(),
+            format!("no bot `{id}` in the file"),
+        )),
+        None => Ok(()),
+    }
+}
+
+impl Config {
+    /// The file's placement overridden by `alice serve --shard/--only`.
+    pub fn with_placement(
+        mut self,
+        shard: Option<super::Shard>,
+        only: Vec<String>,
+    ) -> Result<Config, ConfigError> {
+        if shard.is_some() || !only.is_empty() {
+            self.supervisor.shard = shard;
+            self.supervisor.only = only;
+        }
+        placement(&self).map_err(|(key, message)| ConfigError {
+            file: self.source.clone(),
+            key: Some(key),
+            message,
+        })?;
+        Ok(self)
+    }
 }
 
 fn validate_bot(bot: &mut BotConfig, base_port: u16, allow_all: bool) -> Result<(), Invalid> {

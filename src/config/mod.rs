@@ -5,11 +5,13 @@ mod goal;
 mod listen;
 mod load;
 mod redact;
+mod shard;
 mod tools;
 
 pub use goal::{format_span, parse_span, GoalConfig, Span, DEFAULT_DEADLINE, MAX_DEADLINE};
 pub use listen::{HttpAddr, ListenOn};
 pub use load::{load, load_for_client, ConfigError};
+pub use shard::Shard;
 pub use tools::{Expose, ToolsConfig, MAX_TOOL_TIMEOUT_SECS};
 
 use serde::{Deserialize, Serialize};
@@ -50,6 +52,10 @@ pub struct SupervisorConfig {
     pub requests_per_minute: u32,
     /// Failed authentications per client address and minute on the admin API.
     pub failed_auth_per_minute: u32,
+    /// Run only the bots of this shard (`"I/N"`); none: every bot.
+    pub shard: Option<Shard>,
+    /// Run exactly these bots (by id); empty: no such restriction.
+    pub only: Vec<String>,
 }
 
 impl Default for SupervisorConfig {
@@ -64,6 +70,43 @@ impl Default for SupervisorConfig {
             max_concurrent_runs: 16,
             requests_per_minute: 600,
             failed_auth_per_minute: 30,
+            shard: None,
+            only: Vec::new(),
+        }
+    }
+}
+
+/// A bot id as `[bots.<id>]` allows it: a-z, 0-9, `_` and `-` (it names a
+/// folder and tree prefixes).
+pub fn check_bot_id(id: &str) -> Result<(), String> {
+    let fine = !id.is_empty()
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+    if fine {
+        Ok(())
+    } else {
+        Err(format!(
+            "bot id `{id}` must be made of a-z, 0-9, `_` and `-`"
+        ))
+    }
+}
+
+impl SupervisorConfig {
+    /// Whether this supervisor runs the bot `id` (its shard, or `only`).
+    pub fn runs(&self, id: &str) -> bool {
+        self.shard.is_none_or(|s| s.owns(id))
+            && (self.only.is_empty() || self.only.iter().any(|o| o == id))
+    }
+
+    /// Who runs a bot this supervisor does not, in words for an error.
+    pub fn owner_of(&self, id: &str) -> String {
+        match self.shard {
+            Some(s) => format!("shard {}/{}", Shard::of(id, s.count), s.count),
+            None => format!(
+                "another supervisor (this one runs only {})",
+                self.only.join(", ")
+            ),
         }
     }
 }

@@ -30,6 +30,8 @@ impl fmt::Debug for SupervisorConfig {
             .field("events_addr", &self.events_addr)
             .field("max_concurrent_runs", &self.max_concurrent_runs)
             .field("requests_per_minute", &self.requests_per_minute)
+            .field("shard", &self.shard)
+            .field("only", &self.only)
             .finish()
     }
 }

@@ -117,6 +117,12 @@ codes! {
 
     // Bots and the supervisor.
     BotNotFound = "bot_not_found", NOT_FOUND;
+    /// The file has the bot, but another shard's supervisor runs it.
+    BotOnOtherShard = "bot_on_other_shard", NOT_FOUND;
+    /// An import names a bot this data folder already has.
+    BotExists = "bot_exists", CONFLICT;
+    /// A bot archive that is damaged, not an archive, or of a newer format.
+    InvalidArchive = "invalid_archive", BAD_REQUEST;
     /// The bot is stopped (or failed): start it first.
     BotNotRunning = "bot_not_running", CONFLICT;
     /// The bot is stopping and takes no new work.

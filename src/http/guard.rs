@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 
 /// Paths that answer without a token.
-const OPEN_PATHS: &[&str] = &["/healthz", "/openapi.json"];
+const OPEN_PATHS: &[&str] = &["/healthz", "/readyz", "/openapi.json"];
 
 /// Why the guard turned a request away.
 #[derive(Debug, thiserror::Error)]

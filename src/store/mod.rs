@@ -91,6 +91,9 @@ impl Store {
     }
 }
 
+/// A stored key and value as bytes (archives only).
+pub type RawPair = (Vec<u8>, Vec<u8>);
+
 #[derive(Clone)]
 pub struct BotStore {
     bot_id: String,
@@ -145,6 +148,54 @@ impl BotStore {
             }
         }
         Ok(total)
+    }
+
+    /// Whether anything of this bot is stored (a tree with an entry).
+    pub fn exists(&self) -> Result<bool> {
+        for name in self.tree_names() {
+            let tree = self.db.open_tree(format!("{}/{name}", self.bot_id))?;
+            if !tree.is_empty() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Every tree of the bot as raw pairs, for an archive (`alice bots
+    /// export`): the bytes are copied as stored, whatever their codec.
+    pub fn dump(&self) -> Result<Vec<(String, Vec<RawPair>)>> {
+        let mut trees = Vec::new();
+        for name in self.tree_names() {
+            let tree = self.db.open_tree(format!("{}/{name}", self.bot_id))?;
+            let pairs = tree
+                .iter()
+                .map(|pair| pair.map(|(k, v)| (k.to_vec(), v.to_vec())))
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            trees.push((name, pairs));
+        }
+        Ok(trees)
+    }
+
+    /// Writes one tree of an archive (`alice bots import`) and flushes it.
+    pub fn restore(&self, name: &str, pairs: Vec<RawPair>) -> Result<()> {
+        let tree = self.db.open_tree(format!("{}/{name}", self.bot_id))?;
+        let mut batch = sled::Batch::default();
+        for (k, v) in pairs {
+            batch.insert(k, v);
+        }
+        tree.apply_batch(batch)?;
+        tree.flush().map_err(StoreError::Flush)?;
+        Ok(())
+    }
+
+    /// Makes every later [`BotStore::next_id`] larger than `floor`: imported
+    /// trees keep the sequence keys of the database they came from, and new
+    /// entries must sort after (and never overwrite) them. sled has no way to
+    /// set its counter; drawing ids is an atomic increment, persisted once
+    /// per million.
+    pub fn advance_ids_past(&self, floor: u64) -> Result<()> {
+        while self.db.generate_id()? <= floor {}
+        Ok(())
     }
 
     /// A process-wide increasing id (sled's `generate_id`).

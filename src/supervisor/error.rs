@@ -10,6 +10,9 @@ use crate::store::StoreError;
 pub enum SupervisorError {
     #[error("no bot `{0}`")]
     UnknownBot(String),
+    /// The file has the bot, but another supervisor (shard) runs it.
+    #[error("bot `{id}` is not run by this supervisor; {owner} runs it")]
+    OtherShard { id: String, owner: String },
     #[error("bot `{0}` is not running; start it first")]
     NotRunning(String),
     /// The bot is not running to take a platform's callback: the platform
@@ -34,12 +37,15 @@ pub enum SupervisorError {
     Connector(#[from] ConnectorError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(transparent)]
+    Archive(#[from] crate::archive::ArchiveError),
 }
 
 impl ErrorCode for SupervisorError {
     fn code(&self) -> Code {
         match self {
             SupervisorError::UnknownBot(_) => Code::BotNotFound,
+            SupervisorError::OtherShard { .. } => Code::BotOnOtherShard,
             SupervisorError::NotRunning(_) => Code::BotNotRunning,
             SupervisorError::Unavailable { .. } | SupervisorError::Offline(_) => {
                 Code::BotUnavailable
@@ -49,6 +55,7 @@ impl ErrorCode for SupervisorError {
             SupervisorError::Run(e) => e.code(),
             SupervisorError::Connector(e) => e.code(),
             SupervisorError::Store(e) => e.code(),
+            SupervisorError::Archive(e) => e.code(),
         }
     }
 

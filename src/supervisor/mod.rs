@@ -104,6 +104,7 @@ impl Supervisor {
         let units = config
             .bots
             .iter()
+            .filter(|bot| config.supervisor.runs(&bot.id))
             .map(|bot| {
                 let unit = Unit::spawn(Arc::new(bot.clone()), host.clone(), metrics.clone());
                 (bot.id.clone(), unit)
@@ -148,6 +149,16 @@ impl Supervisor {
             .into_iter()
             .filter_map(|status| status.bot.map(|bot| bot.metrics().encode()));
         self.inner.metrics.encode_with(bots)
+    }
+
+    /// The bots meant to run that do not (yet): starting or failed.
+    pub async fn not_started(&self) -> Vec<String> {
+        self.list()
+            .await
+            .into_iter()
+            .filter(|s| matches!(s.state, RunState::Starting | RunState::Failed))
+            .map(|s| s.config.id.clone())
+            .collect()
     }
 
     pub async fn status(&self, id: &str) -> Result<UnitStatus> {
@@ -265,6 +276,30 @@ impl Supervisor {
             .ok_or_else(|| SupervisorError::Offline(id.to_string()))
     }
 
+    /// The bot's archive (`alice bots export` while alice runs). A running
+    /// bot is stopped for the copy and started again after it: its trees
+    /// are then one consistent state, not a mix of before and after a write.
+    pub async fn export(&self, id: &str, with_workspace: bool) -> Result<Vec<u8>> {
+        let was_running = self.status(id).await?.state == RunState::Running;
+        if was_running {
+            self.stop_bot(id).await?;
+        }
+        let (store, data_dir, bot) = (
+            self.inner.host.store.clone(),
+            self.inner.host.data_dir.clone(),
+            id.to_string(),
+        );
+        let archive = tokio::task::spawn_blocking(move || {
+            crate::archive::export(&store, &data_dir, &bot, with_workspace)
+        })
+        .await
+        .map_err(crate::store::StoreError::from);
+        if was_running {
+            self.start_bot(id).await?;
+        }
+        Ok(archive??)
+    }
+
     /// Ids of inbound messages the bot has not answered yet, oldest first.
     pub async fn unanswered(&self, id: &str) -> Result<Vec<String>> {
         self.status(id).await?;
@@ -286,7 +321,14 @@ impl Supervisor {
         let _one_at_a_time = self.inner.reloading.lock().await;
         // The file is read outside the state lock (it may be slow).
         let source = self.inner.state.lock().await.config.source.clone();
-        let new = config::load(&source)?;
+        let mut new = config::load(&source)?;
+        // Placement (`--shard`, `--only`) is the process's for its lifetime:
+        // moving bots between hosts is a restart of both supervisors.
+        {
+            let current = &self.inner.state.lock().await.config.supervisor;
+            new.supervisor.shard = current.shard;
+            new.supervisor.only = current.only.clone();
+        }
         let old = self.inner.state.lock().await.units.clone();
         if new.supervisor != self.config().await.supervisor {
             tracing::warn!("changes to [supervisor] take effect at the next start of alice");
@@ -326,7 +368,7 @@ impl Supervisor {
 
         let mut state = self.inner.state.lock().await;
         let mut units = Vec::with_capacity(new.bots.len());
-        for bot in &new.bots {
+        for bot in new.bots.iter().filter(|b| new.supervisor.runs(&b.id)) {
             match old.iter().find(|(id, _)| *id == bot.id) {
                 Some((id, unit)) => units.push((id.clone(), unit.clone())),
                 None => {
@@ -368,7 +410,13 @@ fn find<'a>(state: &'a State, id: &str) -> Result<&'a Unit> {
         .iter()
         .find(|(uid, _)| uid == id)
         .map(|(_, u)| u)
-        .ok_or_else(|| SupervisorError::UnknownBot(id.to_string()))
+        .ok_or_else(|| match state.config.bot(id) {
+            Some(_) => SupervisorError::OtherShard {
+                id: id.to_string(),
+                owner: state.config.supervisor.owner_of(id),
+            },
+            None => SupervisorError::UnknownBot(id.to_string()),
+        })
 }
 
 #[derive(Debug, Default, serde::Serialize, utoipa::ToSchema)]

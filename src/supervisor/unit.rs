@@ -2,7 +2,7 @@
 //! start/stop/restart/replace commands, and restarts a failed bot with
 //! backoff. One unit never waits on another.
 
-use crate::bot::{Bot, BotHandle, Host, StartError};
+use crate::bot::{Bot, BotHandle, FolderLock, Host, StartError};
 use crate::config::BotConfig;
 use crate::metrics::SupervisorMetrics;
 use parking_lot::Mutex;
@@ -87,6 +87,7 @@ impl Unit {
             config,
             backoff: FIRST_BACKOFF,
             metrics,
+            lock: None,
         };
         tokio::spawn(worker.run());
         Self { commands, status }
@@ -127,6 +128,10 @@ struct Worker {
     want_running: bool,
     backoff: Duration,
     metrics: SupervisorMetrics,
+    /// The bot folder's lock, taken before the first start and kept for the
+    /// unit's life: restarts never give another alice a window (nor meet
+    /// this process's own agents, whose forks briefly share the lock).
+    lock: Option<FolderLock>,
 }
 
 /// What to do after the running bot was interrupted.
@@ -170,7 +175,11 @@ impl Worker {
             }
 
             self.set(RunState::Starting, None, None);
-            match Bot::start(self.config.clone(), &self.host).await {
+            let started = match self.take_lock() {
+                Ok(()) => Bot::start(self.config.clone(), &self.host).await,
+                Err(e) => Err(e),
+            };
+            match started {
                 Ok(bot) => {
                     tracing::info!(bot = %self.config.id, addr = %self.config.listen_addr(), "bot started");
                     self.backoff = FIRST_BACKOFF;
@@ -207,6 +216,14 @@ impl Worker {
                 }
             }
         }
+    }
+
+    /// Nothing of the bot is opened while another alice runs it.
+    fn take_lock(&mut self) -> Result<(), StartError> {
+        if self.lock.is_none() {
+            self.lock = Some(FolderLock::take(&self.host.bot_folder(&self.config.id))?);
+        }
+        Ok(())
     }
 
     /// Watches a running bot until a command or its death interrupts it.

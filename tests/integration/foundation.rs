@@ -485,6 +485,8 @@ async fn openapi_documents_parse_and_list_every_route() {
         ("post", "/console/api/bots/{id}/rt/{tail}"),
         ("patch", "/console/api/bots/{id}/rt/{tail}"),
         ("delete", "/console/api/bots/{id}/rt/{tail}"),
+        ("get", "/readyz"),
+        ("get", "/api/bots/{id}/export"),
     ];
     for (url, token, expected) in [
         (bot_url.as_str(), bot_token.as_str(), &bot_routes[..]),

@@ -15,4 +15,5 @@ mod messages;
 mod metrics;
 mod probes;
 mod runs;
+mod shards;
 mod tools;

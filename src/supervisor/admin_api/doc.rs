@@ -39,6 +39,8 @@ use utoipa::OpenApi;
         crate::supervisor::console::proxy::runtime_post,
         crate::supervisor::console::proxy::runtime_patch,
         crate::supervisor::console::proxy::runtime_delete,
+        super::ready::ready,
+        super::archive::export,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = [])),

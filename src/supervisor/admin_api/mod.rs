@@ -1,9 +1,11 @@
 //! The supervisor's admin API: the admin token only; bot tokens are refused.
 
+mod archive;
 mod bots;
 mod conversations;
 mod doc;
 mod headless;
+mod ready;
 
 pub use doc::AdminDoc;
 
@@ -55,6 +57,8 @@ impl AdminServer {
                 bots::configure(cfg);
                 conversations::configure(cfg);
                 headless::configure(cfg);
+                ready::configure(cfg);
+                archive::configure(cfg);
             })
             // Outside the guard: a console session becomes the admin token.
             .wrap(from_fn(console::gate))

@@ -393,8 +393,8 @@ async fn uploaded_names_never_escape_the_bot_folder() {
             assert!(path.file_name().unwrap().len() <= 160, "{}", path.display());
             uploads += 1;
         } else {
-            // Only the database, tokens and the workspace (bundled skills,
-            // written at start) live elsewhere.
+            // Only the database, tokens, the bot folder's lock and the
+            // workspace (bundled skills, written at start) live elsewhere.
             let rel = path
                 .strip_prefix(dir.path())
                 .unwrap()
@@ -404,6 +404,7 @@ async fn uploaded_names_never_escape_the_bot_folder() {
                 rel.starts_with("data/db")
                     || rel.ends_with(".token")
                     || rel == "bots.toml"
+                    || rel == "data/alpha/alice.lock"
                     || rel.starts_with("data/alpha/workspace/"),
                 "{rel}"
             );
