@@ -6,6 +6,7 @@ mod common;
 
 mod automation;
 mod chat;
+mod faults;
 mod feishu_events;
 mod foundation;
 mod lifecycle;

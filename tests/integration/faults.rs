@@ -1,0 +1,191 @@
+//! Fault suites: hostile clients, graceful shutdown under load, crash
+//! isolation, kill -9 under load (issue 16).
+
+use crate::common::*;
+use serde_json::Value;
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+fn one_bot(admin: u16, base: u16, extra: &str) -> String {
+    format!(
+        "{}[bots.alpha]\nruntime_http_token = \"good-token\"\n{extra}\n[bots.beta]\nruntime_http_token = \"beta-token\"\n",
+        supervisor_toml(admin, base)
+    )
+}
+
+/// Writes `head`, then reads whatever comes until the server closes (or a
+/// generous hang guard passes); the answer as text.
+async fn answer_after(mut conn: TcpStream, head: &[u8]) -> String {
+    conn.write_all(head).await.expect("write");
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(30), conn.read_to_end(&mut answer)).await;
+    assert!(read.is_ok(), "the server kept the connection open");
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+async fn status_of(client: &reqwest::Client, url: &str, token: &str) -> u16 {
+    client
+        .get(url)
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("request")
+        .status()
+        .as_u16()
+}
+
+/// Slow headers and slow bodies are cut by their (configured) timeouts with
+/// a 408, while a prompt client on the same bot is served meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_headers_and_slow_bodies_are_cut_by_their_timeouts() {
+    let dir = TestDir::new();
+    let (base, admin) = (free_ports(2), free_ports(1));
+    dir.write_config(&one_bot(
+        admin,
+        base,
+        "[bots.alpha.limits]\nheader_timeout_secs = 1\nbody_timeout_secs = 1\n",
+    ));
+    let app = InProcess::start(&dir).await;
+    app.wait_running(&["alpha"]).await;
+    let connect = || TcpStream::connect(("127.0.0.1", base));
+
+    let slow_head = tokio::spawn(answer_after(
+        connect().await.unwrap(),
+        b"GET /api/v1/bot HTTP/1.1\r\nHost: x\r\n",
+    ));
+    let slow_body = tokio::spawn(answer_after(
+        connect().await.unwrap(),
+        b"POST /api/v1/goal HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer good-token\r\nX-Alice-Session-Key: chat_id:oc_slow|scene:chat\r\nContent-Type: application/json\r\nContent-Length: 40\r\n\r\n{\"descr",
+    ));
+    let url = format!("http://127.0.0.1:{base}/api/v1/bot");
+    assert_eq!(status_of(&client(), &url, "good-token").await, 200);
+
+    let head = slow_head.await.unwrap();
+    assert!(
+        head.is_empty() || head.starts_with("HTTP/1.1 408"),
+        "{head}"
+    );
+    let body = slow_body.await.unwrap();
+    assert!(body.starts_with("HTTP/1.1 408"), "{body}");
+    let json = &body[body.find("\r\n\r\n").expect("a body") + 4..];
+    let json: Value = serde_json::from_str(json).unwrap_or_else(|_| panic!("{body}"));
+    assert!(json["error"].is_string(), "{body}");
+    app.stop().await;
+}
+
+/// Hundreds of connections that never send a byte hold their bot only
+/// until the header timeout; the other bot is served all along.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn idle_connections_do_not_stop_service_for_others() {
+    const IDLE: usize = 300;
+    let dir = TestDir::new();
+    let (base, admin) = (free_ports(2), free_ports(1));
+    dir.write_config(&one_bot(
+        admin,
+        base,
+        "[bots.alpha.limits]\nheader_timeout_secs = 2\n",
+    ));
+    let app = InProcess::start(&dir).await;
+    app.wait_running(&["alpha", "beta"]).await;
+    let mut idle = Vec::new();
+    for _ in 0..IDLE {
+        idle.push(TcpStream::connect(("127.0.0.1", base)).await.unwrap());
+    }
+    let client = client();
+    let (alpha, beta) = (
+        format!("http://127.0.0.1:{base}/api/v1/bot"),
+        format!("http://127.0.0.1:{}/api/v1/bot", base + 1),
+    );
+    let mut failed = 0;
+    for _ in 0..20 {
+        if status_of(&client, &beta, "beta-token").await != 200 {
+            failed += 1;
+        }
+    }
+    assert_eq!(status_of(&client, &alpha, "good-token").await, 200);
+    println!("idle connections: {IDLE}; failed requests to the other bot: {failed}");
+    assert_eq!(failed, 0);
+    drop(idle);
+    app.stop().await;
+}
+
+/// A head larger than the server takes is refused, and the bot serves on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_headers_are_refused() {
+    let dir = TestDir::new();
+    let (base, admin) = (free_ports(2), free_ports(1));
+    dir.write_config(&one_bot(admin, base, ""));
+    let app = InProcess::start(&dir).await;
+    app.wait_running(&["alpha"]).await;
+    let big = "a".repeat(128 * 1024);
+    let head = format!("GET /api/v1/bot HTTP/1.1\r\nHost: x\r\nX-Big: {big}\r\n\r\n");
+    let conn = TcpStream::connect(("127.0.0.1", base)).await.unwrap();
+    let answer = answer_after(conn, head.as_bytes()).await;
+    assert!(
+        answer.starts_with("HTTP/1.1 431") || answer.starts_with("HTTP/1.1 400"),
+        "{answer}"
+    );
+    let url = format!("http://127.0.0.1:{base}/api/v1/bot");
+    assert_eq!(status_of(&client(), &url, "good-token").await, 200);
+    app.stop().await;
+}
+
+/// `requests_per_minute = N`: exactly N requests pass, the next is 429;
+/// `failed_auth_per_minute = M`: exactly M failures are 401, the next 429.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_rate_limits_are_exact_at_the_boundary() {
+    let dir = TestDir::new();
+    let (base, admin) = (free_ports(2), free_ports(1));
+    dir.write_config(&one_bot(
+        admin,
+        base,
+        "[bots.alpha.limits]\nrequests_per_minute = 7\nfailed_auth_per_minute = 4\n",
+    ));
+    let app = InProcess::start(&dir).await;
+    app.wait_running(&["alpha"]).await;
+    let client = client();
+    let url = format!("http://127.0.0.1:{base}/api/v1/bot");
+    let mut good = Vec::new();
+    for _ in 0..8 {
+        good.push(status_of(&client, &url, "good-token").await);
+    }
+    assert_eq!(good, [200, 200, 200, 200, 200, 200, 200, 429]);
+    let mut bad = Vec::new();
+    for _ in 0..5 {
+        bad.push(status_of(&client, &url, "bad-token").await);
+    }
+    assert_eq!(bad, [401, 401, 401, 401, 429]);
+    app.stop().await;
+}
+
+/// A flood of failed authentications from 127.0.0.2 (Linux routes all of
+/// 127/8 to lo) is throttled for that address only: a good token, from
+/// there or elsewhere, is served, and another address still gets its 401s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_auth_flood_from_one_address_spares_the_others() {
+    let dir = TestDir::new();
+    let (base, admin) = (free_ports(2), free_ports(1));
+    dir.write_config(&one_bot(admin, base, ""));
+    let app = InProcess::start(&dir).await;
+    app.wait_running(&["alpha"]).await;
+    let flooder = reqwest::Client::builder()
+        .local_address(std::net::IpAddr::from([127, 0, 0, 2]))
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{base}/api/v1/bot");
+    let mut throttled = 0;
+    for _ in 0..200 {
+        if status_of(&flooder, &url, "guess").await == 429 {
+            throttled += 1;
+        }
+    }
+    println!("failed-auth flood: 200 guesses from 127.0.0.2, {throttled} throttled");
+    assert!(throttled >= 150, "{throttled}");
+    let other = client();
+    assert_eq!(status_of(&other, &url, "good-token").await, 200);
+    assert_eq!(status_of(&other, &url, "guess").await, 401);
+    assert_eq!(status_of(&flooder, &url, "good-token").await, 200);
+    app.stop().await;
+}
