@@ -9,7 +9,7 @@ use tokio::net::TcpStream;
 
 fn one_bot(admin: u16, base: u16, extra: &str) -> String {
     format!(
-        "{}[bots.alpha]\nruntime_http_token = \"good-token\"\n{extra}\n[bots.beta]\nruntime_http_token = \"beta-token\"\n",
+        "{}[bots.alpha]\nruntime_http_token = \"good-token\"\n{extra}\n[bots.beta]\nruntime_http_token = \"beta-token\"\n[bots.beta.limits]\nrequests_per_minute = 100000\n",
         supervisor_toml(admin, base)
     )
 }
@@ -188,4 +188,169 @@ async fn a_failed_auth_flood_from_one_address_spares_the_others() {
     assert_eq!(status_of(&other, &url, "guess").await, 401);
     assert_eq!(status_of(&flooder, &url, "good-token").await, 200);
     app.stop().await;
+}
+
+/// Starts the real binary on `config` with `env` added; waits for `ports`.
+async fn serve_with(
+    config: &std::path::Path,
+    env: &[(&str, &str)],
+    ports: &[u16],
+) -> std::process::Child {
+    let log = std::fs::File::create(config.with_file_name("serve.log")).expect("log file");
+    let child = alice_command(&["serve", "--config", config.to_str().unwrap()])
+        .envs(env.iter().copied())
+        .stdout(std::process::Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("spawn alice serve");
+    for port in ports {
+        wait_healthy(&format!("http://127.0.0.1:{port}/healthz")).await;
+    }
+    child
+}
+
+const SLOW: usize = 50;
+
+/// `SLOW` connections each with its head and half its body sent: a goal
+/// for its own conversation. The rest of each body is `rest`.
+async fn slow_goals(base: u16) -> Vec<(TcpStream, &'static [u8])> {
+    let body: &'static [u8] = br#"{"description": "finish what you started"}"#;
+    let (first, rest) = body.split_at(body.len() / 2);
+    let mut conns = Vec::new();
+    for i in 0..SLOW {
+        let mut conn = TcpStream::connect(("127.0.0.1", base)).await.unwrap();
+        let head = format!(
+            "POST /api/v1/goal HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer good-token\r\nX-Alice-Session-Key: chat_id:oc_slow{i}|scene:chat\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        );
+        conn.write_all(head.as_bytes()).await.unwrap();
+        conn.write_all(first).await.unwrap();
+        conns.push((conn, rest));
+    }
+    conns
+}
+
+fn shutdown_config(dir: &TestDir, admin: u16, base: u16, timeout: u64) -> std::path::PathBuf {
+    dir.write_config(&format!(
+        "{}[bots.alpha]\nruntime_http_token = \"good-token\"\nruntime_api_shutdown_timeout_secs = {timeout}\n",
+        supervisor_toml(admin, base)
+    ))
+}
+
+/// SIGTERM with 50 slow requests in flight: all of them finish (201) inside
+/// the bot's shutdown timeout, and alice exits 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_lets_fifty_in_flight_requests_finish() {
+    let dir = TestDir::new();
+    let (base, admin) = (free_ports(1), free_ports(1));
+    let path = shutdown_config(&dir, admin, base, 20);
+    let mut child = serve_with(&path, &[], &[base]).await;
+    let conns = slow_goals(base).await;
+    // Let the server read every head before the signal.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    send_signal(&child, libc::SIGTERM);
+    eventually("new connections refused", || async {
+        TcpStream::connect(("127.0.0.1", base)).await.is_err()
+    })
+    .await;
+    let mut finished = 0;
+    for (mut conn, rest) in conns {
+        let answer = answer_after_rest(&mut conn, rest).await;
+        if answer.starts_with("HTTP/1.1 201") {
+            finished += 1;
+        }
+    }
+    println!("graceful shutdown: {finished} of {SLOW} in-flight requests finished");
+    assert_eq!(finished, SLOW);
+    assert_eq!(wait_exit(&mut child, 20).code(), Some(0));
+}
+
+async fn answer_after_rest(conn: &mut TcpStream, rest: &[u8]) -> String {
+    conn.write_all(rest).await.expect("write");
+    let mut answer = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(30), conn.read_to_end(&mut answer)).await;
+    assert!(read.is_ok(), "the server kept the connection open");
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+/// SIGTERM with 50 requests that never finish: past the shutdown timeout
+/// they are cut, and alice still exits 0 within the timeout + 1 s.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_cuts_requests_past_the_shutdown_timeout_and_exits_0() {
+    const TIMEOUT: u64 = 2;
+    let dir = TestDir::new();
+    let (base, admin) = (free_ports(1), free_ports(1));
+    let path = shutdown_config(&dir, admin, base, TIMEOUT);
+    let mut child = serve_with(&path, &[], &[base]).await;
+    let conns = slow_goals(base).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    send_signal(&child, libc::SIGTERM);
+    // The issue's bound, used as the hang guard.
+    assert_eq!(wait_exit(&mut child, TIMEOUT + 1).code(), Some(0));
+    let mut cut = 0;
+    for (mut conn, _) in conns {
+        let mut answer = Vec::new();
+        let read =
+            tokio::time::timeout(Duration::from_secs(30), conn.read_to_end(&mut answer)).await;
+        if !matches!(read, Ok(Ok(_))) || !answer.starts_with(b"HTTP/1.1 201") {
+            cut += 1;
+        }
+    }
+    println!("shutdown past its timeout: {cut} of {SLOW} requests cut, exit 0");
+    assert_eq!(cut, SLOW);
+}
+
+/// A handler that panics (the debug-build test hook) costs only its
+/// request: a 500 JSON `internal`; the bot serves on, and the other bot
+/// answers every request meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_handler_costs_only_its_request() {
+    let dir = TestDir::new();
+    let (base, admin) = (free_ports(2), free_ports(1));
+    let path = dir.write_config(&one_bot(
+        admin,
+        base,
+        "[bots.alpha.limits]\nrequests_per_minute = 10000\n",
+    ));
+    let mut child = serve_with(&path, &[("ALICE_TEST_PANIC_ROUTE", "1")], &[base, base + 1]).await;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let beta = {
+        let stop = stop.clone();
+        let url = format!("http://127.0.0.1:{}/api/v1/bot", base + 1);
+        tokio::spawn(async move {
+            let client = client();
+            let (mut served, mut failed) = (0, 0);
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                match client.get(&url).bearer_auth("beta-token").send().await {
+                    Ok(res) if res.status() == 200 => served += 1,
+                    _ => failed += 1,
+                }
+            }
+            (served, failed)
+        })
+    };
+    let client = client();
+    let mut internal = 0;
+    for _ in 0..20 {
+        let res = client
+            .get(format!("http://127.0.0.1:{base}/__test/panic"))
+            .bearer_auth("good-token")
+            .send()
+            .await
+            .expect("an answer, not a dropped connection");
+        assert_eq!(res.status(), 500);
+        let body: Value = res.json().await.unwrap();
+        if body["code"] == "internal" && body["error"].is_string() {
+            internal += 1;
+        }
+    }
+    let url = format!("http://127.0.0.1:{base}/api/v1/bot");
+    assert_eq!(status_of(&client, &url, "good-token").await, 200);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (served, failed) = beta.await.unwrap();
+    println!("crash isolation: 20 panics -> {internal} JSON 500s; other bot {served} served, {failed} failed");
+    assert_eq!(internal, 20);
+    assert_eq!(failed, 0);
+    send_signal(&child, libc::SIGTERM);
+    assert_eq!(wait_exit(&mut child, 20).code(), Some(0));
 }
