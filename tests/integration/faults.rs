@@ -354,3 +354,31 @@ async fn a_panicking_handler_costs_only_its_request() {
     send_signal(&child, libc::SIGTERM);
     assert_eq!(wait_exit(&mut child, 20).code(), Some(0));
 }
+
+/// The short kill -9 suite (`scripts/faults/run` runs 20 cycles): 3 cycles
+/// of writers against the real binary killed -9 at a random moment; after
+/// each restart every acknowledged write is there exactly as acknowledged.
+/// The writer and checker are `scripts/faults/kill9.py` (python3, standard
+/// library only), shared with the script.
+#[test]
+fn kill_9_under_load_loses_no_acknowledged_write() {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/faults/kill9.py");
+    let out = std::process::Command::new("python3")
+        .args([
+            script,
+            "--bin",
+            env!("CARGO_BIN_EXE_alice"),
+            "--cycles",
+            "3",
+        ])
+        .output()
+        .expect("python3 runs");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    println!("{stdout}");
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(stdout.matches("cycle ").count(), 3, "{stdout}");
+}
