@@ -74,8 +74,11 @@ async fn slow_headers_and_slow_bodies_are_cut_by_their_timeouts() {
     app.stop().await;
 }
 
-/// Hundreds of connections that never send a byte hold their bot only
-/// until the header timeout; the other bot is served all along.
+/// Hundreds of connections that never send a byte (and are not reaped
+/// during the test: a 60 s header timeout) do not stop service for others:
+/// neither on their own bot, whose `max_connections` is above them, nor on
+/// another bot. (At the default 256 they would wait in the backlog until
+/// the header timeout closes idle ones: `scripts/faults/idle.py` shows it.)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_connections_do_not_stop_service_for_others() {
     const IDLE: usize = 300;
@@ -84,7 +87,7 @@ async fn idle_connections_do_not_stop_service_for_others() {
     dir.write_config(&one_bot(
         admin,
         base,
-        "[bots.alpha.limits]\nheader_timeout_secs = 2\n",
+        "[bots.alpha.limits]\nheader_timeout_secs = 60\nmax_connections = 1024\n",
     ));
     let app = InProcess::start(&dir).await;
     app.wait_running(&["alpha", "beta"]).await;
@@ -92,19 +95,26 @@ async fn idle_connections_do_not_stop_service_for_others() {
     for _ in 0..IDLE {
         idle.push(TcpStream::connect(("127.0.0.1", base)).await.unwrap());
     }
-    let client = client();
+    // Well below the header timeout: an answer means it was not queued
+    // behind the idle connections.
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .build()
+        .unwrap();
     let (alpha, beta) = (
         format!("http://127.0.0.1:{base}/api/v1/bot"),
         format!("http://127.0.0.1:{}/api/v1/bot", base + 1),
     );
-    let mut failed = 0;
+    let (mut served, mut failed) = (0, 0);
     for _ in 0..20 {
-        if status_of(&client, &beta, "beta-token").await != 200 {
-            failed += 1;
+        for (url, token) in [(&alpha, "good-token"), (&beta, "beta-token")] {
+            match client.get(url).bearer_auth(token).send().await {
+                Ok(res) if res.status() == 200 => served += 1,
+                _ => failed += 1,
+            }
         }
     }
-    assert_eq!(status_of(&client, &alpha, "good-token").await, 200);
-    println!("idle connections: {IDLE}; failed requests to the other bot: {failed}");
+    println!("idle connections: {IDLE}; good requests {served} served, {failed} failed");
     assert_eq!(failed, 0);
     drop(idle);
     app.stop().await;
