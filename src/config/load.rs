@@ -361,6 +361,10 @@ fn validate_bot(bot: &mut BotConfig, base_port: u16, allow_all: bool) -> Result<
         bot.limits.body_timeout_secs as usize,
         &key("limits.body_timeout_secs"),
     )?;
+    positive(
+        bot.limits.header_timeout_secs as usize,
+        &key("limits.header_timeout_secs"),
+    )?;
     positive(bot.limits.max_connections, &key("limits.max_connections"))?;
     positive(
         bot.automation.min_every_seconds as usize,

@@ -224,6 +224,9 @@ pub struct Limits {
     pub list_max: usize,
     /// A request body must arrive completely within this time (else 408).
     pub body_timeout_secs: u64,
+    /// A request's head (line and headers) must arrive within this time,
+    /// else 408 and the connection is closed (slowloris).
+    pub header_timeout_secs: u64,
     /// Connections the bot serves at once (shared out over its workers);
     /// more wait in the listen backlog.
     pub max_connections: usize,
@@ -238,6 +241,7 @@ impl Default for Limits {
             requests_per_minute: 120,
             list_max: 200,
             body_timeout_secs: 30,
+            header_timeout_secs: 10,
             max_connections: 256,
             failed_auth_per_minute: 30,
         }

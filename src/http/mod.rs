@@ -8,6 +8,7 @@ mod health;
 mod json;
 mod observe;
 mod openapi;
+mod panic;
 pub mod server;
 pub mod sse;
 pub mod unix_socket;
@@ -85,7 +86,9 @@ pub fn app(
         .app_data(guard_data)
         .configure(extractor_configs(body_limit))
         .configure(routes)
+        .configure(panic::test_hook)
         .default_service(web::to(no_route))
+        .wrap(from_fn(panic::catch_panic))
         .wrap(from_fn(deadline::body_deadline))
         .wrap(from_fn(self::guard::guard))
         .wrap(from_fn(observe))
@@ -157,6 +160,7 @@ pub fn open_app(
         .configure(extractor_configs(body_limit))
         .configure(routes)
         .default_service(web::to(no_route))
+        .wrap(from_fn(panic::catch_panic))
         .wrap(from_fn(deadline::body_deadline))
         .wrap(from_fn(observe))
 }

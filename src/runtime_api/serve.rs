@@ -9,9 +9,6 @@ use actix_web::{web, HttpServer};
 use futures_util::future::BoxFuture;
 use std::time::Duration;
 
-/// Headers must arrive within this time (slowloris).
-const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
-
 /// Binds the bot's address and/or Unix socket and runs its app; a taken
 /// port or socket is this bot's own start error (naming it).
 pub fn serve(state: BotState) -> BoxFuture<'static, Result<RunningServer, StartError>> {
@@ -68,7 +65,8 @@ async fn start_server(state: BotState) -> Result<RunningServer, StartError> {
     )
     .disable_signals()
     .shutdown_timeout(config.runtime_api_shutdown_timeout_secs)
-    .client_request_timeout(HEADER_TIMEOUT);
+    // Headers must arrive within this time (slowloris).
+    .client_request_timeout(Duration::from_secs(config.limits.header_timeout_secs));
     if let Some(listener) = tcp {
         server = server.listen(listener).map_err(bind_error)?;
     }

@@ -7,6 +7,7 @@ mod common;
 mod automation;
 mod chat;
 mod console;
+mod faults;
 mod feishu_events;
 mod foundation;
 mod lifecycle;
