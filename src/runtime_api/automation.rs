@@ -26,7 +26,8 @@ pub struct ListQuery {
     pub offset: Option<usize>,
     /// `active`, `paused`, `completed`, `cancelled`, or `all` (the same as
     /// no filter).
-    #[param(value_type = Option<String>, example = "all")]
+    #[param(value_type = Option<String>, example = "all",
+        pattern = "^(active|paused|completed|cancelled|all)$")]
     pub status: Option<String>,
 }
 
