@@ -255,6 +255,13 @@ async fn a_wrong_token_is_refused_then_the_bots_table_shows_both_bots_running() 
     )
     .await;
     assert_eq!(c.cell("alpha", "connector").await, "local");
+    // Health is the supervisor's probe (`GET /api/probes`).
+    c.until(
+        "both bots healthy",
+        "document.querySelector('tr[data-bot=\"alpha\"] .health').textContent === 'ok' && \
+         document.querySelector('tr[data-bot=\"beta\"] .health').textContent === 'ok'",
+    )
+    .await;
     c.screenshot("console-bots.png").await;
 
     // On a phone-sized screen the page does not run off sideways: the

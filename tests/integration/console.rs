@@ -320,3 +320,81 @@ async fn console_reaches_a_bot_on_a_unix_socket_only() {
     assert!(body.contains("alpha"), "{body}");
     app.stop().await;
 }
+
+/// A bot's page lists a conversation's goals, past ones too, through the
+/// pass-through (`/api/v1/goals`), never with the bot's token in the browser.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn console_lists_a_conversations_past_goals() {
+    let (_dir, app) = start().await;
+    let (status, bot) = app.admin_get("/api/bots/alpha/token").await;
+    assert_eq!(status, 200, "{bot}");
+    let (base, token) = (
+        bot["base_url"].as_str().unwrap(),
+        bot["token"].as_str().unwrap(),
+    );
+    let conversation = [
+        ("X-Alice-Receive-Id", "oc_goals"),
+        ("X-Alice-Receive-Id-Type", "chat_id"),
+    ];
+    let goal = |method: reqwest::Method, path: &str, body: Option<Value>| {
+        let mut req = client()
+            .request(method, format!("{base}{path}"))
+            .bearer_auth(token);
+        for (k, v) in conversation {
+            req = req.header(k, v);
+        }
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        async move { req.send().await.expect("goal request").status().as_u16() }
+    };
+    let first = json!({"description": "First"});
+    assert_eq!(
+        goal(reqwest::Method::POST, "/api/v1/goal", Some(first)).await,
+        201
+    );
+    assert_eq!(
+        goal(reqwest::Method::POST, "/api/v1/goal/complete", None).await,
+        200
+    );
+    let second = json!({"description": "Second"});
+    assert_eq!(
+        goal(reqwest::Method::POST, "/api/v1/goal", Some(second)).await,
+        201
+    );
+
+    let session = login(&app, app.supervisor.admin_token(), false)
+        .await
+        .unwrap();
+    let mut req = client()
+        .get(format!(
+            "{}/console/api/bots/alpha/rt/api/v1/goals?limit=50",
+            app.admin_url
+        ))
+        .header("Cookie", &session.cookie);
+    for (k, v) in conversation {
+        req = req.header(k, v);
+    }
+    let res = req.send().await.expect("goals through the console");
+    assert_eq!(res.status(), 200);
+    let text = res.text().await.unwrap();
+    assert!(!text.contains(token), "no bot token in the answer");
+    let goals: Value = serde_json::from_str(&text).unwrap();
+    let seen: Vec<(&str, &str)> = goals
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            (
+                g["description"].as_str().unwrap(),
+                g["status"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [("Second", "in_progress"), ("First", "completed")],
+        "{goals}"
+    );
+    app.stop().await;
+}

@@ -18,6 +18,7 @@ use utoipa::ToSchema;
 const PROXIED: &[&str] = &[
     "api/v1/automation/tasks",
     "api/v1/goal",
+    "api/v1/goals",
     "api/v1/skills",
     "api/v1/bot",
 ];

@@ -164,8 +164,7 @@ async function botsPage(view) {
   let probes = null;
   async function refresh() {
     const bots = (await api('GET', '/api/bots')).data;
-    // PROBES: the supervisor's health probes (`GET /api/probes`) fill this
-    // column once that route exists; until then it shows "n/a".
+    // Health comes from the supervisor's probe; without it the column says "n/a".
     try { probes = (await api('GET', '/api/probes')).data; } catch (_) { probes = null; }
     tbody.replaceChildren(...bots.map((b) => botRow(b, probes, refresh)));
   }
@@ -174,9 +173,8 @@ async function botsPage(view) {
 
 function health(probes, id) {
   if (!probes) return 'n/a';
-  const p = Array.isArray(probes) ? probes.find((x) => x.id === id || x.bot === id) : probes[id];
-  if (!p) return '—';
-  return p.status || p.health || (p.ok === true ? 'ok' : p.ok === false ? 'failing' : JSON.stringify(p));
+  const p = (probes.bots || []).find((x) => x.id === id);
+  return p ? p.health : '—';
 }
 
 function botRow(b, probes, refresh) {
@@ -306,15 +304,29 @@ function newTaskForm(id, refresh) {
 function goalSection(view, id) {
   const conv = el('input', { id: 'goal-conversation', placeholder: 'receive id (chat_id), e.g. oc_…' });
   const out = el('pre', { id: 'goal', text: 'Name a conversation to see its goal.' });
+  const past = el('tbody');
   const show = async () => {
+    const headers = { 'X-Alice-Receive-Id': conv.value, 'X-Alice-Receive-Id-Type': 'chat_id' };
     try {
-      const res = await api('GET', rt(id, 'api/v1/goal'), undefined, { 'X-Alice-Receive-Id': conv.value, 'X-Alice-Receive-Id-Type': 'chat_id' });
-      out.textContent = res.status === 204 ? 'No goal in this conversation.' : JSON.stringify(res.data, null, 2);
+      const res = await api('GET', rt(id, 'api/v1/goal'), undefined, headers);
+      out.textContent = res.status === 204 ? 'No unfinished goal in this conversation.' : JSON.stringify(res.data, null, 2);
+      // Every goal of the conversation, newest first, with its iterations.
+      const all = await api('GET', rt(id, 'api/v1/goals?limit=50'), undefined, headers);
+      past.replaceChildren(...(all.data || []).map((g) => el('tr', { 'data-goal': g.id },
+        el('td', { text: g.description }),
+        el('td', { class: 'goal-status', text: g.status }),
+        el('td', { text: String(g.iterations ?? 0) }),
+        el('td', { text: g.last_iteration_at || '—' }),
+        el('td', { text: g.next_run_at || '—' }),
+        el('td', { text: g.deadline_at || '—' }),
+        el('td', { text: g.status_reason || (g.last_delay ? g.last_delay.duration + ': ' + g.last_delay.reason : '') }))));
     } catch (e) { out.textContent = e.message; }
   };
-  view.append(el('p', {}, conv, el('button', { on: { click: show } }, 'Show goal')),
-    el('p', { class: 'result', text: 'The goal API keeps a conversation\'s current goal; past goals and iterations appear here once the goal engine records them.' }),
-    out);
+  view.append(el('p', {}, conv, el('button', { on: { click: show } }, 'Show goals')),
+    out,
+    el('div', { class: 'scroll' }, el('table', { id: 'goals' },
+      el('thead', {}, el('tr', {}, ['Goal', 'Status', 'Iterations', 'Last iteration', 'Next', 'Deadline', 'Why'].map((h) => el('th', { text: h })))),
+      past)));
 }
 
 async function runsPage(view) {
