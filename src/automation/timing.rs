@@ -140,37 +140,19 @@ pub fn missed(task: &Task, tz: Tz, first: DateTime<Utc>, now: DateTime<Utc>) -> 
     }
 }
 
-/// Reads a span: whole numbers with `d`, `h`, `m` or `s` (`"1h30m"`), or
-/// plain seconds. Zero is refused.
+/// Reads a span: the duration strings of the config (`"1h30m"`, see
+/// [`crate::config::parse_span`]), or plain seconds. Zero is refused.
 pub fn parse_span(text: &str) -> Result<u64, ()> {
     let text = text.trim();
-    if let Ok(secs) = text.parse::<u64>() {
-        return if secs > 0 { Ok(secs) } else { Err(()) };
+    let secs = match text.parse::<u64>() {
+        Ok(secs) => secs,
+        Err(_) => crate::config::parse_span(text).ok_or(())?.as_secs(),
+    };
+    if secs > 0 {
+        Ok(secs)
+    } else {
+        Err(())
     }
-    let (mut total, mut digits) = (0u64, String::new());
-    for c in text.chars() {
-        if c.is_ascii_digit() {
-            digits.push(c);
-            continue;
-        }
-        let unit = match c {
-            'd' => 86_400,
-            'h' => 3600,
-            'm' => 60,
-            's' => 1,
-            _ => return Err(()),
-        };
-        let n: u64 = digits.parse().map_err(|_| ())?;
-        total = n
-            .checked_mul(unit)
-            .and_then(|v| total.checked_add(v))
-            .ok_or(())?;
-        digits.clear();
-    }
-    if !digits.is_empty() || total == 0 {
-        return Err(());
-    }
-    Ok(total)
 }
 
 /// A span in the largest unit that divides it (`7200` → `"2h"`).
