@@ -1,9 +1,9 @@
-//! A bot's inbound side: where its messages go ([`inbound_sink`]) and, for
-//! Feishu, the receiver both transports use plus the long connection the
-//! bot owns.
+//! A bot's inbound side: its messages go to its one inbound service (the
+//! chat pipeline) and, for Feishu, the receiver both transports use plus
+//! the long connection the bot owns.
 
 use super::state::OpenError;
-use super::{BotState, Host};
+use super::BotState;
 use crate::config::{ConnectorKind, EventsTransport};
 use crate::connector::feishu_events::{FeishuInbound, LongConnection};
 use crate::connector::inbound::InboundSink;
@@ -12,20 +12,8 @@ use crate::connector::ConnectorError;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Makes a bot's sink once its state exists (tests record deliveries).
-pub type SinkFactory = Arc<dyn Fn(&BotState) -> Arc<dyn InboundSink> + Send + Sync>;
-
-/// The sink a bot's inbound messages go to: the host's factory if it has
-/// one, else [`default_sink`].
-pub fn inbound_sink(state: &BotState, host: &Host) -> Arc<dyn InboundSink> {
-    match &host.inbound_sink {
-        Some(make) => make(state),
-        None => default_sink(state),
-    }
-}
-
-/// The bot's reply pipeline (de-duplicates again, queues durably, answers).
-pub fn default_sink(state: &BotState) -> Arc<dyn InboundSink> {
+/// The bot's inbound service (de-duplicates, queues durably, answers).
+pub fn inbound_sink(state: &BotState) -> Arc<dyn InboundSink> {
     Arc::new(state.chat().clone())
 }
 
@@ -39,7 +27,7 @@ pub struct Events {
 
 /// Sets up a Feishu bot's receiver and, with `events = "long_connection"`,
 /// opens the connection. Nothing for other connectors.
-pub fn start(state: &BotState, host: &Host) -> Result<Events, OpenError> {
+pub fn start(state: &BotState) -> Result<Events, OpenError> {
     let connector = &state.config().connector;
     if connector.kind != ConnectorKind::Feishu {
         return Ok(Events::default());
@@ -51,9 +39,8 @@ pub fn start(state: &BotState, host: &Host) -> Result<Events, OpenError> {
     let inbound = FeishuInbound::new(
         state.id(),
         connector,
-        state.store(),
         http.clone(),
-        inbound_sink(state, host),
+        inbound_sink(state),
         state.connector_health().clone(),
     )?;
     let connection = match connector.events {

@@ -13,7 +13,7 @@ mod run_events;
 mod server;
 mod state;
 
-pub use events::{default_sink, inbound_sink, SinkFactory};
+pub use events::inbound_sink;
 pub use handle::BotHandle;
 pub use lock::{FolderLock, LockError};
 pub use run_events::RunEvents;
@@ -67,7 +67,7 @@ impl Bot {
             server.stop().await;
             return Err(StartError::State(e.into()));
         }
-        let events = match events::start(&state, host) {
+        let events = match events::start(&state) {
             Ok(events) => events,
             Err(e) => {
                 abort(&state);

@@ -22,8 +22,8 @@ pub struct Host {
     pub data_dir: PathBuf,
     /// The `alice` binary skills call (`ALICE_RUNTIME_BIN`).
     pub runtime_bin: PathBuf,
-    /// Where bots deliver inbound messages; `None`: [`super::default_sink`].
-    pub inbound_sink: Option<super::SinkFactory>,
+    /// Every inbound message the bots accept (watchers subscribe).
+    pub inbound_feed: crate::connector::inbound::InboundFeed,
     /// Agent runs in flight across every bot (`supervisor.max_concurrent_runs`).
     pub run_slots: Arc<tokio::sync::Semaphore>,
     /// Starts a bot's Runtime API server (`runtime_api::serve`).
@@ -37,7 +37,7 @@ impl Host {
             store,
             data_dir,
             runtime_bin: std::env::current_exe().unwrap_or_else(|_| PathBuf::from("alice")),
-            inbound_sink: None,
+            inbound_feed: Default::default(),
             run_slots: Arc::new(tokio::sync::Semaphore::new(16)),
         }
     }
@@ -195,8 +195,13 @@ impl BotState {
             ),
             metrics: metrics.clone(),
         })?;
-        let chat = ChatPipeline::new(
-            &config.id,
+        let intake = crate::chat::Intake {
+            bot_id: config.id.clone(),
+            platform: config.connector.kind.platform(),
+            feed: host.inbound_feed.clone(),
+        };
+        let chat = ChatPipeline::open(
+            intake,
             config.chat.clone(),
             &store,
             messenger.clone(),

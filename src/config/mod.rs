@@ -256,6 +256,17 @@ pub enum ConnectorKind {
     Feishu,
 }
 
+impl ConnectorKind {
+    /// The platform's name in inbound de-duplication keys: message ids are
+    /// unique only within one platform.
+    pub fn platform(self) -> &'static str {
+        match self {
+            ConnectorKind::Local => "local",
+            ConnectorKind::Feishu => "feishu",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum EventsTransport {
