@@ -376,7 +376,8 @@ impl Inner {
         let to = Destination {
             receive_id_type: message.receive_id_type,
             receive_id: message.receive_id.clone(),
-            reply_to: Some(message.message_id.clone()),
+            // A platform without replies gets the answer as a plain message.
+            reply_to: (self.messenger.capabilities().replies).then(|| message.message_id.clone()),
         };
         if let Err(e) = self.messenger.send(&to, Payload::Text(text)).await {
             tracing::error!(bot = %self.bot_id, run_id = %run_id, error = %e, "cannot send the reply");
