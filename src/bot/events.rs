@@ -7,6 +7,7 @@ use super::BotState;
 use crate::config::{ConnectorKind, EventsTransport};
 use crate::connector::feishu_events::{FeishuInbound, LongConnection};
 use crate::connector::inbound::InboundSink;
+use crate::connector::telegram::Polling;
 use crate::connector::ConnectorError;
 
 use std::sync::Arc;
@@ -23,12 +24,28 @@ pub fn inbound_sink(state: &BotState) -> Arc<dyn InboundSink> {
 pub struct Events {
     pub receiver: Option<FeishuInbound>,
     pub connection: Option<LongConnection>,
+    /// Telegram's long polling.
+    pub polling: Option<Polling>,
 }
 
 /// Sets up a Feishu bot's receiver and, with `events = "long_connection"`,
 /// opens the connection. Nothing for other connectors.
 pub fn start(state: &BotState) -> Result<Events, OpenError> {
     let connector = &state.config().connector;
+    if connector.kind == ConnectorKind::Telegram {
+        let polling = Polling::start(
+            state.id(),
+            connector,
+            state.store(),
+            inbound_sink(state),
+            state.connector_health().clone(),
+            state.metrics().clone(),
+        )?;
+        return Ok(Events {
+            polling: Some(polling),
+            ..Events::default()
+        });
+    }
     if connector.kind != ConnectorKind::Feishu {
         return Ok(Events::default());
     }
@@ -52,6 +69,8 @@ pub fn start(state: &BotState) -> Result<Events, OpenError> {
             state.metrics().clone(),
             state.connector_health().clone(),
         )),
+        // Refused by the config's validation for Feishu.
+        EventsTransport::LongPolling => None,
         // The supervisor's events listener finds the receiver through the
         // bot's handle.
         EventsTransport::Webhook => {
@@ -64,5 +83,6 @@ pub fn start(state: &BotState) -> Result<Events, OpenError> {
     Ok(Events {
         receiver: Some(inbound),
         connection,
+        polling: None,
     })
 }

@@ -34,6 +34,8 @@ pub struct Bot {
     /// The Feishu event receiver (Feishu bots only), built once the bot's
     /// sink exists; the webhook listener reaches it through [`BotHandle`].
     feishu: Option<FeishuInbound>,
+    /// Telegram's long polling (stopped first, like the long connection).
+    polling: Option<crate::connector::telegram::Polling>,
 }
 
 impl Bot {
@@ -82,6 +84,7 @@ impl Bot {
             server: Some(server),
             events: events.connection,
             feishu: events.receiver,
+            polling: events.polling,
         })
     }
 
@@ -114,6 +117,9 @@ impl Bot {
     pub async fn stop(mut self) {
         if let Some(events) = self.events.take() {
             events.stop().await;
+        }
+        if let Some(polling) = self.polling.take() {
+            polling.stop().await;
         }
         if let Some(inbound) = self.feishu.take() {
             inbound.drain().await;

@@ -148,6 +148,12 @@ impl BotState {
                     (Arc::new(local.clone()), Some(local))
                 }
                 ConnectorKind::Feishu => (Arc::new(FeishuConnector::new(&config.connector)?), None),
+                ConnectorKind::Telegram => (
+                    Arc::new(crate::connector::telegram::TelegramConnector::new(
+                        &config.connector,
+                    )?),
+                    None,
+                ),
             };
         let messenger: Arc<dyn Messenger> = Arc::new(super::counted::Counted {
             inner: messenger,
@@ -156,19 +162,19 @@ impl BotState {
         // The local connector is usable as soon as the bot is, and so is a
         // webhook Feishu bot (no connection to watch); a long connection
         // says so itself while its session answers pings.
-        let watched = config.connector.kind == ConnectorKind::Feishu
-            && config.connector.events == crate::config::EventsTransport::LongConnection;
+        let watched = config.connector.kind == ConnectorKind::Telegram
+            || (config.connector.kind == ConnectorKind::Feishu
+                && config.connector.events == crate::config::EventsTransport::LongConnection);
         metrics.connector_up(!watched);
         let health = match (config.connector.kind, config.connector.events) {
             (ConnectorKind::Local, _) => ConnectorHealth::local(),
+            (ConnectorKind::Telegram, _) => ConnectorHealth::polling(),
             (ConnectorKind::Feishu, crate::config::EventsTransport::LongConnection) => {
                 ConnectorHealth::long_connection()
             }
-            (ConnectorKind::Feishu, crate::config::EventsTransport::Webhook) => {
-                ConnectorHealth::webhook(std::time::Duration::from_secs(
-                    config.connector.webhook_idle_after_secs,
-                ))
-            }
+            (ConnectorKind::Feishu, _) => ConnectorHealth::webhook(std::time::Duration::from_secs(
+                config.connector.webhook_idle_after_secs,
+            )),
         };
         let workspace = config
             .agent
@@ -381,6 +387,7 @@ fn connector_name(kind: ConnectorKind) -> &'static str {
     match kind {
         ConnectorKind::Local => "local",
         ConnectorKind::Feishu => "feishu",
+        ConnectorKind::Telegram => "telegram",
     }
 }
 

@@ -395,6 +395,32 @@ fn require_secrets(bot: &BotConfig) -> Result<(), Invalid> {
             }
         }
     }
+    if bot.connector.kind == ConnectorKind::Telegram {
+        if bot.connector.bot_token.is_empty() {
+            return Err((
+                key("connector.bot_token"),
+                "required when connector.kind = \"telegram\"".into(),
+            ));
+        }
+        if bot.connector.events == crate::config::EventsTransport::Webhook {
+            return Err((
+                key("connector.events"),
+                "\"webhook\" is not supported for Telegram yet; use \"long_polling\"".into(),
+            ));
+        }
+        if !(1..=50).contains(&bot.connector.poll_timeout_secs) {
+            return Err((
+                key("connector.poll_timeout_secs"),
+                "must be 1–50 (the Bot API caps it at 50)".into(),
+            ));
+        }
+    } else if bot.connector.events == crate::config::EventsTransport::LongPolling {
+        return Err((
+            key("connector.events"),
+            "\"long_polling\" is Telegram's; Feishu takes \"long_connection\" or \"webhook\""
+                .into(),
+        ));
+    }
     Ok(())
 }
 

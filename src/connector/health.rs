@@ -91,6 +91,13 @@ impl ConnectorHealth {
         health
     }
 
+    /// Telegram's long polling, `connecting` until `getMe` answers.
+    pub fn polling() -> Self {
+        let health = Self::new(ConnectorKind::Telegram, Mode::Session);
+        health.inner.state.lock().session = Some(ConnectorState::Connecting);
+        health
+    }
+
     /// A Feishu webhook bot, `connected` while heard from within `window`.
     pub fn webhook(window: Duration) -> Self {
         Self::new(ConnectorKind::Feishu, Mode::Window(window))

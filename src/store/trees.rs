@@ -40,6 +40,9 @@ pub enum Tree {
     /// `img_<32 hex>` / `file_<32 hex>` → the local connector's `KeyedFile`
     /// (the newest stored copy of what that key sends).
     LocalKeys,
+    /// `offset` → the next Telegram `update_id` to ask for (i64): updates
+    /// below it are queued durably, so none is lost or repeated.
+    TelegramOffset,
 }
 
 impl Tree {
@@ -61,6 +64,7 @@ impl Tree {
             Tree::LocalMessages => "messages",
             Tree::LocalConversations => "conversations",
             Tree::LocalKeys => "local_keys",
+            Tree::TelegramOffset => "telegram_offset",
         }
     }
 }
