@@ -7,7 +7,7 @@ use super::BotState;
 use crate::config::{ConnectorKind, EventsTransport};
 use crate::connector::feishu_events::{FeishuInbound, LongConnection};
 use crate::connector::inbound::InboundSink;
-use crate::connector::telegram::Polling;
+use crate::connector::telegram::{Polling, TelegramWebhook};
 use crate::connector::ConnectorError;
 
 use std::sync::Arc;
@@ -26,12 +26,26 @@ pub struct Events {
     pub connection: Option<LongConnection>,
     /// Telegram's long polling.
     pub polling: Option<Polling>,
+    /// Telegram's webhook receiver.
+    pub telegram: Option<TelegramWebhook>,
 }
 
 /// Sets up a Feishu bot's receiver and, with `events = "long_connection"`,
 /// opens the connection. Nothing for other connectors.
 pub fn start(state: &BotState) -> Result<Events, OpenError> {
     let connector = &state.config().connector;
+    if connector.kind == ConnectorKind::Telegram && connector.events == EventsTransport::Webhook {
+        let receiver = TelegramWebhook::start(
+            state.id(),
+            connector,
+            inbound_sink(state),
+            state.connector_health().clone(),
+        )?;
+        return Ok(Events {
+            telegram: Some(receiver),
+            ..Events::default()
+        });
+    }
     if connector.kind == ConnectorKind::Telegram {
         let polling = Polling::start(
             state.id(),
@@ -84,5 +98,6 @@ pub fn start(state: &BotState) -> Result<Events, OpenError> {
         receiver: Some(inbound),
         connection,
         polling: None,
+        telegram: None,
     })
 }

@@ -36,6 +36,9 @@ pub struct Bot {
     feishu: Option<FeishuInbound>,
     /// Telegram's long polling (stopped first, like the long connection).
     polling: Option<crate::connector::telegram::Polling>,
+    /// Telegram's webhook receiver; the events listener reaches it through
+    /// [`BotHandle`].
+    telegram: Option<crate::connector::telegram::TelegramWebhook>,
 }
 
 impl Bot {
@@ -85,6 +88,7 @@ impl Bot {
             events: events.connection,
             feishu: events.receiver,
             polling: events.polling,
+            telegram: events.telegram,
         })
     }
 
@@ -96,6 +100,7 @@ impl Bot {
             chat: self.state.chat().clone(),
             local: self.state.local().cloned(),
             feishu: self.feishu.clone(),
+            telegram: self.telegram.clone(),
             metrics: self.state.metrics().clone(),
             connector: self.state.connector_health().clone(),
         }
@@ -120,6 +125,9 @@ impl Bot {
         }
         if let Some(polling) = self.polling.take() {
             polling.stop().await;
+        }
+        if let Some(telegram) = self.telegram.take() {
+            telegram.stop();
         }
         if let Some(inbound) = self.feishu.take() {
             inbound.drain().await;
@@ -175,6 +183,9 @@ impl Drop for Bot {
         self.state.automation().abandon();
         if let Some(events) = &self.events {
             events.abandon();
+        }
+        if let Some(telegram) = &self.telegram {
+            telegram.stop();
         }
     }
 }

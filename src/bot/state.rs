@@ -162,12 +162,16 @@ impl BotState {
         // The local connector is usable as soon as the bot is, and so is a
         // webhook Feishu bot (no connection to watch); a long connection
         // says so itself while its session answers pings.
-        let watched = config.connector.kind == ConnectorKind::Telegram
-            || (config.connector.kind == ConnectorKind::Feishu
-                && config.connector.events == crate::config::EventsTransport::LongConnection);
+        let watched = config.connector.kind != ConnectorKind::Local
+            && config.connector.events != crate::config::EventsTransport::Webhook;
         metrics.connector_up(!watched);
         let health = match (config.connector.kind, config.connector.events) {
             (ConnectorKind::Local, _) => ConnectorHealth::local(),
+            (ConnectorKind::Telegram, crate::config::EventsTransport::Webhook) => {
+                ConnectorHealth::telegram_webhook(std::time::Duration::from_secs(
+                    config.connector.webhook_idle_after_secs,
+                ))
+            }
             (ConnectorKind::Telegram, _) => ConnectorHealth::polling(),
             (ConnectorKind::Feishu, crate::config::EventsTransport::LongConnection) => {
                 ConnectorHealth::long_connection()

@@ -403,10 +403,23 @@ fn require_secrets(bot: &BotConfig) -> Result<(), Invalid> {
             ));
         }
         if bot.connector.events == crate::config::EventsTransport::Webhook {
-            return Err((
-                key("connector.events"),
-                "\"webhook\" is not supported for Telegram yet; use \"long_polling\"".into(),
-            ));
+            let secret = &bot.connector.webhook_secret;
+            let valid = (1..=256).contains(&secret.len())
+                && secret
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+            if !valid {
+                return Err((
+                    key("connector.webhook_secret"),
+                    "required for a Telegram webhook: 1–256 of A-Z a-z 0-9 _ -".into(),
+                ));
+            }
+            if bot.connector.public_url.is_empty() {
+                return Err((
+                    key("connector.public_url"),
+                    "required for a Telegram webhook (the URL given to setWebhook)".into(),
+                ));
+            }
         }
         if !(1..=50).contains(&bot.connector.poll_timeout_secs) {
             return Err((

@@ -98,6 +98,11 @@ impl ConnectorHealth {
         health
     }
 
+    /// A Telegram webhook bot, `connected` while heard from within `window`.
+    pub fn telegram_webhook(window: Duration) -> Self {
+        Self::new(ConnectorKind::Telegram, Mode::Window(window))
+    }
+
     /// A Feishu webhook bot, `connected` while heard from within `window`.
     pub fn webhook(window: Duration) -> Self {
         Self::new(ConnectorKind::Feishu, Mode::Window(window))

@@ -274,6 +274,18 @@ impl Supervisor {
             .ok_or_else(|| SupervisorError::Offline(id.to_string()))
     }
 
+    /// A running Telegram webhook bot's receiver (503 when not running).
+    pub async fn telegram_events(
+        &self,
+        id: &str,
+    ) -> Result<crate::connector::telegram::TelegramWebhook> {
+        self.status(id)
+            .await?
+            .bot
+            .and_then(|bot| bot.telegram_events().cloned())
+            .ok_or_else(|| SupervisorError::Offline(id.to_string()))
+    }
+
     /// The bot's archive (`alice bots export` while alice runs). A running
     /// bot is stopped for the copy and started again after it: its trees
     /// are then one consistent state, not a mix of before and after a write.

@@ -6,8 +6,10 @@
 mod api;
 mod polling;
 mod update;
+mod webhook;
 
 pub use polling::Polling;
+pub use webhook::{TelegramWebhook, TelegramWebhookError, SECRET_HEADER};
 
 use crate::config::ConnectorConfig;
 use crate::connector::{Capabilities, ConnectorError, Destination, Messenger, Payload, Sent};

@@ -129,6 +129,10 @@ async fn call(
             state.lock().unwrap().offsets.push(offset);
             ok(json!([]))
         }
+        "setWebhook" => {
+            state.lock().unwrap().sent.push((method.clone(), body));
+            ok(json!(true))
+        }
         "sendMessage" | "sendPhoto" | "sendDocument" => {
             let mut s = state.lock().unwrap();
             s.sent.push((method.clone(), body.clone()));

@@ -15,11 +15,16 @@ struct Tg {
 
 /// A Telegram bot `tg` whose agent is the shell `script` (prompt on stdin).
 async fn start(script: &str) -> Tg {
+    start_with(script, "").await
+}
+
+/// As [`start`], with more `[bots.tg.connector]` lines.
+async fn start_with(script: &str, connector: &str) -> Tg {
     let fake = FakeTelegram::start().await;
     let dir = TestDir::new();
     let script = script.replace('\\', "\\\\").replace('"', "\\\"");
     dir.write_config(&format!(
-        "{}[bots.tg]\n[bots.tg.connector]\nkind = \"telegram\"\nbot_token = \"{TOKEN}\"\nbase_url = \"{}\"\npoll_timeout_secs = 1\n[bots.tg.agent]\ncommand = [\"sh\", \"-c\", \"{script}\"]\n",
+        "{}[bots.tg]\n[bots.tg.connector]\nkind = \"telegram\"\nbot_token = \"{TOKEN}\"\nbase_url = \"{}\"\npoll_timeout_secs = 1\n{connector}[bots.tg.agent]\ncommand = [\"sh\", \"-c\", \"{script}\"]\n",
         supervisor_toml(free_ports(1), free_ports(1)),
         fake.base_url
     ));
@@ -170,4 +175,90 @@ async fn telegram_the_bundled_alice_message_skill_sends_a_photo_and_a_document()
     let captions = wait_sent(&tg.fake, "sendMessage", 2).await;
     assert_eq!(captions[0]["text"], "made by the agent");
     tg.supervisor.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telegram_webhook_checks_the_secret_token_and_delivers() {
+    let connector = "events = \"webhook\"\nwebhook_secret = \"s3cret_-\"\npublic_url = \"https://bots.example/webhooks/telegram/tg\"\n";
+    let tg = start_with(PONG, connector).await;
+    let registered = wait_sent(&tg.fake, "setWebhook", 1).await;
+    assert_eq!(
+        registered[0]["url"],
+        "https://bots.example/webhooks/telegram/tg"
+    );
+    assert_eq!(registered[0]["secret_token"], "s3cret_-");
+
+    let server = alice::supervisor::EventsServer::start(
+        tg.supervisor.clone(),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .expect("events listener");
+    let url = format!("http://{}/webhooks/telegram/tg", server.addr());
+    let update = json!({"update_id": 1, "message": {"message_id": 9, "date": 0,
+        "chat": {"id": 777, "type": "private"}, "from": {"id": 5, "is_bot": false, "first_name": "Ann"}, "text": "hi"}});
+    for secret in [Some("wrong"), None] {
+        let mut req = client().post(&url).json(&update);
+        if let Some(secret) = secret {
+            req = req.header("X-Telegram-Bot-Api-Secret-Token", secret);
+        }
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), 401);
+        let body: Value = res.json().await.unwrap();
+        assert!(body["error"].is_string(), "{body}");
+    }
+    let res = client()
+        .post(&url)
+        .header("X-Telegram-Bot-Api-Secret-Token", "s3cret_-")
+        .json(&update)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let sent = wait_sent(&tg.fake, "sendMessage", 1).await;
+    assert_eq!(sent[0]["text"], "pong 777:9");
+    // Only the delivery with the right secret was answered.
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(tg.fake.sent("sendMessage").len(), 1);
+    let doc: Value = client()
+        .get(format!("http://{}/openapi.json", server.addr()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(doc["paths"]["/webhooks/telegram/{bot_id}"]["post"].is_object());
+    server.stop().await;
+    tg.supervisor.shutdown().await;
+}
+
+/// Telegram's config keys are checked by the loader, naming the key.
+#[test]
+fn telegram_config_errors_name_the_key() {
+    for (connector, key) in [
+        ("kind = \"telegram\"\n", "bots.tg.connector.bot_token"),
+        (
+            "kind = \"telegram\"\nbot_token = \"1:a\"\nevents = \"webhook\"\nwebhook_secret = \"has space\"\npublic_url = \"https://x\"\n",
+            "bots.tg.connector.webhook_secret",
+        ),
+        (
+            "kind = \"telegram\"\nbot_token = \"1:a\"\nevents = \"webhook\"\nwebhook_secret = \"ok\"\n",
+            "bots.tg.connector.public_url",
+        ),
+        (
+            "kind = \"telegram\"\nbot_token = \"1:a\"\npoll_timeout_secs = 90\n",
+            "bots.tg.connector.poll_timeout_secs",
+        ),
+        ("kind = \"feishu\"\napp_id = \"a\"\napp_secret = \"b\"\nevents = \"long_polling\"\n", "bots.tg.connector.events"),
+    ] {
+        let dir = TestDir::new();
+        dir.write_config(&format!("[bots.tg.connector]\n{connector}"));
+        let err = alice::config::load(&dir.config_path()).expect_err(connector);
+        assert!(err.to_string().contains(&format!("`{key}`")), "{err}");
+    }
+    let dir = TestDir::new();
+    dir.write_config("[bots.tg.connector]\nkind = \"telegram\"\nbot_token = \"1:a\"\n");
+    let config = dir.load();
+    let connector = &config.bot("tg").unwrap().connector;
+    assert_eq!(connector.api_base(), "https://api.telegram.org");
 }
