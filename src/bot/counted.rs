@@ -25,6 +25,10 @@ impl Messenger for Counted {
         self.inner.max_text_bytes()
     }
 
+    fn capabilities(&self) -> crate::connector::Capabilities {
+        self.inner.capabilities()
+    }
+
     fn check_text(&self, text: &str) -> Result<(), ConnectorError> {
         self.inner.check_text(text)
     }

@@ -1,31 +1,20 @@
-//! A bot's inbound side: where its messages go ([`inbound_sink`]) and, for
-//! Feishu, the receiver both transports use plus the long connection the
-//! bot owns.
+//! A bot's inbound side: its messages go to its one inbound service (the
+//! chat pipeline) and, for Feishu, the receiver both transports use plus
+//! the long connection the bot owns.
 
 use super::state::OpenError;
-use super::{BotState, Host};
+use super::BotState;
 use crate::config::{ConnectorKind, EventsTransport};
 use crate::connector::feishu_events::{FeishuInbound, LongConnection};
 use crate::connector::inbound::InboundSink;
+use crate::connector::telegram::{Polling, TelegramWebhook};
 use crate::connector::ConnectorError;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Makes a bot's sink once its state exists (tests record deliveries).
-pub type SinkFactory = Arc<dyn Fn(&BotState) -> Arc<dyn InboundSink> + Send + Sync>;
-
-/// The sink a bot's inbound messages go to: the host's factory if it has
-/// one, else [`default_sink`].
-pub fn inbound_sink(state: &BotState, host: &Host) -> Arc<dyn InboundSink> {
-    match &host.inbound_sink {
-        Some(make) => make(state),
-        None => default_sink(state),
-    }
-}
-
-/// The bot's reply pipeline (de-duplicates again, queues durably, answers).
-pub fn default_sink(state: &BotState) -> Arc<dyn InboundSink> {
+/// The bot's inbound service (de-duplicates, queues durably, answers).
+pub fn inbound_sink(state: &BotState) -> Arc<dyn InboundSink> {
     Arc::new(state.chat().clone())
 }
 
@@ -35,12 +24,42 @@ pub fn default_sink(state: &BotState) -> Arc<dyn InboundSink> {
 pub struct Events {
     pub receiver: Option<FeishuInbound>,
     pub connection: Option<LongConnection>,
+    /// Telegram's long polling.
+    pub polling: Option<Polling>,
+    /// Telegram's webhook receiver.
+    pub telegram: Option<TelegramWebhook>,
 }
 
 /// Sets up a Feishu bot's receiver and, with `events = "long_connection"`,
 /// opens the connection. Nothing for other connectors.
-pub fn start(state: &BotState, host: &Host) -> Result<Events, OpenError> {
+pub fn start(state: &BotState) -> Result<Events, OpenError> {
     let connector = &state.config().connector;
+    if connector.kind == ConnectorKind::Telegram && connector.events == EventsTransport::Webhook {
+        let receiver = TelegramWebhook::start(
+            state.id(),
+            connector,
+            inbound_sink(state),
+            state.connector_health().clone(),
+        )?;
+        return Ok(Events {
+            telegram: Some(receiver),
+            ..Events::default()
+        });
+    }
+    if connector.kind == ConnectorKind::Telegram {
+        let polling = Polling::start(
+            state.id(),
+            connector,
+            state.store(),
+            inbound_sink(state),
+            state.connector_health().clone(),
+            state.metrics().clone(),
+        )?;
+        return Ok(Events {
+            polling: Some(polling),
+            ..Events::default()
+        });
+    }
     if connector.kind != ConnectorKind::Feishu {
         return Ok(Events::default());
     }
@@ -51,9 +70,8 @@ pub fn start(state: &BotState, host: &Host) -> Result<Events, OpenError> {
     let inbound = FeishuInbound::new(
         state.id(),
         connector,
-        state.store(),
         http.clone(),
-        inbound_sink(state, host),
+        inbound_sink(state),
         state.connector_health().clone(),
     )?;
     let connection = match connector.events {
@@ -65,6 +83,8 @@ pub fn start(state: &BotState, host: &Host) -> Result<Events, OpenError> {
             state.metrics().clone(),
             state.connector_health().clone(),
         )),
+        // Refused by the config's validation for Feishu.
+        EventsTransport::LongPolling => None,
         // The supervisor's events listener finds the receiver through the
         // bot's handle.
         EventsTransport::Webhook => {
@@ -77,5 +97,7 @@ pub fn start(state: &BotState, host: &Host) -> Result<Events, OpenError> {
     Ok(Events {
         receiver: Some(inbound),
         connection,
+        polling: None,
+        telegram: None,
     })
 }

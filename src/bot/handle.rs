@@ -17,6 +17,7 @@ pub struct BotHandle {
     pub(super) chat: ChatPipeline,
     pub(super) local: Option<LocalConnector>,
     pub(super) feishu: Option<FeishuInbound>,
+    pub(super) telegram: Option<crate::connector::telegram::TelegramWebhook>,
     pub(super) metrics: crate::metrics::BotMetrics,
     pub(super) connector: crate::connector::ConnectorHealth,
 }
@@ -65,5 +66,10 @@ impl BotHandle {
     /// The receiver of the bot's Feishu events (Feishu bots only).
     pub fn feishu_events(&self) -> Option<&FeishuInbound> {
         self.feishu.as_ref()
+    }
+
+    /// The Telegram webhook receiver (Telegram webhook bots only).
+    pub fn telegram_events(&self) -> Option<&crate::connector::telegram::TelegramWebhook> {
+        self.telegram.as_ref()
     }
 }

@@ -13,7 +13,7 @@ mod run_events;
 mod server;
 mod state;
 
-pub use events::{default_sink, inbound_sink, SinkFactory};
+pub use events::inbound_sink;
 pub use handle::BotHandle;
 pub use lock::{FolderLock, LockError};
 pub use run_events::RunEvents;
@@ -34,6 +34,11 @@ pub struct Bot {
     /// The Feishu event receiver (Feishu bots only), built once the bot's
     /// sink exists; the webhook listener reaches it through [`BotHandle`].
     feishu: Option<FeishuInbound>,
+    /// Telegram's long polling (stopped first, like the long connection).
+    polling: Option<crate::connector::telegram::Polling>,
+    /// Telegram's webhook receiver; the events listener reaches it through
+    /// [`BotHandle`].
+    telegram: Option<crate::connector::telegram::TelegramWebhook>,
 }
 
 impl Bot {
@@ -67,7 +72,7 @@ impl Bot {
             server.stop().await;
             return Err(StartError::State(e.into()));
         }
-        let events = match events::start(&state, host) {
+        let events = match events::start(&state) {
             Ok(events) => events,
             Err(e) => {
                 abort(&state);
@@ -82,6 +87,8 @@ impl Bot {
             server: Some(server),
             events: events.connection,
             feishu: events.receiver,
+            polling: events.polling,
+            telegram: events.telegram,
         })
     }
 
@@ -93,6 +100,7 @@ impl Bot {
             chat: self.state.chat().clone(),
             local: self.state.local().cloned(),
             feishu: self.feishu.clone(),
+            telegram: self.telegram.clone(),
             metrics: self.state.metrics().clone(),
             connector: self.state.connector_health().clone(),
         }
@@ -114,6 +122,12 @@ impl Bot {
     pub async fn stop(mut self) {
         if let Some(events) = self.events.take() {
             events.stop().await;
+        }
+        if let Some(polling) = self.polling.take() {
+            polling.stop().await;
+        }
+        if let Some(telegram) = self.telegram.take() {
+            telegram.stop();
         }
         if let Some(inbound) = self.feishu.take() {
             inbound.drain().await;
@@ -169,6 +183,9 @@ impl Drop for Bot {
         self.state.automation().abandon();
         if let Some(events) = &self.events {
             events.abandon();
+        }
+        if let Some(telegram) = &self.telegram {
+            telegram.stop();
         }
     }
 }

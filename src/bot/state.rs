@@ -22,8 +22,8 @@ pub struct Host {
     pub data_dir: PathBuf,
     /// The `alice` binary skills call (`ALICE_RUNTIME_BIN`).
     pub runtime_bin: PathBuf,
-    /// Where bots deliver inbound messages; `None`: [`super::default_sink`].
-    pub inbound_sink: Option<super::SinkFactory>,
+    /// Every inbound message the bots accept (watchers subscribe).
+    pub inbound_feed: crate::connector::inbound::InboundFeed,
     /// Agent runs in flight across every bot (`supervisor.max_concurrent_runs`).
     pub run_slots: Arc<tokio::sync::Semaphore>,
     /// Starts a bot's Runtime API server (`runtime_api::serve`).
@@ -37,7 +37,7 @@ impl Host {
             store,
             data_dir,
             runtime_bin: std::env::current_exe().unwrap_or_else(|_| PathBuf::from("alice")),
-            inbound_sink: None,
+            inbound_feed: Default::default(),
             run_slots: Arc::new(tokio::sync::Semaphore::new(16)),
         }
     }
@@ -148,6 +148,12 @@ impl BotState {
                     (Arc::new(local.clone()), Some(local))
                 }
                 ConnectorKind::Feishu => (Arc::new(FeishuConnector::new(&config.connector)?), None),
+                ConnectorKind::Telegram => (
+                    Arc::new(crate::connector::telegram::TelegramConnector::new(
+                        &config.connector,
+                    )?),
+                    None,
+                ),
             };
         let messenger: Arc<dyn Messenger> = Arc::new(super::counted::Counted {
             inner: messenger,
@@ -156,19 +162,23 @@ impl BotState {
         // The local connector is usable as soon as the bot is, and so is a
         // webhook Feishu bot (no connection to watch); a long connection
         // says so itself while its session answers pings.
-        let watched = config.connector.kind == ConnectorKind::Feishu
-            && config.connector.events == crate::config::EventsTransport::LongConnection;
+        let watched = config.connector.kind != ConnectorKind::Local
+            && config.connector.events != crate::config::EventsTransport::Webhook;
         metrics.connector_up(!watched);
         let health = match (config.connector.kind, config.connector.events) {
             (ConnectorKind::Local, _) => ConnectorHealth::local(),
-            (ConnectorKind::Feishu, crate::config::EventsTransport::LongConnection) => {
-                ConnectorHealth::long_connection()
-            }
-            (ConnectorKind::Feishu, crate::config::EventsTransport::Webhook) => {
-                ConnectorHealth::webhook(std::time::Duration::from_secs(
+            (ConnectorKind::Telegram, crate::config::EventsTransport::Webhook) => {
+                ConnectorHealth::telegram_webhook(std::time::Duration::from_secs(
                     config.connector.webhook_idle_after_secs,
                 ))
             }
+            (ConnectorKind::Telegram, _) => ConnectorHealth::polling(),
+            (ConnectorKind::Feishu, crate::config::EventsTransport::LongConnection) => {
+                ConnectorHealth::long_connection()
+            }
+            (ConnectorKind::Feishu, _) => ConnectorHealth::webhook(std::time::Duration::from_secs(
+                config.connector.webhook_idle_after_secs,
+            )),
         };
         let workspace = config
             .agent
@@ -195,8 +205,13 @@ impl BotState {
             ),
             metrics: metrics.clone(),
         })?;
-        let chat = ChatPipeline::new(
-            &config.id,
+        let intake = crate::chat::Intake {
+            bot_id: config.id.clone(),
+            platform: config.connector.kind.platform(),
+            feed: host.inbound_feed.clone(),
+        };
+        let chat = ChatPipeline::open(
+            intake,
             config.chat.clone(),
             &store,
             messenger.clone(),
@@ -376,6 +391,7 @@ fn connector_name(kind: ConnectorKind) -> &'static str {
     match kind {
         ConnectorKind::Local => "local",
         ConnectorKind::Feishu => "feishu",
+        ConnectorKind::Telegram => "telegram",
     }
 }
 

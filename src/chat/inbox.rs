@@ -2,7 +2,8 @@
 //! already seen (platforms redeliver).
 //!
 //! Trees: `<id>/inbox`: `<seq:020>` → [`Pending`] (removed once answered);
-//! `<id>/inbound_seen`: `<message_id>` → first-seen time (pruned).
+//! `<id>/inbound_seen`: `<platform>␟<message_id>` → first-seen time (pruned):
+//! the one place a bot de-duplicates what platforms redeliver.
 
 use crate::connector::inbound::InboundMessage;
 use crate::scope::ChatType;
@@ -52,10 +53,11 @@ impl Inbox {
         })
     }
 
-    /// Queues a message durably; `None` when it was seen before.
-    pub async fn push(&self, message: InboundMessage) -> Result<Option<Pending>> {
+    /// Queues a message durably; `None` when it was seen before (the same
+    /// message id from the same platform).
+    pub async fn push(&self, platform: &str, message: InboundMessage) -> Result<Option<Pending>> {
         let now = Utc::now();
-        let id = message.message_id.clone();
+        let id = format!("{platform}\u{1f}{}", message.message_id);
         let seq = self.store.next_id()?;
         let key = format!("{seq:020}");
         let item = Pending {

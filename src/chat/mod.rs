@@ -1,4 +1,6 @@
-//! The reply pipeline: an inbound message is de-duplicated, queued durably,
+//! The reply pipeline, the bot's one inbound service: every connector's
+//! messages (the local chat's too) are de-duplicated by (platform, message
+//! id), queued durably,
 //! answered by the bot's agent (one run at a time per conversation, in
 //! arrival order; conversations in parallel up to the bot's capacity), and
 //! the answer is sent back as a reply through the connector.
@@ -13,7 +15,7 @@ pub use turns::{TurnGuard, Turns};
 
 use crate::agent::{AgentError, AgentRunner};
 use crate::config::{ChatConfig, TriggerMode};
-use crate::connector::inbound::{InboundMessage, InboundSink};
+use crate::connector::inbound::{InboundFeed, InboundMessage, InboundSink};
 use crate::connector::{Destination, Messenger, Payload};
 use crate::metrics::BotMetrics;
 use crate::scope::{ChatType, Scope};
@@ -55,6 +57,10 @@ pub struct ChatPipeline {
 
 struct Inner {
     bot_id: String,
+    /// The de-duplication namespace of the bot's connector.
+    platform: &'static str,
+    /// Told of every message accepted.
+    feed: InboundFeed,
     config: ChatConfig,
     inbox: Inbox,
     history: History,
@@ -82,7 +88,15 @@ struct Queues {
     taken: HashSet<u64>,
 }
 
+/// Who a pipeline serves: the bot, its connector's platform, the feed.
+pub struct Intake {
+    pub bot_id: String,
+    pub platform: &'static str,
+    pub feed: InboundFeed,
+}
+
 impl ChatPipeline {
+    /// A local bot's pipeline, watched by nobody (see [`ChatPipeline::open`]).
     pub fn new(
         bot_id: &str,
         config: ChatConfig,
@@ -92,9 +106,30 @@ impl ChatPipeline {
         capacity: usize,
         metrics: BotMetrics,
     ) -> Result<Self> {
+        let intake = Intake {
+            bot_id: bot_id.to_string(),
+            platform: crate::config::ConnectorKind::Local.platform(),
+            feed: InboundFeed::default(),
+        };
+        Self::open(
+            intake, config, store, messenger, answerer, capacity, metrics,
+        )
+    }
+
+    pub fn open(
+        intake: Intake,
+        config: ChatConfig,
+        store: &BotStore,
+        messenger: Arc<dyn Messenger>,
+        answerer: Arc<dyn Answerer>,
+        capacity: usize,
+        metrics: BotMetrics,
+    ) -> Result<Self> {
         Ok(Self {
             inner: Arc::new(Inner {
-                bot_id: bot_id.to_string(),
+                bot_id: intake.bot_id,
+                platform: intake.platform,
+                feed: intake.feed,
                 config,
                 inbox: Inbox::open(store.clone())?,
                 history: History::open(store.clone())?,
@@ -152,11 +187,12 @@ impl ChatPipeline {
 
     /// Queues a message; `false` when it is a redelivery.
     pub async fn push(&self, message: InboundMessage) -> Result<bool> {
-        let pushed = self.inner.inbox.push(message).await;
+        let pushed = self.inner.inbox.push(self.inner.platform, message).await;
         let metrics = &self.inner.metrics;
         match pushed {
             Ok(Some(item)) => {
                 metrics.inbound("queued");
+                self.inner.feed.publish(&self.inner.bot_id, &item.message);
                 self.dispatch(item)?;
                 Ok(true)
             }
@@ -209,9 +245,9 @@ impl ChatPipeline {
 
 #[async_trait]
 impl InboundSink for ChatPipeline {
-    async fn deliver(&self, message: InboundMessage) -> Result<()> {
+    async fn deliver(&self, message: InboundMessage) -> Result<bool> {
         let id = message.message_id.clone();
-        self.push(message).await.map(|_| ()).inspect_err(|e| {
+        self.push(message).await.inspect_err(|e| {
             tracing::error!(bot = %self.inner.bot_id, message_id = %id, error = %e, "cannot queue an inbound message");
         })
     }
@@ -340,7 +376,8 @@ impl Inner {
         let to = Destination {
             receive_id_type: message.receive_id_type,
             receive_id: message.receive_id.clone(),
-            reply_to: Some(message.message_id.clone()),
+            // A platform without replies gets the answer as a plain message.
+            reply_to: (self.messenger.capabilities().replies).then(|| message.message_id.clone()),
         };
         if let Err(e) = self.messenger.send(&to, Payload::Text(text)).await {
             tracing::error!(bot = %self.bot_id, run_id = %run_id, error = %e, "cannot send the reply");

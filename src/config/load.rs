@@ -395,6 +395,45 @@ fn require_secrets(bot: &BotConfig) -> Result<(), Invalid> {
             }
         }
     }
+    if bot.connector.kind == ConnectorKind::Telegram {
+        if bot.connector.bot_token.is_empty() {
+            return Err((
+                key("connector.bot_token"),
+                "required when connector.kind = \"telegram\"".into(),
+            ));
+        }
+        if bot.connector.events == crate::config::EventsTransport::Webhook {
+            let secret = &bot.connector.webhook_secret;
+            let valid = (1..=256).contains(&secret.len())
+                && secret
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+            if !valid {
+                return Err((
+                    key("connector.webhook_secret"),
+                    "required for a Telegram webhook: 1–256 of A-Z a-z 0-9 _ -".into(),
+                ));
+            }
+            if bot.connector.public_url.is_empty() {
+                return Err((
+                    key("connector.public_url"),
+                    "required for a Telegram webhook (the URL given to setWebhook)".into(),
+                ));
+            }
+        }
+        if !(1..=50).contains(&bot.connector.poll_timeout_secs) {
+            return Err((
+                key("connector.poll_timeout_secs"),
+                "must be 1–50 (the Bot API caps it at 50)".into(),
+            ));
+        }
+    } else if bot.connector.events == crate::config::EventsTransport::LongPolling {
+        return Err((
+            key("connector.events"),
+            "\"long_polling\" is Telegram's; Feishu takes \"long_connection\" or \"webhook\""
+                .into(),
+        ));
+    }
     Ok(())
 }
 

@@ -254,6 +254,20 @@ pub enum ConnectorKind {
     #[default]
     Local,
     Feishu,
+    /// The Telegram Bot API (`src/connector/telegram/`).
+    Telegram,
+}
+
+impl ConnectorKind {
+    /// The platform's name in inbound de-duplication keys: message ids are
+    /// unique only within one platform.
+    pub fn platform(self) -> &'static str {
+        match self {
+            ConnectorKind::Local => "local",
+            ConnectorKind::Feishu => "feishu",
+            ConnectorKind::Telegram => "telegram",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -262,6 +276,9 @@ pub enum EventsTransport {
     #[default]
     LongConnection,
     Webhook,
+    /// Telegram's `getUpdates` (a Telegram bot's default: `long_connection`
+    /// means the same there).
+    LongPolling,
 }
 
 /// Messages the local connector keeps per conversation by default.
@@ -285,6 +302,30 @@ pub struct ConnectorConfig {
     /// A webhook bot counts as receiving (`connected`) only if Feishu was
     /// heard from (an event or the URL check) within this window.
     pub webhook_idle_after_secs: u64,
+    /// Telegram: the bot's token (best from
+    /// `ALICE_BOTS__<ID>__CONNECTOR__BOT_TOKEN`).
+    pub bot_token: String,
+    /// Telegram webhook: the `secret_token` Telegram sends back.
+    pub webhook_secret: String,
+    /// Telegram webhook: the URL given to `setWebhook`.
+    pub public_url: String,
+    /// Telegram: `getUpdates`' long-polling `timeout`, in seconds.
+    pub poll_timeout_secs: u64,
+}
+
+/// Where the Telegram Bot API is when `base_url` is left alone.
+pub const TELEGRAM_BASE_URL: &str = "https://api.telegram.org";
+const FEISHU_BASE_URL: &str = "https://open.feishu.cn";
+
+impl ConnectorConfig {
+    /// The platform's API root: `base_url`, or the platform's own default
+    /// when it was left at Feishu's.
+    pub fn api_base(&self) -> &str {
+        match self.kind {
+            ConnectorKind::Telegram if self.base_url == FEISHU_BASE_URL => TELEGRAM_BASE_URL,
+            _ => &self.base_url,
+        }
+    }
 }
 
 impl Default for ConnectorConfig {
@@ -293,13 +334,17 @@ impl Default for ConnectorConfig {
             kind: ConnectorKind::Local,
             app_id: String::new(),
             app_secret: String::new(),
-            base_url: "https://open.feishu.cn".into(),
+            base_url: FEISHU_BASE_URL.into(),
             events: EventsTransport::LongConnection,
             verification_token: String::new(),
             encrypt_key: String::new(),
             request_timeout_secs: 30,
             keep_messages: KEEP_MESSAGES,
             webhook_idle_after_secs: 3600,
+            bot_token: String::new(),
+            webhook_secret: String::new(),
+            public_url: String::new(),
+            poll_timeout_secs: 30,
         }
     }
 }

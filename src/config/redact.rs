@@ -77,6 +77,9 @@ impl fmt::Debug for ConnectorConfig {
             .field("verification_token", &Redacted(&self.verification_token))
             .field("encrypt_key", &Redacted(&self.encrypt_key))
             .field("request_timeout_secs", &self.request_timeout_secs)
+            .field("bot_token", &Redacted(&self.bot_token))
+            .field("webhook_secret", &Redacted(&self.webhook_secret))
+            .field("public_url", &self.public_url)
             .finish()
     }
 }

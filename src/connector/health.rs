@@ -91,6 +91,18 @@ impl ConnectorHealth {
         health
     }
 
+    /// Telegram's long polling, `connecting` until `getMe` answers.
+    pub fn polling() -> Self {
+        let health = Self::new(ConnectorKind::Telegram, Mode::Session);
+        health.inner.state.lock().session = Some(ConnectorState::Connecting);
+        health
+    }
+
+    /// A Telegram webhook bot, `connected` while heard from within `window`.
+    pub fn telegram_webhook(window: Duration) -> Self {
+        Self::new(ConnectorKind::Telegram, Mode::Window(window))
+    }
+
     /// A Feishu webhook bot, `connected` while heard from within `window`.
     pub fn webhook(window: Duration) -> Self {
         Self::new(ConnectorKind::Feishu, Mode::Window(window))

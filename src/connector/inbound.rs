@@ -1,5 +1,8 @@
 //! Messages that arrive from a platform (or the local chat), on their way to
-//! the bot's reply pipeline.
+//! the bot's one inbound service (the reply pipeline, [`crate::chat`]): it
+//! de-duplicates by (platform, message id) once, queues durably, keeps each
+//! conversation's order and answers. Connectors only normalise and deliver;
+//! none keeps its own memory of messages seen.
 
 use crate::scope::{ChatType, ReceiveIdType, Scope};
 use async_trait::async_trait;
@@ -25,11 +28,39 @@ pub struct InboundMessage {
 
 /// Where a connector delivers inbound messages. Delivery must be quick:
 /// platforms expect an acknowledgement within seconds, so the sink only
-/// queues the work. `Ok` means the message is durably queued: only then may
-/// the platform be told it arrived.
+/// queues the work. `Ok` means the message is durably queued (`true`) or was
+/// seen before (`false`, a redelivery): only then may the platform be told
+/// it arrived.
 #[async_trait]
 pub trait InboundSink: Send + Sync + 'static {
-    async fn deliver(&self, message: InboundMessage) -> crate::store::Result<()>;
+    async fn deliver(&self, message: InboundMessage) -> crate::store::Result<bool>;
+}
+
+/// Every inbound message any bot of this process accepted (new, and durably
+/// queued), with the bot's id: for watchers such as a live console view.
+/// Nothing waits for a watcher; a slow one misses messages, never delays them.
+#[derive(Clone)]
+pub struct InboundFeed {
+    tx: tokio::sync::broadcast::Sender<(String, InboundMessage)>,
+}
+
+impl Default for InboundFeed {
+    fn default() -> Self {
+        Self {
+            tx: tokio::sync::broadcast::channel(1024).0,
+        }
+    }
+}
+
+impl InboundFeed {
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<(String, InboundMessage)> {
+        self.tx.subscribe()
+    }
+
+    /// Tells the watchers, if any.
+    pub fn publish(&self, bot_id: &str, message: &InboundMessage) {
+        let _ = self.tx.send((bot_id.to_string(), message.clone()));
+    }
 }
 
 impl InboundMessage {

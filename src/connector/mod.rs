@@ -7,6 +7,7 @@ mod health;
 pub mod inbound;
 pub mod local;
 mod names;
+pub mod telegram;
 
 pub use feishu::FeishuConnector;
 pub use health::{ConnectorHealth, ConnectorProbe, ConnectorState};
@@ -71,6 +72,9 @@ pub enum ConnectorError {
     /// The payload breaks a platform rule (size, emptiness).
     #[error("{0}")]
     Invalid(String),
+    /// The platform cannot do this at all (see [`Capabilities`]).
+    #[error("{0}")]
+    Unsupported(String),
     #[error("{0}")]
     Internal(String),
 }
@@ -82,6 +86,7 @@ impl ErrorCode for ConnectorError {
             ConnectorError::Timeout(_) => Code::PlatformTimeout,
             ConnectorError::Throttled { .. } => Code::PlatformThrottled,
             ConnectorError::Invalid(_) => Code::InvalidMessage,
+            ConnectorError::Unsupported(_) => Code::UnsupportedByPlatform,
             ConnectorError::Internal(_) => Code::Internal,
         }
     }
@@ -100,9 +105,55 @@ impl From<StoreError> for ConnectorError {
     }
 }
 
+/// What a connector's platform can send at all. A request for something it
+/// cannot do is refused (501) before anything reaches the platform.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Capabilities {
+    pub images: bool,
+    pub files: bool,
+    /// Sends again what the platform already holds, by key.
+    pub resend_by_key: bool,
+    /// Answers a given message (a quoted reply).
+    pub replies: bool,
+}
+
+impl Capabilities {
+    pub const ALL: Capabilities = Capabilities {
+        images: true,
+        files: true,
+        resend_by_key: true,
+        replies: true,
+    };
+
+    /// `Unsupported` when the payload (or its reply) needs what is missing.
+    pub fn check(&self, to: &Destination, payload: &Payload) -> Result<(), ConnectorError> {
+        let missing = match payload {
+            Payload::Text(_) => None,
+            Payload::Image { .. } if !self.images => Some("images"),
+            Payload::File { .. } if !self.files => Some("files"),
+            Payload::ImageKey(_) | Payload::FileKey(_) if !self.resend_by_key => {
+                Some("sending again by key")
+            }
+            _ => None,
+        };
+        let missing = missing.or((to.reply_to.is_some() && !self.replies).then_some("replies"));
+        match missing {
+            Some(what) => Err(ConnectorError::Unsupported(format!(
+                "this bot's platform does not support {what}"
+            ))),
+            None => Ok(()),
+        }
+    }
+}
+
 #[async_trait]
 pub trait Messenger: Send + Sync + 'static {
     async fn send(&self, to: &Destination, payload: Payload) -> Result<Sent, ConnectorError>;
+
+    /// What the platform can send; every connector declares its own.
+    fn capabilities(&self) -> Capabilities {
+        Capabilities::ALL
+    }
 
     /// The longest text message the platform takes, in bytes of UTF-8:
     /// every connector declares its own, so a message is refused the same
@@ -120,5 +171,48 @@ pub trait Messenger: Send + Sync + 'static {
             )));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn to(reply_to: Option<&str>) -> Destination {
+        Destination {
+            receive_id_type: crate::scope::ReceiveIdType::ChatId,
+            receive_id: "c1".into(),
+            reply_to: reply_to.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn what_a_platform_lacks_is_refused_with_501_and_the_rest_passes() {
+        let text_only = Capabilities {
+            images: false,
+            files: false,
+            resend_by_key: false,
+            replies: false,
+        };
+        let image = Payload::Image {
+            name: "a.png".into(),
+            bytes: vec![1],
+        };
+        let err = text_only.check(&to(None), &image).unwrap_err();
+        assert_eq!(err.code(), Code::UnsupportedByPlatform);
+        assert_eq!(err.code().status().as_u16(), 501);
+        assert!(err.to_string().contains("images"), "{err}");
+        let err = text_only
+            .check(&to(None), &Payload::FileKey("file_1".into()))
+            .unwrap_err();
+        assert!(err.to_string().contains("by key"), "{err}");
+        let err = text_only
+            .check(&to(Some("m1")), &Payload::Text("hi".into()))
+            .unwrap_err();
+        assert!(err.to_string().contains("replies"), "{err}");
+        assert!(text_only
+            .check(&to(None), &Payload::Text("hi".into()))
+            .is_ok());
+        assert!(Capabilities::ALL.check(&to(Some("m1")), &image).is_ok());
     }
 }

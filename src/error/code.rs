@@ -114,6 +114,8 @@ codes! {
     PlatformTimeout = "platform_timeout", GATEWAY_TIMEOUT;
     /// The platform kept throttling after the retries.
     PlatformThrottled = "platform_throttled", BAD_GATEWAY;
+    /// The bot's platform cannot do this at all (its connector says so).
+    UnsupportedByPlatform = "unsupported_by_platform", NOT_IMPLEMENTED;
 
     // Bots and the supervisor.
     BotNotFound = "bot_not_found", NOT_FOUND;

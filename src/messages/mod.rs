@@ -185,7 +185,9 @@ async fn deliver(
     payload: Payload,
     caption: Option<String>,
 ) -> Result<Sent> {
-    // A caption that cannot go must not leave its upload behind alone.
+    // What the platform cannot do is refused before anything is sent, and
+    // a caption that cannot go must not leave its upload behind alone.
+    messenger.capabilities().check(to, &payload)?;
     if let Some(caption) = &caption {
         messenger.check_text(caption)?;
     }

@@ -87,8 +87,11 @@ async fn run_checks(state: &BotState) -> Vec<CheckResult> {
     let http = reqwest::Client::builder().timeout(CHECK_TIMEOUT).build();
     let mut results = Vec::new();
     match (connector.kind, http) {
-        (ConnectorKind::Local, _) => {
-            let reason = "the local connector reaches no platform";
+        (ConnectorKind::Local | ConnectorKind::Telegram, _) => {
+            let reason = match connector.kind {
+                ConnectorKind::Telegram => "the Feishu checks do not apply to Telegram",
+                _ => "the local connector reaches no platform",
+            };
             results.push(CheckResult::skipped("feishu_token", reason));
             results.push(CheckResult::skipped("feishu_long_connection", reason));
         }

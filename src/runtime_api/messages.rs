@@ -56,6 +56,7 @@ pub struct FileUpload {
         (status = 400, description = "Missing, empty or non-image part; both `image` and `image_key`; no such key (local connector); not multipart; no receive id", body = ErrorBody),
         (status = 403, description = "permissions.runtime_message is disabled", body = ErrorBody),
         (status = 413, description = "The body exceeds limits.body_bytes", body = ErrorBody),
+        (status = 501, description = "The bot's platform cannot send this at all (unsupported_by_platform)", body = ErrorBody),
         (status = 502, description = "The platform refused (its code and message)", body = ErrorBody),
         (status = 504, description = "The platform did not answer in time", body = ErrorBody)))]
 pub async fn send_image(
@@ -82,6 +83,7 @@ pub async fn send_image(
         (status = 400, description = "Missing or empty part; both `file` and `file_key`; no such key (local connector); not multipart; no receive id", body = ErrorBody),
         (status = 403, description = "permissions.runtime_message is disabled", body = ErrorBody),
         (status = 413, description = "The body exceeds limits.body_bytes", body = ErrorBody),
+        (status = 501, description = "The bot's platform cannot send this at all (unsupported_by_platform)", body = ErrorBody),
         (status = 502, description = "The platform refused (its code and message)", body = ErrorBody),
         (status = 504, description = "The platform did not answer in time", body = ErrorBody)))]
 pub async fn send_file(

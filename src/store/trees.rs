@@ -29,7 +29,7 @@ pub enum Tree {
     RunEvents,
     /// `<seq:020>` → an inbound message not answered yet.
     Inbox,
-    /// `<message id>` → when it was first seen (de-duplication).
+    /// `<platform>␟<message id>` → when it was first seen (de-duplication).
     InboxSeen,
     /// `<session key>␟<seq:020>` → one `Turn` of the conversation.
     History,
@@ -40,8 +40,9 @@ pub enum Tree {
     /// `img_<32 hex>` / `file_<32 hex>` → the local connector's `KeyedFile`
     /// (the newest stored copy of what that key sends).
     LocalKeys,
-    /// `<message id>` → ms since the epoch when Feishu first delivered it.
-    FeishuSeen,
+    /// `offset` → the next Telegram `update_id` to ask for (i64): updates
+    /// below it are queued durably, so none is lost or repeated.
+    TelegramOffset,
 }
 
 impl Tree {
@@ -63,7 +64,7 @@ impl Tree {
             Tree::LocalMessages => "messages",
             Tree::LocalConversations => "conversations",
             Tree::LocalKeys => "local_keys",
-            Tree::FeishuSeen => "seen_events",
+            Tree::TelegramOffset => "telegram_offset",
         }
     }
 }

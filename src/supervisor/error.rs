@@ -29,6 +29,8 @@ pub enum SupervisorError {
     NotLocal(String),
     #[error("bot `{0}` does not take Feishu events by webhook (connector.kind = \"feishu\", connector.events = \"webhook\")")]
     NotWebhook(String),
+    #[error("bot `{0}` does not take Telegram updates by webhook (connector.kind = \"telegram\", connector.events = \"webhook\")")]
+    NotTelegramWebhook(String),
     #[error("{0}")]
     Config(#[from] ConfigError),
     #[error(transparent)]
@@ -50,7 +52,9 @@ impl ErrorCode for SupervisorError {
             SupervisorError::Unavailable { .. } | SupervisorError::Offline(_) => {
                 Code::BotUnavailable
             }
-            SupervisorError::NotLocal(_) | SupervisorError::NotWebhook(_) => Code::WrongConnector,
+            SupervisorError::NotLocal(_)
+            | SupervisorError::NotWebhook(_)
+            | SupervisorError::NotTelegramWebhook(_) => Code::WrongConnector,
             SupervisorError::Config(_) => Code::InvalidConfig,
             SupervisorError::Run(e) => e.code(),
             SupervisorError::Connector(e) => e.code(),

@@ -1,6 +1,7 @@
 //! The events listener (`supervisor.events_addr`, off unless set): platform
-//! callbacks for every bot, `POST /webhooks/feishu/{bot_id}`. No bearer
-//! token: Feishu proves itself with the signature and Verification Token.
+//! callbacks for every bot, `POST /webhooks/feishu/{bot_id}` and
+//! `/webhooks/telegram/{bot_id}`. No bearer token: Feishu proves itself with
+//! the signature and Verification Token, Telegram with its secret token.
 
 use super::Supervisor;
 use super::SupervisorError;
@@ -20,9 +21,9 @@ const BODY_LIMIT: usize = 1024 * 1024;
 #[openapi(
     info(
         title = "alice events listener",
-        description = "Platform callbacks (Feishu webhooks) for the bots of one alice process. Authenticated by the platform's signature and Verification Token, not by a bearer token."
+        description = "Platform callbacks (Feishu and Telegram webhooks) for the bots of one alice process. Authenticated by the platform's signature, Verification Token or secret token, not by a bearer token."
     ),
-    paths(feishu, health, openapi_json)
+    paths(feishu, telegram, health, openapi_json)
 )]
 pub struct EventsDoc;
 
@@ -58,6 +59,7 @@ impl EventsServer {
 
 fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/webhooks/feishu/{bot_id}").post(feishu))
+        .service(resource("/webhooks/telegram/{bot_id}").post(telegram))
         .service(resource("/healthz").get(health))
         .service(resource("/openapi.json").get(openapi_json));
 }
@@ -112,6 +114,42 @@ pub async fn feishu(
             Ok(HttpResponse::Ok().json(serde_json::json!({ "msg": "success" })))
         }
     }
+}
+
+/// A Telegram update for one bot: the `secret_token` given to `setWebhook`
+/// must come back in `X-Telegram-Bot-Api-Secret-Token`; the message is
+/// queued durably (or known as a copy) before the 200.
+#[utoipa::path(post, path = "/webhooks/telegram/{bot_id}", tag = "events",
+    params(("bot_id" = String, Path, description = "Bot id"),
+        ("X-Telegram-Bot-Api-Secret-Token" = String, Header, description = "The bot's connector.webhook_secret")),
+    request_body(content = Object, description = "A Telegram `Update`"),
+    responses(
+        (status = 200, description = "`{\"ok\": true}`"),
+        (status = 400, body = ErrorBody),
+        (status = 401, description = "Missing or wrong secret; nothing processed", body = ErrorBody),
+        (status = 404, description = "No such bot", body = ErrorBody),
+        (status = 409, description = "The bot does not take Telegram updates by webhook", body = ErrorBody),
+        (status = 503, description = "The bot is not running; Telegram retries later", body = ErrorBody)))]
+pub async fn telegram(
+    sup: web::Data<Supervisor>,
+    bot_id: web::Path<String>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse> {
+    let status = sup.status(&bot_id).await?;
+    let connector = &status.config.connector;
+    if connector.kind != ConnectorKind::Telegram || connector.events != EventsTransport::Webhook {
+        return Err(SupervisorError::NotTelegramWebhook(bot_id.to_string()).into());
+    }
+    let secret = req
+        .headers()
+        .get(crate::connector::telegram::SECRET_HEADER)
+        .and_then(|v| v.to_str().ok());
+    sup.telegram_events(&bot_id)
+        .await?
+        .accept(secret, &body)
+        .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "ok": true })))
 }
 
 /// Liveness probe (for the reverse proxy in front).

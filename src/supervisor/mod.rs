@@ -66,16 +66,6 @@ impl Supervisor {
         config: Config,
         runtime_bin: std::path::PathBuf,
     ) -> std::io::Result<Self> {
-        Self::start_with(config, runtime_bin, None).await
-    }
-
-    /// As [`Supervisor::start_with_bin`], with the sink every bot's inbound
-    /// messages go to (tests record them; `None`: [`crate::bot::default_sink`]).
-    pub async fn start_with(
-        config: Config,
-        runtime_bin: std::path::PathBuf,
-        inbound_sink: Option<crate::bot::SinkFactory>,
-    ) -> std::io::Result<Self> {
         // Agents must never hold what alice's parent left open.
         crate::fds::inherited_fds_close_on_exec();
         let data_dir = config.supervisor.data_dir.clone();
@@ -96,7 +86,6 @@ impl Supervisor {
         // bots their server, so the bot never depends on the API built on it.
         let mut host = Host::new(store, data_dir, crate::runtime_api::serve);
         host.runtime_bin = runtime_bin;
-        host.inbound_sink = inbound_sink;
         host.run_slots = Arc::new(tokio::sync::Semaphore::new(
             config.supervisor.max_concurrent_runs,
         ));
@@ -159,6 +148,14 @@ impl Supervisor {
             .filter(|s| matches!(s.state, RunState::Starting | RunState::Failed))
             .map(|s| s.config.id.clone())
             .collect()
+    }
+
+    /// Every inbound message the bots accept from now on (new ones only,
+    /// queued durably), with the bot's id.
+    pub fn inbound_feed(
+        &self,
+    ) -> tokio::sync::broadcast::Receiver<(String, crate::connector::inbound::InboundMessage)> {
+        self.inner.host.inbound_feed.subscribe()
     }
 
     pub async fn status(&self, id: &str) -> Result<UnitStatus> {
@@ -230,8 +227,9 @@ impl Supervisor {
         match &status.bot {
             Some(bot) => bot.say(message).await?,
             None => {
+                let platform = crate::config::ConnectorKind::Local.platform();
                 crate::chat::Inbox::open(self.inner.host.store.bot(id))?
-                    .push(message)
+                    .push(platform, message)
                     .await?;
                 // Started meanwhile? Then its pipeline takes it now.
                 if let Some(bot) = self.status(id).await?.bot {
@@ -273,6 +271,18 @@ impl Supervisor {
             .await?
             .bot
             .and_then(|bot| bot.feishu_events().cloned())
+            .ok_or_else(|| SupervisorError::Offline(id.to_string()))
+    }
+
+    /// A running Telegram webhook bot's receiver (503 when not running).
+    pub async fn telegram_events(
+        &self,
+        id: &str,
+    ) -> Result<crate::connector::telegram::TelegramWebhook> {
+        self.status(id)
+            .await?
+            .bot
+            .and_then(|bot| bot.telegram_events().cloned())
             .ok_or_else(|| SupervisorError::Offline(id.to_string()))
     }
 

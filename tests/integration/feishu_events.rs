@@ -538,3 +538,74 @@ async fn webhook_unknown_bots_and_other_transports_are_refused() {
     l.server.stop().await;
     s.supervisor.shutdown().await;
 }
+
+// ---- the bot's one inbound service ----
+
+/// The value of `alice_inbound_messages_total` for the bot `fs` and `outcome`.
+async fn inbound_count(s: &Setup, outcome: &str) -> f64 {
+    let text = s.supervisor.metrics().await;
+    let label = format!("outcome=\"{outcome}\"");
+    text.lines()
+        .filter(|l| l.starts_with("alice_inbound_messages_total{"))
+        .find(|l| l.contains("bot=\"fs\"") && l.contains(&label))
+        .and_then(|l| l.rsplit(' ').next()?.parse().ok())
+        .unwrap_or(0.0)
+}
+
+/// A Feishu redelivery reaches the bot's inbound service, which drops it
+/// (the transport keeps no memory of its own), and is answered once, even
+/// when it comes again after a restart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_message_delivered_twice_is_answered_once_by_the_inbound_service_even_after_a_restart() {
+    let s = setup_with_pipeline("long_connection", PONG_AGENT).await;
+    wait_connections(&s.fake, 1).await;
+    let event = message_event("om_d", "oc_1", "twice", false).to_string();
+    s.fake.send(event_frame("f1", event.as_bytes()));
+    s.fake.send(event_frame("f2", event.as_bytes()));
+    wait_acks(&s.fake, "f2", 1).await;
+    eventually("the copy counted as a duplicate", || async {
+        inbound_count(&s, "duplicate").await >= 1.0
+    })
+    .await;
+    assert_eq!(wait_reply_text(&s.fake, "om_d").await, "pong om_d");
+
+    s.supervisor.restart_bot("fs").await.expect("restart");
+    wait_connections(&s.fake, 2).await;
+    s.fake.send(event_frame("f3", event.as_bytes()));
+    let next = message_event("om_d2", "oc_1", "next", false).to_string();
+    s.fake.send(event_frame("f4", next.as_bytes()));
+    wait_reply_text(&s.fake, "om_d2").await;
+    wait_acks(&s.fake, "f3", 1).await;
+    let to_first = s
+        .fake
+        .replies()
+        .iter()
+        .filter(|(id, _)| id == "om_d")
+        .count();
+    assert_eq!(to_first, 1, "{:?}", s.fake.replies());
+    s.supervisor.shutdown().await;
+}
+
+/// Answers `re <source message id>`, slowly for a text saying `slow`.
+const ORDER_AGENT: &str = "[bots.fs.agent]\ncommand = [\"sh\", \"-c\", \"p=$(cat); case \\\"$p\\\" in *slow*) sleep 1;; esac; echo \\\"re $ALICE_SOURCE_MESSAGE_ID\\\"\"]\n";
+
+/// Messages of one Feishu conversation are answered in arrival order, even
+/// when the first takes longest.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_platform_conversation_is_answered_in_arrival_order() {
+    let s = setup_with_pipeline("long_connection", ORDER_AGENT).await;
+    wait_connections(&s.fake, 1).await;
+    for (frame, id, text) in [
+        ("f1", "om_o1", "slow"),
+        ("f2", "om_o2", "fast"),
+        ("f3", "om_o3", "fast"),
+    ] {
+        let event = message_event(id, "oc_order", text, false).to_string();
+        s.fake.send(event_frame(frame, event.as_bytes()));
+        wait_acks(&s.fake, frame, 1).await;
+    }
+    wait_reply_text(&s.fake, "om_o3").await;
+    let order: Vec<String> = s.fake.replies().into_iter().map(|(id, _)| id).collect();
+    assert_eq!(order, ["om_o1", "om_o2", "om_o3"]);
+    s.supervisor.shutdown().await;
+}

@@ -21,7 +21,7 @@ fn each_bad_config_is_one_clear_line_and_exit_2() {
     let cases = [
         ("[bots.alpha\nname = 1", "TOML syntax"),
         ("[bots.alpha]\nworkers = \"many\"", "bots.alpha.workers"),
-        ("[bots.alpha.connector]\nkind = \"telegram\"", "bots.alpha.connector.kind"),
+        ("[bots.alpha.connector]\nkind = \"irc\"", "bots.alpha.connector.kind"),
         ("[bots.\"Alpha Bot\"]\n", "bots.Alpha Bot"),
         (
             "[bots.a]\nruntime_http_addr = \"127.0.0.1:7400\"\n[bots.b]\nruntime_http_addr = \"127.0.0.1:7400\"",

@@ -1,14 +1,12 @@
 //! What both transports do with an event: keep `im.message.receive_v1`,
-//! drop redeliveries, turn it into an [`InboundMessage`] and hand it to the
-//! bot's sink.
+//! turn it into an [`InboundMessage`](crate::connector::inbound::InboundMessage)
+//! and hand it to the bot's inbound service, which drops redeliveries.
 
-use super::dedup::SeenMessages;
 use super::event::{self, Event, ReceivedMessage};
 use super::identity::BotIdentity;
 use crate::config::ConnectorConfig;
 use crate::connector::inbound::InboundSink;
 use crate::error::{Code, ErrorCode};
-use crate::store::BotStore;
 use crate::store::{Result, StoreError};
 use futures_util::FutureExt;
 use std::panic::AssertUnwindSafe;
@@ -27,7 +25,6 @@ pub struct FeishuInbound {
 
 struct Inner {
     bot_id: String,
-    seen: SeenMessages,
     identity: BotIdentity,
     sink: Arc<dyn InboundSink>,
     /// Told of every event (the webhook's liveness window).
@@ -68,7 +65,6 @@ impl FeishuInbound {
     pub fn new(
         bot_id: &str,
         connector: &ConnectorConfig,
-        store: &BotStore,
         http: reqwest::Client,
         sink: Arc<dyn InboundSink>,
         health: crate::connector::ConnectorHealth,
@@ -76,7 +72,6 @@ impl FeishuInbound {
         Ok(Self {
             inner: Arc::new(Inner {
                 bot_id: bot_id.to_string(),
-                seen: SeenMessages::open(store)?,
                 identity: BotIdentity::new(http, connector),
                 sink,
                 health,
@@ -91,9 +86,7 @@ impl FeishuInbound {
     pub async fn handle(&self, payload: &[u8]) -> Result<Outcome, HandleError> {
         self.inner.health.event();
         let event = event::parse(payload)?;
-        let outcome = self.process(event).await?;
-        self.inner.seen.durable().await?;
-        Ok(outcome)
+        Ok(self.process(event).await?)
     }
 
     /// The webhook's path: Feishu wants its answer within 3 s, so the
@@ -127,23 +120,14 @@ impl FeishuInbound {
         }
     }
 
-    /// Identity first (it may wait on the network), then the claim and the
-    /// queueing back to back, so a crash between them cannot leave a
-    /// message marked seen but never queued.
+    /// Identity first (it may wait on the network), then the delivery.
     async fn process(&self, event: Event) -> Result<Outcome> {
-        let is_message = event.message.is_some();
-        let bot_open_id = match is_message {
-            true => self.inner.identity.open_id().await,
-            false => None,
+        let Some(message) = event.message else {
+            tracing::debug!(bot = %self.inner.bot_id, event_type = %event.event_type, "event ignored");
+            return Ok(Outcome::Ignored);
         };
-        match self.claim(event).await? {
-            Some(message) => {
-                self.deliver(message, bot_open_id.as_deref()).await?;
-                Ok(Outcome::Delivered)
-            }
-            None if is_message => Ok(Outcome::Duplicate),
-            None => Ok(Outcome::Ignored),
-        }
+        let bot_open_id = self.inner.identity.open_id().await;
+        self.deliver(message, bot_open_id.as_deref()).await
     }
 
     /// The platform checked the webhook (its URL verification).
@@ -157,30 +141,21 @@ impl FeishuInbound {
         self.inner.tasks.wait().await;
     }
 
-    /// The message of a message event seen for the first time.
-    async fn claim(&self, event: Event) -> Result<Option<ReceivedMessage>> {
-        let Some(message) = event.message else {
-            tracing::debug!(bot = %self.inner.bot_id, event_type = %event.event_type, "event ignored");
-            return Ok(None);
-        };
-        if self.inner.seen.first_time(message.message_id()).await? {
-            Ok(Some(message))
-        } else {
-            tracing::info!(bot = %self.inner.bot_id, message_id = %message.message_id(), "redelivered message dropped");
-            Ok(None)
-        }
-    }
-
-    /// Hands the message to the sink; if that fails, the message is
-    /// forgotten as seen, so the platform's redelivery gets another chance.
-    async fn deliver(&self, message: ReceivedMessage, bot_open_id: Option<&str>) -> Result<()> {
+    /// Hands the message to the inbound service; `Ok` once it is on disk
+    /// (or known), so the platform may be acknowledged.
+    async fn deliver(
+        &self,
+        message: ReceivedMessage,
+        bot_open_id: Option<&str>,
+    ) -> Result<Outcome> {
         let message = message.into_inbound(bot_open_id);
         tracing::info!(bot = %self.inner.bot_id, message_id = %message.message_id, chat_type = %message.chat_type, "message received");
         let id = message.message_id.clone();
-        if let Err(e) = self.inner.sink.deliver(message).await {
-            self.inner.seen.forget(&id)?;
-            return Err(e);
+        if self.inner.sink.deliver(message).await? {
+            Ok(Outcome::Delivered)
+        } else {
+            tracing::info!(bot = %self.inner.bot_id, message_id = %id, "redelivered message dropped");
+            Ok(Outcome::Duplicate)
         }
-        self.inner.seen.durable().await
     }
 }

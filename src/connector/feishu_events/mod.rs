@@ -1,11 +1,11 @@
 //! Inbound Feishu events, by either transport (`connector.events`):
 //! the long connection the bot opens itself ([`LongConnection`]) or the
 //! supervisor's webhook listener ([`webhook`]). Both end in the bot's
-//! [`FeishuInbound`], which drops redeliveries and hands each message to the
-//! bot's [`InboundSink`](crate::connector::inbound::InboundSink) once.
+//! [`FeishuInbound`], which hands each message to the bot's inbound service
+//! ([`InboundSink`](crate::connector::inbound::InboundSink)); that drops
+//! redeliveries.
 
 mod client;
-mod dedup;
 mod dispatch;
 mod endpoint;
 pub mod event;

@@ -1,11 +1,12 @@
-//! The harness of the Feishu events tests: a supervisor whose bots deliver
-//! into a recording sink, against a fresh fake Feishu.
+//! The harness of the Feishu events tests: a supervisor whose accepted
+//! inbound messages are recorded (through its inbound feed, after the one
+//! de-duplication), against a fresh fake Feishu.
 #![allow(dead_code)]
 
 use super::fake_feishu_ws::*;
 use super::{eventually, free_ports, supervisor_toml, TestDir};
 use alice::connector::feishu_events::frame::{self, Frame};
-use alice::connector::inbound::{InboundMessage, InboundSink};
+use alice::connector::inbound::InboundMessage;
 use alice::supervisor::Supervisor;
 use std::sync::{Arc, Mutex};
 
@@ -13,24 +14,23 @@ use std::sync::{Arc, Mutex};
 #[derive(Clone, Default)]
 pub struct Recorder(Arc<Mutex<Vec<(String, InboundMessage)>>>);
 
-struct BotSink {
-    bot: String,
-    recorder: Recorder,
-}
-
-#[async_trait::async_trait]
-impl InboundSink for BotSink {
-    async fn deliver(&self, message: InboundMessage) -> alice::store::Result<()> {
-        self.recorder
-            .0
-            .lock()
-            .unwrap()
-            .push((self.bot.clone(), message));
-        Ok(())
-    }
-}
-
 impl Recorder {
+    /// Records what `supervisor` accepts from now on.
+    fn follow(&self, supervisor: &Supervisor) {
+        let mut feed = supervisor.inbound_feed();
+        let recorded = self.0.clone();
+        tokio::spawn(async move {
+            use tokio::sync::broadcast::error::RecvError;
+            loop {
+                match feed.recv().await {
+                    Ok(item) => recorded.lock().unwrap().push(item),
+                    Err(RecvError::Lagged(n)) => panic!("the recorder missed {n} messages"),
+                    Err(RecvError::Closed) => return,
+                }
+            }
+        });
+    }
+
     pub fn all(&self) -> Vec<(String, InboundMessage)> {
         self.0.lock().unwrap().clone()
     }
@@ -65,7 +65,8 @@ pub async fn setup(events: &str, extra: &str) -> Setup {
     start(events, extra, true).await
 }
 
-/// As [`setup`], but messages go to the bots' real reply pipeline.
+/// As [`setup`], with the agent `extra` names (`setup`'s agent answers
+/// nothing, so no reply is sent).
 pub async fn setup_with_pipeline(events: &str, extra: &str) -> Setup {
     start(events, extra, false).await
 }
@@ -74,26 +75,20 @@ async fn start(events: &str, extra: &str, record: bool) -> Setup {
     let fake = FakeFeishu::start().await;
     let dir = TestDir::new();
     let base = free_ports(2);
+    let silent = match record {
+        true => "[bots.fs.agent]\ncommand = [\"sh\", \"-c\", \"cat > /dev/null\"]\n",
+        false => "",
+    };
     dir.write_config(&format!(
-        "{}[bots.fs]\n[bots.fs.connector]\nkind = \"feishu\"\napp_id = \"{APP_ID}\"\napp_secret = \"{APP_SECRET}\"\nbase_url = \"{}\"\nevents = \"{events}\"\n{extra}\n[bots.plain]\n",
+        "{}[bots.fs]\n[bots.fs.connector]\nkind = \"feishu\"\napp_id = \"{APP_ID}\"\napp_secret = \"{APP_SECRET}\"\nbase_url = \"{}\"\nevents = \"{events}\"\n{extra}\n{silent}[bots.plain]\n",
         supervisor_toml(free_ports(1), base),
         fake.base_url
     ));
     let recorder = Recorder::default();
-    let sink_recorder = recorder.clone();
-    let sink: alice::bot::SinkFactory = Arc::new(move |state: &alice::bot::BotState| {
-        Arc::new(BotSink {
-            bot: state.id().to_string(),
-            recorder: sink_recorder.clone(),
-        }) as Arc<dyn InboundSink>
-    });
-    let supervisor = Supervisor::start_with(
-        dir.load(),
-        env!("CARGO_BIN_EXE_alice").into(),
-        record.then_some(sink),
-    )
-    .await
-    .expect("supervisor starts");
+    let supervisor = Supervisor::start_with_bin(dir.load(), env!("CARGO_BIN_EXE_alice").into())
+        .await
+        .expect("supervisor starts");
+    recorder.follow(&supervisor);
     for id in ["fs", "plain"] {
         eventually(&format!("{id} running"), || async {
             supervisor.status(id).await.unwrap().bot.is_some()

@@ -4,6 +4,7 @@
 mod feishu;
 mod keys;
 mod support;
+mod telegram;
 
 use crate::common::*;
 use serde_json::{json, Value};
