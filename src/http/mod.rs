@@ -18,7 +18,7 @@ pub use deadline::BodyTimeout;
 pub use guard::AccessGuard;
 pub use health::Health;
 pub use json::JsonObject;
-pub use observe::{observe, ServerLabel};
+pub use observe::{observe, RequestIds, ServerLabel};
 pub use openapi::{served as served_openapi, BearerAuth};
 
 use crate::error::{Error, RequestError};
@@ -83,6 +83,7 @@ pub fn app(
 > {
     App::new()
         .app_data(web::Data::new(ServerLabel(label.to_string())))
+        .app_data(web::Data::new(RequestIds::default()))
         .app_data(guard_data)
         .configure(extractor_configs(body_limit))
         .configure(routes)
@@ -157,6 +158,7 @@ pub fn open_app(
 > {
     App::new()
         .app_data(web::Data::new(ServerLabel(label.to_string())))
+        .app_data(web::Data::new(RequestIds::default()))
         .configure(extractor_configs(body_limit))
         .configure(routes)
         .default_service(web::to(no_route))

@@ -10,6 +10,7 @@ use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{web, HttpResponse};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 use tracing::Instrument;
 
@@ -19,23 +20,50 @@ const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 #[derive(Clone)]
 pub struct ServerLabel(pub String);
 
+/// New request ids: a random prefix per app instance (one per worker) and a
+/// counter, 32 hex digits like the UUIDs they replace. A fresh v4 UUID per
+/// request cost a `getrandom` call each time; these are as unique within
+/// the process and its logs, and cost an increment.
+pub struct RequestIds {
+    prefix: u64,
+    next: AtomicU64,
+}
+
+impl Default for RequestIds {
+    fn default() -> Self {
+        Self {
+            prefix: uuid::Uuid::new_v4().as_u64_pair().0,
+            next: AtomicU64::new(0),
+        }
+    }
+}
+
+impl RequestIds {
+    fn next(&self) -> String {
+        let n = self.next.fetch_add(1, Ordering::Relaxed);
+        format!("{:016x}{n:016x}", self.prefix)
+    }
+}
+
 pub async fn observe(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let started = Instant::now();
-    let label = req
-        .app_data::<web::Data<ServerLabel>>()
-        .map(|l| l.0.clone())
-        .unwrap_or_default();
+    // Shared, not copied: this runs for every request.
+    let label = req.app_data::<web::Data<ServerLabel>>().cloned();
+    let label = label.as_ref().map_or("", |l| l.0.as_str());
     let request_id = req
         .headers()
         .get(&REQUEST_ID)
         .and_then(|v| v.to_str().ok())
         .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
         .map(str::to_owned)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
-    let method = req.method().to_string();
+        .unwrap_or_else(|| match req.app_data::<web::Data<RequestIds>>() {
+            Some(ids) => ids.next(),
+            None => uuid::Uuid::new_v4().simple().to_string(),
+        });
+    let method = req.method().clone();
     let _in_flight = req
         .app_data::<web::Data<HttpMetrics>>()
         .map(|metrics| metrics.enter());
@@ -62,28 +90,28 @@ pub async fn observe(
         res.headers_mut().insert(REQUEST_ID, value);
     }
     let pattern = res.request().match_pattern();
-    let route = pattern
-        .clone()
-        .unwrap_or_else(|| res.request().path().to_string());
     let status = res.status().as_u16();
     let elapsed = started.elapsed().as_secs_f64();
+    {
+        let route = pattern.as_deref().unwrap_or(res.request().path());
+        let duration_ms = elapsed * 1000.0;
+        span.record("route", route);
+        span.record("status", status);
+        let _entered = span.enter();
+        tracing::info!(
+            bot = %label,
+            method = %method,
+            route = %route,
+            status,
+            duration_ms = format_args!("{duration_ms:.1}"),
+            request_id = %request_id,
+            "request"
+        );
+    }
     if let Some(metrics) = res.request().app_data::<web::Data<HttpMetrics>>() {
         // Templates only: a raw path would make one series per id.
-        metrics.request(pattern, &method, status, elapsed);
+        metrics.request(pattern, method.as_str(), status, elapsed);
     }
-    let duration_ms = elapsed * 1000.0;
-    span.record("route", route.as_str());
-    span.record("status", status);
-    let _entered = span.enter();
-    tracing::info!(
-        bot = %label,
-        method = %method,
-        route = %route,
-        status,
-        duration_ms = format_args!("{duration_ms:.1}"),
-        request_id = %request_id,
-        "request"
-    );
     Ok(res)
 }
 

@@ -5,7 +5,7 @@ use crate::error::{Code, Error};
 use crate::http::Principal;
 use crate::scope::{ReceiveIdType, Scope};
 use actix_web::dev::Payload;
-use actix_web::http::header::HeaderMap;
+use actix_web::http::header::{HeaderMap, HeaderName};
 use actix_web::{FromRequest, HttpMessage, HttpRequest};
 use std::future::{ready, Ready};
 
@@ -35,9 +35,38 @@ impl Scope {
 
 fn header(headers: &HeaderMap, field: crate::scope::Field) -> Option<String> {
     headers
-        .get(field.header())
+        .get(header_name(field))
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
+}
+
+/// The field's header as a ready `HeaderName`: looking a header up by `&str`
+/// parses the name on every call, seven times a request here.
+fn header_name(field: crate::scope::Field) -> &'static HeaderName {
+    use crate::scope::Field;
+    const fn name(s: &'static str) -> HeaderName {
+        HeaderName::from_static(s)
+    }
+    static NAMES: [HeaderName; 7] = [
+        name("x-alice-receive-id-type"),
+        name("x-alice-receive-id"),
+        name("x-alice-source-message-id"),
+        name("x-alice-actor-user-id"),
+        name("x-alice-actor-open-id"),
+        name("x-alice-chat-type"),
+        name("x-alice-session-key"),
+    ];
+    let i = match field {
+        Field::ReceiveIdType => 0,
+        Field::ReceiveId => 1,
+        Field::SourceMessageId => 2,
+        Field::ActorUserId => 3,
+        Field::ActorOpenId => 4,
+        Field::ChatType => 5,
+        Field::SessionKey => 6,
+    };
+    debug_assert_eq!(NAMES[i].as_str(), field.header());
+    &NAMES[i]
 }
 
 /// The conversation the caller is limited to (`None`: the bot's main
@@ -51,15 +80,17 @@ impl FromRequest for TokenScope {
     type Future = Ready<Result<Self, Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let principal = req.extensions().get::<Principal>().cloned();
-        let limit = principal.as_ref().and_then(|p| p.scope.clone());
+        let extensions = req.extensions();
+        // Borrowed: the main token's requests need no copy of it.
+        let principal = extensions.get::<Principal>();
+        let limit = principal.and_then(|p| p.scope.clone());
         // These routes only check the headers against the token: an unknown
         // receive id type names no conversation of the token's own.
         let (asked, unknown_type) = Scope::read_lenient(|field| header(req.headers(), field));
         let checked = if unknown_type && limit.is_some() && asked.receive_id.is_some() {
             Err(outside_scope())
         } else {
-            within_token(principal.as_ref(), asked)
+            within_token(principal, asked)
         };
         ready(checked.map(|_| TokenScope(limit)))
     }
