@@ -4,7 +4,7 @@
 
 use super::*;
 use crate::runs::{BotSpec, Harness};
-use crate::tools::{tool_skill, tools_toml, ECHO};
+use crate::tools::{tool_skill, tools_bot, ECHO};
 use rmcp::transport::TokioChildProcess;
 use serde_json::json;
 
@@ -91,15 +91,7 @@ async fn a_runs_mcp_json_reaches_mcp_with_the_runs_token_for_its_conversation_on
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alice_mcp_over_stdio_lists_what_http_lists() {
-    let extra = tools_toml("alpha", "");
-    let h = Harness::start(
-        &[BotSpec {
-            extra: &extra,
-            ..BotSpec::new("alpha", "lines.sh")
-        }],
-        "",
-    )
-    .await;
+    let h = tools_bot("", "lines.sh").await;
     tool_skill(&h, "alpha", "echo", ECHO);
     let (url, token) = (h.url("alpha"), h.token("alpha").await);
     let http = connect(&url, &token, ProtocolVersion::V_2026_07_28, &[]).await;

@@ -4,22 +4,14 @@
 use super::*;
 use crate::common::*;
 use crate::runs::{bot_call, BotSpec, Harness};
-use crate::tools::{tool_skill, tools_toml, ECHO, PNG};
+use crate::tools::{tool_skill, tools_bot, tools_toml, ECHO, PNG};
 use reqwest::Method;
 use rmcp::model::ReadResourceRequestParams;
 use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_mcp_client_lists_and_calls_the_bots_tools_in_both_eras() {
-    let extra = tools_toml("alpha", "");
-    let h = Harness::start(
-        &[BotSpec {
-            extra: &extra,
-            ..BotSpec::new("alpha", "lines.sh")
-        }],
-        "",
-    )
-    .await;
+    let h = tools_bot("", "lines.sh").await;
     tool_skill(&h, "alpha", "echo", ECHO);
     tool_skill(&h, "alpha", "fails", "#!/bin/sh\necho boom >&2\nexit 3\n");
     let (url, token) = (h.url("alpha"), h.token("alpha").await);

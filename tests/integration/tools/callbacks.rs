@@ -3,7 +3,6 @@
 
 use super::*;
 use crate::common::*;
-use crate::runs::{BotSpec, Harness};
 use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use serde_json::{json, Value};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -96,13 +95,9 @@ impl Receiver {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn callbacks_reach_a_loopback_receiver_with_the_test_switch() {
-    let extra = tools_toml("alpha", "callback_allow_loopback = true\ntimeout_secs = 1");
-    let h = Harness::start(
-        &[BotSpec {
-            extra: &extra,
-            ..BotSpec::new("alpha", "lines.sh")
-        }],
-        "",
+    let h = tools_bot(
+        "callback_allow_loopback = true\ntimeout_secs = 1",
+        "lines.sh",
     )
     .await;
     tool_skill(&h, "alpha", "echo", ECHO);
@@ -196,15 +191,7 @@ async fn callbacks_reach_a_loopback_receiver_with_the_test_switch() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn callback_urls_that_are_not_public_are_refused() {
-    let extra = tools_toml("alpha", "");
-    let h = Harness::start(
-        &[BotSpec {
-            extra: &extra,
-            ..BotSpec::new("alpha", "lines.sh")
-        }],
-        "",
-    )
-    .await;
+    let h = tools_bot("", "lines.sh").await;
     let (url, token) = (h.url("alpha"), h.token("alpha").await);
     for target in [
         "http://127.0.0.1/hook",

@@ -142,15 +142,7 @@ async fn tools_are_listed_by_expose_allowlist_and_denylist_and_refused_when_off(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn builtins_and_skill_tools_run_synchronously_with_the_callers_scope() {
-    let extra = tools_toml("alpha", "expose = \"all\"");
-    let h = Harness::start(
-        &[BotSpec {
-            extra: &extra,
-            ..BotSpec::new("alpha", "lines.sh")
-        }],
-        "",
-    )
-    .await;
+    let h = tools_bot("expose = \"all\"", "lines.sh").await;
     tool_skill(&h, "alpha", "echo", ECHO);
     let (url, token) = (h.url("alpha"), h.token("alpha").await);
     let context =
@@ -379,15 +371,7 @@ async fn builtins_and_skill_tools_run_synchronously_with_the_callers_scope() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tool_that_runs_too_long_answers_ok_false() {
-    let extra = tools_toml("alpha", "timeout_secs = 1");
-    let h = Harness::start(
-        &[BotSpec {
-            extra: &extra,
-            ..BotSpec::new("alpha", "lines.sh")
-        }],
-        "",
-    )
-    .await;
+    let h = tools_bot("timeout_secs = 1", "lines.sh").await;
     tool_skill(
         &h,
         "alpha",
@@ -412,15 +396,7 @@ async fn a_tool_that_runs_too_long_answers_ok_false() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_run_token_invokes_only_on_its_own_conversation() {
-    let extra = tools_toml("alpha", "");
-    let h = Harness::start(
-        &[BotSpec {
-            extra: &extra,
-            ..BotSpec::new("alpha", "gate.sh")
-        }],
-        "",
-    )
-    .await;
+    let h = tools_bot("", "gate.sh").await;
     tool_skill(&h, "alpha", "echo", ECHO);
     let url = h.url("alpha");
     let (status, accepted) = h

@@ -5,7 +5,7 @@
 mod callbacks;
 mod invoke;
 
-use crate::runs::{bot_call, Harness};
+use crate::runs::{bot_call, BotSpec, Harness};
 use reqwest::Method;
 use serde_json::Value;
 
@@ -16,6 +16,16 @@ pub const PNG: &str =
 /// `[bots.<id>.tools]` with tools on and `keys`.
 pub fn tools_toml(id: &str, keys: &str) -> String {
     format!("[bots.{id}.tools]\ninvoke_enabled = true\n{keys}\n")
+}
+
+/// One bot `alpha` running `agent`, with tools on and `keys`.
+pub async fn tools_bot(keys: &str, agent: &str) -> Harness {
+    let extra = tools_toml("alpha", keys);
+    let spec = BotSpec {
+        extra: &extra,
+        ..BotSpec::new("alpha", agent)
+    };
+    Harness::start(&[spec], "").await
 }
 
 /// A skill declared as a tool in bot `id`'s skills folder: `script` is its
