@@ -15,6 +15,8 @@ mod scheduler;
 mod store;
 mod template;
 mod timing;
+#[cfg(test)]
+mod timing_props;
 mod validate;
 mod wire;
 

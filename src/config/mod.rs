@@ -4,6 +4,8 @@
 mod goal;
 mod listen;
 mod load;
+#[cfg(test)]
+mod load_props;
 mod redact;
 mod shard;
 mod tools;

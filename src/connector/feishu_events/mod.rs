@@ -6,6 +6,8 @@
 //! redeliveries.
 
 mod client;
+#[cfg(test)]
+mod decode_props;
 mod dispatch;
 mod endpoint;
 pub mod event;

@@ -3,6 +3,7 @@
 
 mod feishu;
 mod keys;
+mod props;
 mod support;
 mod telegram;
 
