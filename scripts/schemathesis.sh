@@ -80,6 +80,10 @@ runtime_http_token = "schemathesis-bot-b-token"
   failed_auth_per_minute = 1000000
   [bots.b.agent]
   command = ["sh", "-c", "cat >/dev/null; echo ok"]
+  # Bot b offers its tools (and MCP to its main token); bot a keeps the
+  # default, so both the 403 and the tool calls are fuzzed.
+  [bots.b.tools]
+  invoke_enabled = true
 EOF
 
 "$BIN" serve --config "$WORK/bots.toml" >"$WORK/serve.log" 2>&1 &

@@ -22,7 +22,8 @@ use actix_web::{web, HttpRequest, HttpResponse};
         (status = 400, description = "Not a valid MCP message or headers (a JSON-RPC error)"),
         (status = 401, body = ErrorBody),
         (status = 403, description = "A web origin other than loopback, the main token without tools.invoke_enabled, or a run's token naming another conversation", body = ErrorBody),
-        (status = 404, description = "tools.mcp_enabled is false", body = ErrorBody)))]
+        (status = 404, description = "tools.mcp_enabled is false", body = ErrorBody),
+        (status = 406, description = "The Accept header does not name both application/json and text/event-stream (MCP's Streamable HTTP requires it)", body = ErrorBody)))]
 pub async fn mcp(
     state: web::Data<BotState>,
     req: HttpRequest,
