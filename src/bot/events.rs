@@ -7,6 +7,7 @@ use super::BotState;
 use crate::config::{ConnectorKind, EventsTransport};
 use crate::connector::feishu_events::{FeishuInbound, LongConnection};
 use crate::connector::inbound::InboundSink;
+use crate::connector::onebot::{Forward, OneBotInbound};
 use crate::connector::telegram::{Polling, TelegramWebhook};
 use crate::connector::ConnectorError;
 
@@ -28,6 +29,10 @@ pub struct Events {
     pub polling: Option<Polling>,
     /// Telegram's webhook receiver.
     pub telegram: Option<TelegramWebhook>,
+    /// OneBot's inbound side (the events listener serves reverse sockets
+    /// with it) and, in forward mode, the dialler.
+    pub onebot: Option<OneBotInbound>,
+    pub forward: Option<Forward>,
 }
 
 /// Sets up a Feishu bot's receiver and, with `events = "long_connection"`,
@@ -57,6 +62,16 @@ pub fn start(state: &BotState) -> Result<Events, OpenError> {
         )?;
         return Ok(Events {
             polling: Some(polling),
+            ..Events::default()
+        });
+    }
+    if let Some(link) = state.onebot() {
+        let inbound = OneBotInbound::new(state.id(), link.clone(), inbound_sink(state));
+        let forward = (connector.mode == crate::config::OneBotMode::Forward)
+            .then(|| Forward::start(inbound.clone(), connector));
+        return Ok(Events {
+            onebot: Some(inbound),
+            forward,
             ..Events::default()
         });
     }
@@ -97,7 +112,6 @@ pub fn start(state: &BotState) -> Result<Events, OpenError> {
     Ok(Events {
         receiver: Some(inbound),
         connection,
-        polling: None,
-        telegram: None,
+        ..Events::default()
     })
 }

@@ -7,6 +7,7 @@ mod health;
 pub mod inbound;
 pub mod local;
 mod names;
+pub mod onebot;
 pub mod telegram;
 
 pub use feishu::FeishuConnector;

@@ -31,6 +31,10 @@ pub enum SupervisorError {
     NotWebhook(String),
     #[error("bot `{0}` does not take Telegram updates by webhook (connector.kind = \"telegram\", connector.events = \"webhook\")")]
     NotTelegramWebhook(String),
+    #[error("bot `{0}` does not take a OneBot reverse WebSocket (connector.kind = \"onebot\", connector.mode = \"reverse\")")]
+    NotOneBotReverse(String),
+    #[error("the OneBot access token is missing or wrong")]
+    BadOneBotToken,
     #[error("{0}")]
     Config(#[from] ConfigError),
     #[error(transparent)]
@@ -54,7 +58,9 @@ impl ErrorCode for SupervisorError {
             }
             SupervisorError::NotLocal(_)
             | SupervisorError::NotWebhook(_)
-            | SupervisorError::NotTelegramWebhook(_) => Code::WrongConnector,
+            | SupervisorError::NotTelegramWebhook(_)
+            | SupervisorError::NotOneBotReverse(_) => Code::WrongConnector,
+            SupervisorError::BadOneBotToken => Code::InvalidSignature,
             SupervisorError::Config(_) => Code::InvalidConfig,
             SupervisorError::Run(e) => e.code(),
             SupervisorError::Connector(e) => e.code(),

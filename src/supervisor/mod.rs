@@ -10,6 +10,7 @@ mod probes;
 mod runs;
 mod serve;
 mod unit;
+mod ws;
 
 pub use admin_api::{AdminDoc, AdminServer};
 pub use admin_token::{admin_token, read_admin_token};
@@ -271,6 +272,15 @@ impl Supervisor {
             .await?
             .bot
             .and_then(|bot| bot.feishu_events().cloned())
+            .ok_or_else(|| SupervisorError::Offline(id.to_string()))
+    }
+
+    /// A running OneBot bot's inbound side (503 when not running).
+    pub async fn onebot_events(&self, id: &str) -> Result<crate::connector::onebot::OneBotInbound> {
+        self.status(id)
+            .await?
+            .bot
+            .and_then(|bot| bot.onebot_events().cloned())
             .ok_or_else(|| SupervisorError::Offline(id.to_string()))
     }
 

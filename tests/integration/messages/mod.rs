@@ -3,6 +3,7 @@
 
 mod feishu;
 mod keys;
+mod onebot;
 mod support;
 mod telegram;
 
