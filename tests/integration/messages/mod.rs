@@ -4,6 +4,7 @@
 mod feishu;
 mod keys;
 mod onebot;
+mod platforms;
 mod support;
 mod telegram;
 
