@@ -9,7 +9,6 @@ use crate::connector::feishu_events::{FeishuInbound, LongConnection};
 use crate::connector::inbound::InboundSink;
 use crate::connector::onebot::{Forward, OneBotInbound};
 use crate::connector::telegram::{Polling, TelegramWebhook};
-use crate::connector::ConnectorError;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -78,10 +77,7 @@ pub fn start(state: &BotState) -> Result<Events, OpenError> {
     if connector.kind != ConnectorKind::Feishu {
         return Ok(Events::default());
     }
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .map_err(|e| ConnectorError::Internal(format!("cannot build the HTTP client: {e}")))?;
+    let http = crate::connector::http_client(Duration::from_secs(30))?;
     let inbound = FeishuInbound::new(
         state.id(),
         connector,

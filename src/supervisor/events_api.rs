@@ -5,9 +5,10 @@
 //! the signature and Verification Token, Telegram with its secret token,
 //! a OneBot implementation with the bot's `access_token`.
 
+use super::callback::{connector_for, header, Route};
 use super::Supervisor;
 use super::SupervisorError;
-use crate::config::{ConnectorKind, EventsTransport, OneBotMode};
+use crate::bot::BotHandle;
 use crate::connector::feishu_events::webhook::{self, Callback};
 use crate::connector::onebot;
 use crate::error::{ErrorBody, Result};
@@ -90,14 +91,10 @@ pub async fn feishu(
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse> {
-    let status = sup.status(&bot_id).await?;
-    let connector = &status.config.connector;
-    if connector.kind != ConnectorKind::Feishu || connector.events != EventsTransport::Webhook {
-        return Err(SupervisorError::NotWebhook(bot_id.to_string()).into());
-    }
-    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let connector = connector_for(&sup, &bot_id, Route::FeishuWebhook).await?;
+    let header = |name: &str| header(&req, name);
     let callback = webhook::open(
-        connector,
+        &connector,
         &webhook::Request {
             timestamp: header(webhook::TIMESTAMP_HEADER).unwrap_or(""),
             nonce: header(webhook::NONCE_HEADER).unwrap_or(""),
@@ -108,13 +105,16 @@ pub async fn feishu(
     match callback {
         Callback::Challenge(challenge) => {
             // A bot not running yet still answers; only a running one counts it.
-            if let Ok(inbound) = sup.feishu_events(&bot_id).await {
+            if let Ok(inbound) = sup.receiver(&bot_id, BotHandle::feishu_events).await {
                 inbound.handshake();
             }
             Ok(HttpResponse::Ok().json(serde_json::json!({ "challenge": challenge })))
         }
         Callback::Event(event) => {
-            sup.feishu_events(&bot_id).await?.accept(*event).await?;
+            sup.receiver(&bot_id, BotHandle::feishu_events)
+                .await?
+                .accept(*event)
+                .await?;
             Ok(HttpResponse::Ok().json(serde_json::json!({ "msg": "success" })))
         }
     }
@@ -140,16 +140,9 @@ pub async fn telegram(
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse> {
-    let status = sup.status(&bot_id).await?;
-    let connector = &status.config.connector;
-    if connector.kind != ConnectorKind::Telegram || connector.events != EventsTransport::Webhook {
-        return Err(SupervisorError::NotTelegramWebhook(bot_id.to_string()).into());
-    }
-    let secret = req
-        .headers()
-        .get(crate::connector::telegram::SECRET_HEADER)
-        .and_then(|v| v.to_str().ok());
-    sup.telegram_events(&bot_id)
+    connector_for(&sup, &bot_id, Route::TelegramWebhook).await?;
+    let secret = header(&req, crate::connector::telegram::SECRET_HEADER);
+    sup.receiver(&bot_id, BotHandle::telegram_events)
         .await?
         .accept(secret, &body)
         .await?;
@@ -176,19 +169,12 @@ pub async fn onebot(
     req: HttpRequest,
     payload: web::Payload,
 ) -> Result<HttpResponse> {
-    let status = sup.status(&bot_id).await?;
-    let connector = &status.config.connector;
-    if connector.kind != ConnectorKind::Onebot || connector.mode != OneBotMode::Reverse {
-        return Err(SupervisorError::NotOneBotReverse(bot_id.to_string()).into());
-    }
-    let authorization = req
-        .headers()
-        .get(actix_web::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
+    let connector = connector_for(&sup, &bot_id, Route::OneBotReverse).await?;
+    let authorization = header(&req, "authorization");
     if !onebot::authorized(&connector.access_token, authorization, req.query_string()) {
         return Err(SupervisorError::BadOneBotToken.into());
     }
-    let inbound = sup.onebot_events(&bot_id).await?;
+    let inbound = sup.receiver(&bot_id, BotHandle::onebot_events).await?;
     super::ws::accept(&req, payload, move |frames, out| async move {
         inbound.serve(frames, out).await;
     })

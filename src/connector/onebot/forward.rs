@@ -4,21 +4,14 @@
 
 use super::link::OneBotInbound;
 use crate::config::ConnectorConfig;
+use crate::connector::background::{Background, Backoff};
 use futures_util::{SinkExt, StreamExt};
 use std::time::Duration;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message;
-use tokio_util::sync::CancellationToken;
-
-/// Waits before dialling again: the next one after each failure, back to
-/// the first once a session was open.
-const BACKOFF: [u64; 5] = [1, 2, 5, 10, 30];
 
 /// Dials until stopped (or dropped).
-pub struct Forward {
-    cancel: CancellationToken,
-    task: Option<tokio::task::JoinHandle<()>>,
-}
+pub struct Forward(Background);
 
 impl Forward {
     pub fn start(inbound: OneBotInbound, config: &ConnectorConfig) -> Self {
@@ -28,31 +21,11 @@ impl Forward {
             connect_timeout: Duration::from_secs(config.request_timeout_secs),
             inbound,
         };
-        let cancel = CancellationToken::new();
-        let stop = cancel.clone();
-        let task = tokio::spawn(async move {
-            tokio::select! {
-                _ = stop.cancelled() => {}
-                _ = dialer.run() => {}
-            }
-        });
-        Self {
-            cancel,
-            task: Some(task),
-        }
+        Self(Background::spawn(dialer.run()))
     }
 
-    pub async fn stop(mut self) {
-        self.cancel.cancel();
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
-    }
-}
-
-impl Drop for Forward {
-    fn drop(&mut self) {
-        self.cancel.cancel();
+    pub async fn stop(self) {
+        self.0.stop().await;
     }
 }
 
@@ -64,20 +37,20 @@ struct Dialer {
 }
 
 impl Dialer {
+    /// After a session that was open the first step comes again: a drop is
+    /// met with a quick redial.
     async fn run(self) {
-        let mut failures = 0usize;
+        let mut backoff = Backoff::default();
         loop {
             self.inbound.health().connecting();
             match self.session().await {
-                Ok(()) => failures = 0,
+                Ok(()) => backoff.reset(),
                 Err(reason) => {
                     tracing::warn!(url = %self.url, error = %reason, "cannot reach the OneBot implementation");
                     self.inbound.health().disconnected(&reason);
                 }
             }
-            let wait = BACKOFF[failures.min(BACKOFF.len() - 1)];
-            failures += 1;
-            tokio::time::sleep(Duration::from_secs(wait)).await;
+            backoff.wait().await;
         }
     }
 

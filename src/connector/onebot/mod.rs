@@ -153,8 +153,7 @@ pub fn authorized(access_token: &str, authorization: Option<&str>, query: &str) 
         .find(|(k, _)| k == "access_token")
         .map(|(_, v)| v.into_owned());
     let given = from_header.map(str::to_string).or(from_query);
-    !access_token.is_empty()
-        && given.is_some_and(|given| crate::token::tokens_equal(&given, access_token))
+    crate::token::secret_matches(access_token, given.as_deref())
 }
 
 #[cfg(test)]

@@ -251,14 +251,7 @@ async fn onebot_reverse_mode_refuses_a_wrong_token_and_serves_the_right_one() {
         .await
         .unwrap();
     assert_eq!(res.status(), 404);
-    let doc: Value = client()
-        .get(format!("http://{}/openapi.json", server.addr()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = get_json(&format!("http://{}/openapi.json", server.addr())).await;
     assert!(doc["paths"]["/onebot/{bot_id}"]["get"].is_object(), "{doc}");
     fake.dial(&url, Some(&format!("Bearer {TOKEN}")))
         .await
@@ -273,28 +266,24 @@ async fn onebot_reverse_mode_refuses_a_wrong_token_and_serves_the_right_one() {
 /// OneBot's config keys are checked by the loader, naming the key.
 #[test]
 fn onebot_config_errors_name_the_key() {
-    for (connector, key) in [
-        (
-            "kind = \"onebot\"\nws_url = \"http://x\"\n",
-            "bots.qq.connector.ws_url",
-        ),
-        (
-            "kind = \"onebot\"\nmode = \"reverse\"\n",
-            "bots.qq.connector.access_token",
-        ),
-        (
-            "kind = \"onebot\"\nevents = \"webhook\"\n",
-            "bots.qq.connector.events",
-        ),
-    ] {
-        let dir = TestDir::new();
-        dir.write_config(&format!("[bots.qq.connector]\n{connector}"));
-        let err = alice::config::load(&dir.config_path()).expect_err(connector);
-        assert!(err.to_string().contains(&format!("`{key}`")), "{err}");
-    }
-    let dir = TestDir::new();
-    dir.write_config("[bots.qq.connector]\nkind = \"onebot\"\naccess_token = \"s3cret\"\n");
-    let config = dir.load();
+    let config = assert_connector_errors(
+        "qq",
+        &[
+            (
+                "kind = \"onebot\"\nws_url = \"http://x\"\n",
+                "bots.qq.connector.ws_url",
+            ),
+            (
+                "kind = \"onebot\"\nmode = \"reverse\"\n",
+                "bots.qq.connector.access_token",
+            ),
+            (
+                "kind = \"onebot\"\nevents = \"webhook\"\n",
+                "bots.qq.connector.events",
+            ),
+        ],
+        "kind = \"onebot\"\naccess_token = \"s3cret\"\n",
+    );
     let connector = &config.bot("qq").unwrap().connector;
     assert_eq!(connector.ws_url, "ws://127.0.0.1:3001");
     assert!(!format!("{connector:?}").contains("s3cret"));
