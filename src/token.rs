@@ -15,3 +15,11 @@ pub fn generate_token() -> String {
 pub fn tokens_equal(a: &str, b: &str) -> bool {
     a.as_bytes().ct_eq(b.as_bytes()).into()
 }
+
+/// Whether a platform callback presented the bot's configured secret (a
+/// Telegram `secret_token`, a OneBot `access_token`, a Feishu Verification
+/// Token). An unset secret matches nothing: where one is optional, the
+/// caller decides before asking.
+pub fn secret_matches(expected: &str, presented: Option<&str>) -> bool {
+    !expected.is_empty() && presented.is_some_and(|given| tokens_equal(given, expected))
+}

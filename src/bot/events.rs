@@ -7,8 +7,8 @@ use super::BotState;
 use crate::config::{ConnectorKind, EventsTransport};
 use crate::connector::feishu_events::{FeishuInbound, LongConnection};
 use crate::connector::inbound::InboundSink;
+use crate::connector::onebot::{Forward, OneBotInbound};
 use crate::connector::telegram::{Polling, TelegramWebhook};
-use crate::connector::ConnectorError;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,6 +28,10 @@ pub struct Events {
     pub polling: Option<Polling>,
     /// Telegram's webhook receiver.
     pub telegram: Option<TelegramWebhook>,
+    /// OneBot's inbound side (the events listener serves reverse sockets
+    /// with it) and, in forward mode, the dialler.
+    pub onebot: Option<OneBotInbound>,
+    pub forward: Option<Forward>,
 }
 
 /// Sets up a Feishu bot's receiver and, with `events = "long_connection"`,
@@ -60,13 +64,20 @@ pub fn start(state: &BotState) -> Result<Events, OpenError> {
             ..Events::default()
         });
     }
+    if let Some(link) = state.onebot() {
+        let inbound = OneBotInbound::new(state.id(), link.clone(), inbound_sink(state));
+        let forward = (connector.mode == crate::config::OneBotMode::Forward)
+            .then(|| Forward::start(inbound.clone(), connector));
+        return Ok(Events {
+            onebot: Some(inbound),
+            forward,
+            ..Events::default()
+        });
+    }
     if connector.kind != ConnectorKind::Feishu {
         return Ok(Events::default());
     }
-    let http = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .map_err(|e| ConnectorError::Internal(format!("cannot build the HTTP client: {e}")))?;
+    let http = crate::connector::http_client(Duration::from_secs(30))?;
     let inbound = FeishuInbound::new(
         state.id(),
         connector,
@@ -97,7 +108,6 @@ pub fn start(state: &BotState) -> Result<Events, OpenError> {
     Ok(Events {
         receiver: Some(inbound),
         connection,
-        polling: None,
-        telegram: None,
+        ..Events::default()
     })
 }

@@ -18,6 +18,7 @@ pub struct BotHandle {
     pub(super) local: Option<LocalConnector>,
     pub(super) feishu: Option<FeishuInbound>,
     pub(super) telegram: Option<crate::connector::telegram::TelegramWebhook>,
+    pub(super) onebot: Option<crate::connector::onebot::OneBotInbound>,
     pub(super) metrics: crate::metrics::BotMetrics,
     pub(super) connector: crate::connector::ConnectorHealth,
 }
@@ -66,6 +67,12 @@ impl BotHandle {
     /// The receiver of the bot's Feishu events (Feishu bots only).
     pub fn feishu_events(&self) -> Option<&FeishuInbound> {
         self.feishu.as_ref()
+    }
+
+    /// OneBot's inbound side (OneBot bots only): reverse sockets are served
+    /// with it.
+    pub fn onebot_events(&self) -> Option<&crate::connector::onebot::OneBotInbound> {
+        self.onebot.as_ref()
     }
 
     /// The Telegram webhook receiver (Telegram webhook bots only).

@@ -39,6 +39,11 @@ pub struct Bot {
     /// Telegram's webhook receiver; the events listener reaches it through
     /// [`BotHandle`].
     telegram: Option<crate::connector::telegram::TelegramWebhook>,
+    /// OneBot's inbound side; the events listener serves reverse sockets
+    /// with it through [`BotHandle`].
+    onebot: Option<crate::connector::onebot::OneBotInbound>,
+    /// OneBot's forward-mode dialler (stopped first).
+    forward: Option<crate::connector::onebot::Forward>,
 }
 
 impl Bot {
@@ -89,6 +94,8 @@ impl Bot {
             feishu: events.receiver,
             polling: events.polling,
             telegram: events.telegram,
+            onebot: events.onebot,
+            forward: events.forward,
         })
     }
 
@@ -101,6 +108,7 @@ impl Bot {
             local: self.state.local().cloned(),
             feishu: self.feishu.clone(),
             telegram: self.telegram.clone(),
+            onebot: self.onebot.clone(),
             metrics: self.state.metrics().clone(),
             connector: self.state.connector_health().clone(),
         }
@@ -126,6 +134,10 @@ impl Bot {
         if let Some(polling) = self.polling.take() {
             polling.stop().await;
         }
+        if let Some(forward) = self.forward.take() {
+            forward.stop().await;
+        }
+        self.onebot = None;
         if let Some(telegram) = self.telegram.take() {
             telegram.stop();
         }

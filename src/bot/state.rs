@@ -80,6 +80,8 @@ struct Inner {
     metrics: BotMetrics,
     /// Whether messages can really arrive (the probes read it).
     health: ConnectorHealth,
+    /// A OneBot bot's socket, shared by its connector and inbound side.
+    onebot: Option<crate::connector::onebot::Link>,
     /// When this bot was opened (a restart opens it again).
     started: std::time::Instant,
 }
@@ -140,6 +142,28 @@ impl BotState {
         let folder = host.bot_folder(&config.id);
         std::fs::create_dir_all(&folder)?;
         let metrics = BotMetrics::new(&config.id, connector_name(config.connector.kind));
+        let health = match (config.connector.kind, config.connector.events) {
+            (ConnectorKind::Local, _) => ConnectorHealth::local(),
+            (ConnectorKind::Telegram, crate::config::EventsTransport::Webhook) => {
+                ConnectorHealth::telegram_webhook(std::time::Duration::from_secs(
+                    config.connector.webhook_idle_after_secs,
+                ))
+            }
+            (ConnectorKind::Telegram, _) => ConnectorHealth::polling(),
+            (ConnectorKind::Onebot, _) => ConnectorHealth::onebot(),
+            (ConnectorKind::Feishu, crate::config::EventsTransport::LongConnection) => {
+                ConnectorHealth::long_connection()
+            }
+            (ConnectorKind::Feishu, _) => ConnectorHealth::webhook(std::time::Duration::from_secs(
+                config.connector.webhook_idle_after_secs,
+            )),
+        };
+        let onebot = (config.connector.kind == ConnectorKind::Onebot).then(|| {
+            crate::connector::onebot::Link::new(
+                std::time::Duration::from_secs(config.connector.request_timeout_secs),
+                health.clone(),
+            )
+        });
         let (messenger, local): (Arc<dyn Messenger>, Option<LocalConnector>) =
             match config.connector.kind {
                 ConnectorKind::Local => {
@@ -154,6 +178,14 @@ impl BotState {
                     )?),
                     None,
                 ),
+                ConnectorKind::Onebot => (
+                    Arc::new(crate::connector::onebot::OneBotConnector::new(
+                        onebot.clone().ok_or_else(|| {
+                            crate::connector::ConnectorError::Internal("no OneBot link".into())
+                        })?,
+                    )),
+                    None,
+                ),
             };
         let messenger: Arc<dyn Messenger> = Arc::new(super::counted::Counted {
             inner: messenger,
@@ -165,21 +197,6 @@ impl BotState {
         let watched = config.connector.kind != ConnectorKind::Local
             && config.connector.events != crate::config::EventsTransport::Webhook;
         metrics.connector_up(!watched);
-        let health = match (config.connector.kind, config.connector.events) {
-            (ConnectorKind::Local, _) => ConnectorHealth::local(),
-            (ConnectorKind::Telegram, crate::config::EventsTransport::Webhook) => {
-                ConnectorHealth::telegram_webhook(std::time::Duration::from_secs(
-                    config.connector.webhook_idle_after_secs,
-                ))
-            }
-            (ConnectorKind::Telegram, _) => ConnectorHealth::polling(),
-            (ConnectorKind::Feishu, crate::config::EventsTransport::LongConnection) => {
-                ConnectorHealth::long_connection()
-            }
-            (ConnectorKind::Feishu, _) => ConnectorHealth::webhook(std::time::Duration::from_secs(
-                config.connector.webhook_idle_after_secs,
-            )),
-        };
         let workspace = config
             .agent
             .workspace
@@ -262,6 +279,7 @@ impl BotState {
                 chat,
                 metrics,
                 health,
+                onebot,
                 started: std::time::Instant::now(),
             }),
         })
@@ -275,6 +293,11 @@ impl BotState {
     /// Whether the connector can really receive (see `connector::health`).
     pub fn connector_health(&self) -> &ConnectorHealth {
         &self.inner.health
+    }
+
+    /// A OneBot bot's socket (OneBot bots only).
+    pub fn onebot(&self) -> Option<&crate::connector::onebot::Link> {
+        self.inner.onebot.as_ref()
     }
 
     /// Time since this bot was opened.
@@ -392,6 +415,7 @@ fn connector_name(kind: ConnectorKind) -> &'static str {
         ConnectorKind::Local => "local",
         ConnectorKind::Feishu => "feishu",
         ConnectorKind::Telegram => "telegram",
+        ConnectorKind::Onebot => "onebot",
     }
 }
 

@@ -427,12 +427,46 @@ fn require_secrets(bot: &BotConfig) -> Result<(), Invalid> {
                 "must be 1–50 (the Bot API caps it at 50)".into(),
             ));
         }
+    } else if bot.connector.kind == ConnectorKind::Onebot {
+        onebot_keys(bot)?;
     } else if bot.connector.events == crate::config::EventsTransport::LongPolling {
         return Err((
             key("connector.events"),
             "\"long_polling\" is Telegram's; Feishu takes \"long_connection\" or \"webhook\""
                 .into(),
         ));
+    }
+    Ok(())
+}
+
+/// OneBot: forward mode needs a `ws://`/`wss://` URL; reverse mode a token
+/// (else anyone who reaches the events listener could speak for QQ).
+fn onebot_keys(bot: &BotConfig) -> Result<(), Invalid> {
+    let key = |k: &str| format!("bots.{}.{k}", bot.id);
+    let connector = &bot.connector;
+    if connector.events != crate::config::EventsTransport::LongConnection {
+        return Err((
+            key("connector.events"),
+            "OneBot takes connector.mode (\"forward\" or \"reverse\"), not events".into(),
+        ));
+    }
+    match connector.mode {
+        crate::config::OneBotMode::Forward => {
+            let url = url::Url::parse(&connector.ws_url).ok();
+            if !url.is_some_and(|u| matches!(u.scheme(), "ws" | "wss")) {
+                return Err((
+                    key("connector.ws_url"),
+                    "must be a ws:// or wss:// URL in forward mode".into(),
+                ));
+            }
+        }
+        crate::config::OneBotMode::Reverse if connector.access_token.is_empty() => {
+            return Err((
+                key("connector.access_token"),
+                "required in reverse mode (the implementation must prove itself)".into(),
+            ));
+        }
+        crate::config::OneBotMode::Reverse => {}
     }
     Ok(())
 }

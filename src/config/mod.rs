@@ -258,6 +258,9 @@ pub enum ConnectorKind {
     Feishu,
     /// The Telegram Bot API (`src/connector/telegram/`).
     Telegram,
+    /// OneBot v11 over WebSocket: QQ through NapCat, Lagrange, LLOneBot …
+    /// (`src/connector/onebot/`).
+    Onebot,
 }
 
 impl ConnectorKind {
@@ -268,8 +271,20 @@ impl ConnectorKind {
             ConnectorKind::Local => "local",
             ConnectorKind::Feishu => "feishu",
             ConnectorKind::Telegram => "telegram",
+            ConnectorKind::Onebot => "onebot",
         }
     }
+}
+
+/// Who opens a OneBot bot's WebSocket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OneBotMode {
+    /// alice connects to the implementation's `ws_url`.
+    #[default]
+    Forward,
+    /// The implementation connects to `<events listener>/onebot/<bot id>`.
+    Reverse,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -313,6 +328,13 @@ pub struct ConnectorConfig {
     pub public_url: String,
     /// Telegram: `getUpdates`' long-polling `timeout`, in seconds.
     pub poll_timeout_secs: u64,
+    /// OneBot: who opens the WebSocket.
+    pub mode: OneBotMode,
+    /// OneBot forward mode: the implementation's WebSocket.
+    pub ws_url: String,
+    /// OneBot: the bearer token both directions check (best from
+    /// `ALICE_BOTS__<ID>__CONNECTOR__ACCESS_TOKEN`).
+    pub access_token: String,
 }
 
 /// Where the Telegram Bot API is when `base_url` is left alone.
@@ -347,6 +369,9 @@ impl Default for ConnectorConfig {
             webhook_secret: String::new(),
             public_url: String::new(),
             poll_timeout_secs: 30,
+            mode: OneBotMode::Forward,
+            ws_url: "ws://127.0.0.1:3001".into(),
+            access_token: String::new(),
         }
     }
 }

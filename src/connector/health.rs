@@ -35,7 +35,8 @@ pub struct ConnectorProbe {
     pub connected_since: Option<DateTime<Utc>>,
     /// The last inbound event from the platform.
     pub last_event_at: Option<DateTime<Utc>>,
-    /// The last pong answering our ping (long connection only).
+    /// The last pong answering our ping (Feishu's long connection), or
+    /// the last heartbeat `meta_event` (OneBot).
     pub last_pong_at: Option<DateTime<Utc>>,
     /// Why the connection last failed or dropped (kept after a recovery).
     pub last_error: Option<String>,
@@ -94,6 +95,13 @@ impl ConnectorHealth {
     /// Telegram's long polling, `connecting` until `getMe` answers.
     pub fn polling() -> Self {
         let health = Self::new(ConnectorKind::Telegram, Mode::Session);
+        health.inner.state.lock().session = Some(ConnectorState::Connecting);
+        health
+    }
+
+    /// A OneBot WebSocket (either side dials), `connecting` until it opens.
+    pub fn onebot() -> Self {
+        let health = Self::new(ConnectorKind::Onebot, Mode::Session);
         health.inner.state.lock().session = Some(ConnectorState::Connecting);
         health
     }

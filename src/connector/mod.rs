@@ -1,12 +1,14 @@
 //! Where a bot's messages go: the `Messenger` trait and its implementations,
 //! chosen per bot by `connector.kind`.
 
+mod background;
 pub mod feishu;
 pub mod feishu_events;
 mod health;
 pub mod inbound;
 pub mod local;
 mod names;
+pub mod onebot;
 pub mod telegram;
 
 pub use feishu::FeishuConnector;
@@ -144,6 +146,15 @@ impl Capabilities {
             None => Ok(()),
         }
     }
+}
+
+/// The HTTP client a connector calls its platform with: every call bounded
+/// by `timeout`.
+pub fn http_client(timeout: std::time::Duration) -> Result<reqwest::Client, ConnectorError> {
+    reqwest::Client::builder()
+        .timeout(timeout)
+        .build()
+        .map_err(|e| ConnectorError::Internal(format!("cannot build the HTTP client: {e}")))
 }
 
 #[async_trait]

@@ -87,9 +87,10 @@ async fn run_checks(state: &BotState) -> Vec<CheckResult> {
     let http = reqwest::Client::builder().timeout(CHECK_TIMEOUT).build();
     let mut results = Vec::new();
     match (connector.kind, http) {
-        (ConnectorKind::Local | ConnectorKind::Telegram, _) => {
+        (ConnectorKind::Local | ConnectorKind::Telegram | ConnectorKind::Onebot, _) => {
             let reason = match connector.kind {
                 ConnectorKind::Telegram => "the Feishu checks do not apply to Telegram",
+                ConnectorKind::Onebot => "the Feishu checks do not apply to OneBot",
                 _ => "the local connector reaches no platform",
             };
             results.push(CheckResult::skipped("feishu_token", reason));

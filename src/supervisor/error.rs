@@ -27,10 +27,13 @@ pub enum SupervisorError {
     },
     #[error("bot `{0}` does not use the local connector")]
     NotLocal(String),
-    #[error("bot `{0}` does not take Feishu events by webhook (connector.kind = \"feishu\", connector.events = \"webhook\")")]
-    NotWebhook(String),
-    #[error("bot `{0}` does not take Telegram updates by webhook (connector.kind = \"telegram\", connector.events = \"webhook\")")]
-    NotTelegramWebhook(String),
+    #[error("bot `{bot}` does not take {}", route.describe())]
+    WrongCallback {
+        bot: String,
+        route: super::callback::Route,
+    },
+    #[error("the OneBot access token is missing or wrong")]
+    BadOneBotToken,
     #[error("{0}")]
     Config(#[from] ConfigError),
     #[error(transparent)]
@@ -52,9 +55,10 @@ impl ErrorCode for SupervisorError {
             SupervisorError::Unavailable { .. } | SupervisorError::Offline(_) => {
                 Code::BotUnavailable
             }
-            SupervisorError::NotLocal(_)
-            | SupervisorError::NotWebhook(_)
-            | SupervisorError::NotTelegramWebhook(_) => Code::WrongConnector,
+            SupervisorError::NotLocal(_) | SupervisorError::WrongCallback { .. } => {
+                Code::WrongConnector
+            }
+            SupervisorError::BadOneBotToken => Code::InvalidSignature,
             SupervisorError::Config(_) => Code::InvalidConfig,
             SupervisorError::Run(e) => e.code(),
             SupervisorError::Connector(e) => e.code(),

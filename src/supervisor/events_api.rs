@@ -1,12 +1,16 @@
 //! The events listener (`supervisor.events_addr`, off unless set): platform
 //! callbacks for every bot, `POST /webhooks/feishu/{bot_id}` and
-//! `/webhooks/telegram/{bot_id}`. No bearer token: Feishu proves itself with
-//! the signature and Verification Token, Telegram with its secret token.
+//! `/webhooks/telegram/{bot_id}`, and the OneBot reverse WebSocket
+//! `GET /onebot/{bot_id}`. No Runtime API token: Feishu proves itself with
+//! the signature and Verification Token, Telegram with its secret token,
+//! a OneBot implementation with the bot's `access_token`.
 
+use super::callback::{connector_for, header, Route};
 use super::Supervisor;
 use super::SupervisorError;
-use crate::config::{ConnectorKind, EventsTransport};
+use crate::bot::BotHandle;
 use crate::connector::feishu_events::webhook::{self, Callback};
+use crate::connector::onebot;
 use crate::error::{ErrorBody, Result};
 use crate::http::server::RunningServer;
 use crate::http::{self, resource};
@@ -23,7 +27,7 @@ const BODY_LIMIT: usize = 1024 * 1024;
         title = "alice events listener",
         description = "Platform callbacks (Feishu and Telegram webhooks) for the bots of one alice process. Authenticated by the platform's signature, Verification Token or secret token, not by a bearer token."
     ),
-    paths(feishu, telegram, health, openapi_json)
+    paths(feishu, telegram, onebot, health, openapi_json)
 )]
 pub struct EventsDoc;
 
@@ -60,6 +64,7 @@ impl EventsServer {
 fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(resource("/webhooks/feishu/{bot_id}").post(feishu))
         .service(resource("/webhooks/telegram/{bot_id}").post(telegram))
+        .service(resource("/onebot/{bot_id}").get(onebot))
         .service(resource("/healthz").get(health))
         .service(resource("/openapi.json").get(openapi_json));
 }
@@ -86,14 +91,10 @@ pub async fn feishu(
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse> {
-    let status = sup.status(&bot_id).await?;
-    let connector = &status.config.connector;
-    if connector.kind != ConnectorKind::Feishu || connector.events != EventsTransport::Webhook {
-        return Err(SupervisorError::NotWebhook(bot_id.to_string()).into());
-    }
-    let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let connector = connector_for(&sup, &bot_id, Route::FeishuWebhook).await?;
+    let header = |name: &str| header(&req, name);
     let callback = webhook::open(
-        connector,
+        &connector,
         &webhook::Request {
             timestamp: header(webhook::TIMESTAMP_HEADER).unwrap_or(""),
             nonce: header(webhook::NONCE_HEADER).unwrap_or(""),
@@ -104,13 +105,16 @@ pub async fn feishu(
     match callback {
         Callback::Challenge(challenge) => {
             // A bot not running yet still answers; only a running one counts it.
-            if let Ok(inbound) = sup.feishu_events(&bot_id).await {
+            if let Ok(inbound) = sup.receiver(&bot_id, BotHandle::feishu_events).await {
                 inbound.handshake();
             }
             Ok(HttpResponse::Ok().json(serde_json::json!({ "challenge": challenge })))
         }
         Callback::Event(event) => {
-            sup.feishu_events(&bot_id).await?.accept(*event).await?;
+            sup.receiver(&bot_id, BotHandle::feishu_events)
+                .await?
+                .accept(*event)
+                .await?;
             Ok(HttpResponse::Ok().json(serde_json::json!({ "msg": "success" })))
         }
     }
@@ -136,20 +140,45 @@ pub async fn telegram(
     req: HttpRequest,
     body: web::Bytes,
 ) -> Result<HttpResponse> {
-    let status = sup.status(&bot_id).await?;
-    let connector = &status.config.connector;
-    if connector.kind != ConnectorKind::Telegram || connector.events != EventsTransport::Webhook {
-        return Err(SupervisorError::NotTelegramWebhook(bot_id.to_string()).into());
-    }
-    let secret = req
-        .headers()
-        .get(crate::connector::telegram::SECRET_HEADER)
-        .and_then(|v| v.to_str().ok());
-    sup.telegram_events(&bot_id)
+    connector_for(&sup, &bot_id, Route::TelegramWebhook).await?;
+    let secret = header(&req, crate::connector::telegram::SECRET_HEADER);
+    sup.receiver(&bot_id, BotHandle::telegram_events)
         .await?
         .accept(secret, &body)
         .await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "ok": true })))
+}
+
+/// A OneBot implementation's reverse WebSocket for one bot (`Universal`:
+/// events in, actions out, on one socket). The bot's `access_token` must
+/// come as `Authorization: Bearer <t>` (or go-cqhttp's `Token <t>`, or
+/// `?access_token=`), else 401 before the upgrade.
+#[utoipa::path(get, path = "/onebot/{bot_id}", tag = "events",
+    params(("bot_id" = String, Path, description = "Bot id"),
+        ("Authorization" = String, Header, description = "`Bearer <connector.access_token>`")),
+    responses(
+        (status = 101, description = "Switched to the WebSocket"),
+        (status = 400, description = "Not a WebSocket upgrade", body = ErrorBody),
+        (status = 401, description = "Missing or wrong access token; nothing opened", body = ErrorBody),
+        (status = 404, description = "No such bot", body = ErrorBody),
+        (status = 409, description = "The bot is not a OneBot bot in reverse mode", body = ErrorBody),
+        (status = 503, description = "The bot is not running; the implementation dials again", body = ErrorBody)))]
+pub async fn onebot(
+    sup: web::Data<Supervisor>,
+    bot_id: web::Path<String>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse> {
+    let connector = connector_for(&sup, &bot_id, Route::OneBotReverse).await?;
+    let authorization = header(&req, "authorization");
+    if !onebot::authorized(&connector.access_token, authorization, req.query_string()) {
+        return Err(SupervisorError::BadOneBotToken.into());
+    }
+    let inbound = sup.receiver(&bot_id, BotHandle::onebot_events).await?;
+    super::ws::accept(&req, payload, move |frames, out| async move {
+        inbound.serve(frames, out).await;
+    })
+    .map_err(|e| crate::error::Error::new(crate::error::Code::InvalidRequest, e.to_string()))
 }
 
 /// Liveness probe (for the reverse proxy in front).

@@ -3,6 +3,7 @@
 
 pub mod admin_api;
 mod admin_token;
+mod callback;
 pub mod console;
 mod error;
 mod events_api;
@@ -10,6 +11,7 @@ mod probes;
 mod runs;
 mod serve;
 mod unit;
+mod ws;
 
 pub use admin_api::{AdminDoc, AdminServer};
 pub use admin_token::{admin_token, read_admin_token};
@@ -261,28 +263,22 @@ impl Supervisor {
         ))
     }
 
-    /// The receiver of a running Feishu bot's events (503 when the bot is
-    /// not running: Feishu delivers again later).
-    pub async fn feishu_events(
+    /// What a running bot receives platform callbacks with, picked from its
+    /// handle (503 when the bot is not running: the platform delivers again
+    /// later). The events listener's one way into a bot.
+    pub async fn receiver<T>(
         &self,
         id: &str,
-    ) -> Result<crate::connector::feishu_events::FeishuInbound> {
+        pick: impl FnOnce(&crate::bot::BotHandle) -> Option<&T>,
+    ) -> Result<T>
+    where
+        T: Clone,
+    {
         self.status(id)
             .await?
             .bot
-            .and_then(|bot| bot.feishu_events().cloned())
-            .ok_or_else(|| SupervisorError::Offline(id.to_string()))
-    }
-
-    /// A running Telegram webhook bot's receiver (503 when not running).
-    pub async fn telegram_events(
-        &self,
-        id: &str,
-    ) -> Result<crate::connector::telegram::TelegramWebhook> {
-        self.status(id)
-            .await?
-            .bot
-            .and_then(|bot| bot.telegram_events().cloned())
+            .as_ref()
+            .and_then(|bot| pick(bot).cloned())
             .ok_or_else(|| SupervisorError::Offline(id.to_string()))
     }
 

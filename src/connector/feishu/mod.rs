@@ -26,10 +26,7 @@ pub struct FeishuConnector {
 
 impl FeishuConnector {
     pub fn new(config: &ConnectorConfig) -> Result<Self, ConnectorError> {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(config.request_timeout_secs))
-            .build()
-            .map_err(|e| ConnectorError::Internal(format!("cannot build the HTTP client: {e}")))?;
+        let http = crate::connector::http_client(Duration::from_secs(config.request_timeout_secs))?;
         let base_url = config.base_url.trim_end_matches('/');
         let tokens = TokenCache::new(base_url, &config.app_id, &config.app_secret);
         Ok(Self {

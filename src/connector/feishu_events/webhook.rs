@@ -129,8 +129,8 @@ fn check_fresh(timestamp: &str, now: i64) -> Result<(), WebhookError> {
 
 /// The Verification Token, when the bot has one configured.
 fn check_token(connector: &ConnectorConfig, token: &str) -> Result<(), WebhookError> {
-    let expected = connector.verification_token.as_bytes();
-    if expected.is_empty() || bool::from(expected.ct_eq(token.as_bytes())) {
+    let expected = &connector.verification_token;
+    if expected.is_empty() || crate::token::secret_matches(expected, Some(token)) {
         Ok(())
     } else {
         Err(WebhookError::BadSignature(

@@ -27,10 +27,7 @@ pub struct TelegramConnector {
 
 impl TelegramConnector {
     pub fn new(config: &ConnectorConfig) -> Result<Self, ConnectorError> {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(config.request_timeout_secs))
-            .build()
-            .map_err(|e| ConnectorError::Internal(format!("cannot build the HTTP client: {e}")))?;
+        let http = crate::connector::http_client(Duration::from_secs(config.request_timeout_secs))?;
         Ok(Self {
             api: Api::new(http, config.api_base(), &config.bot_token),
         })

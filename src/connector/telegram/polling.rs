@@ -6,23 +6,18 @@
 use super::api::Api;
 use super::update::{self, Me};
 use crate::config::ConnectorConfig;
+use crate::connector::background::{Background, Backoff};
 use crate::connector::inbound::InboundSink;
 use crate::connector::{ConnectorError, ConnectorHealth};
 use crate::store::{BotStore, Result as StoreResult, Tree, TypedTree};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio_util::sync::CancellationToken;
 
 const OFFSET_KEY: &str = "offset";
-/// Waits between failed calls: doubled up to the last.
-const BACKOFF: [u64; 5] = [1, 2, 5, 10, 30];
 
 /// Polls until stopped (or dropped).
-pub struct Polling {
-    cancel: CancellationToken,
-    task: Option<tokio::task::JoinHandle<()>>,
-}
+pub struct Polling(Background);
 
 struct Poller {
     bot_id: String,
@@ -46,12 +41,9 @@ impl Polling {
         metrics: crate::metrics::BotMetrics,
     ) -> std::result::Result<Self, ConnectorError> {
         // The HTTP timeout must outlast the long poll.
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(
-                config.poll_timeout_secs + config.request_timeout_secs,
-            ))
-            .build()
-            .map_err(|e| ConnectorError::Internal(format!("cannot build the HTTP client: {e}")))?;
+        let http = crate::connector::http_client(Duration::from_secs(
+            config.poll_timeout_secs + config.request_timeout_secs,
+        ))?;
         let poller = Poller {
             bot_id: bot_id.to_string(),
             api: Api::new(http, config.api_base(), &config.bot_token),
@@ -62,54 +54,35 @@ impl Polling {
             health,
             metrics,
         };
-        let cancel = CancellationToken::new();
-        let stop = cancel.clone();
-        let task = tokio::spawn(async move {
-            tokio::select! {
-                _ = stop.cancelled() => {}
-                _ = poller.run() => {}
-            }
-        });
-        Ok(Self {
-            cancel,
-            task: Some(task),
-        })
+        Ok(Self(Background::spawn(poller.run())))
     }
 
     /// Stops polling; an update not yet queued is asked for again next time.
-    pub async fn stop(mut self) {
-        self.cancel.cancel();
-        if let Some(task) = self.task.take() {
-            let _ = task.await;
-        }
-    }
-}
-
-impl Drop for Polling {
-    fn drop(&mut self) {
-        self.cancel.cancel();
+    pub async fn stop(self) {
+        self.0.stop().await;
     }
 }
 
 impl Poller {
     async fn run(self) {
-        let mut failures = 0usize;
+        let mut backoff = Backoff::default();
         let me = loop {
             match self.me().await {
                 Ok(me) => break me,
-                Err(e) => self.failed(&mut failures, &e.to_string()).await,
+                Err(e) => self.failed(&mut backoff, &e.to_string()).await,
             }
         };
         self.up();
+        backoff.reset();
         loop {
             match self.poll_once(&me).await {
                 Ok(()) => {
-                    if failures > 0 {
+                    if backoff.failing() {
                         self.up();
                     }
-                    failures = 0;
+                    backoff.reset();
                 }
-                Err(e) => self.failed(&mut failures, &e).await,
+                Err(e) => self.failed(&mut backoff, &e).await,
             }
         }
     }
@@ -119,13 +92,11 @@ impl Poller {
         self.metrics.connector_up(true);
     }
 
-    async fn failed(&self, failures: &mut usize, reason: &str) {
+    async fn failed(&self, backoff: &mut Backoff, reason: &str) {
         tracing::warn!(bot = %self.bot_id, error = %reason, "telegram polling failed");
         self.health.disconnected(reason);
         self.metrics.connector_up(false);
-        let wait = BACKOFF[(*failures).min(BACKOFF.len() - 1)];
-        *failures += 1;
-        tokio::time::sleep(Duration::from_secs(wait)).await;
+        backoff.wait().await;
     }
 
     async fn me(&self) -> std::result::Result<Me, ConnectorError> {

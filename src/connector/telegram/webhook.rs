@@ -65,10 +65,7 @@ impl TelegramWebhook {
         sink: Arc<dyn InboundSink>,
         health: ConnectorHealth,
     ) -> Result<Self, ConnectorError> {
-        let http = reqwest::Client::builder()
-            .timeout(Duration::from_secs(config.request_timeout_secs))
-            .build()
-            .map_err(|e| ConnectorError::Internal(format!("cannot build the HTTP client: {e}")))?;
+        let http = crate::connector::http_client(Duration::from_secs(config.request_timeout_secs))?;
         let this = Self {
             inner: Arc::new(Inner {
                 bot_id: bot_id.to_string(),
@@ -123,7 +120,7 @@ impl TelegramWebhook {
         secret: Option<&str>,
         body: &[u8],
     ) -> Result<(), TelegramWebhookError> {
-        if !crate::http::tokens_equal(secret.unwrap_or(""), &self.inner.secret) {
+        if !crate::token::secret_matches(&self.inner.secret, secret) {
             return Err(TelegramWebhookError::BadSecret);
         }
         let update: Value =

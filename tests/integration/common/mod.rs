@@ -4,6 +4,7 @@
 
 pub mod fake_feishu;
 pub mod fake_feishu_ws;
+pub mod fake_onebot;
 pub mod fake_telegram;
 pub mod feishu_harness;
 

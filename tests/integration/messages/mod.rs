@@ -3,6 +3,8 @@
 
 mod feishu;
 mod keys;
+mod onebot;
+mod platforms;
 mod props;
 mod support;
 mod telegram;

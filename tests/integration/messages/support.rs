@@ -105,6 +105,36 @@ pub async fn messages_of(app: &InProcess, bot: &str, receive_id: &str) -> Vec<Va
     list.as_array().expect("array").clone()
 }
 
+/// Each `[bots.<bot>.connector]` body is refused by the loader with an
+/// error naming its key; the config that loads.
+pub fn assert_connector_errors(
+    bot: &str,
+    cases: &[(&str, &str)],
+    valid: &str,
+) -> alice::config::Config {
+    for (connector, key) in cases {
+        let dir = TestDir::new();
+        dir.write_config(&format!("[bots.{bot}.connector]\n{connector}"));
+        let err = alice::config::load(&dir.config_path()).expect_err(connector);
+        assert!(err.to_string().contains(&format!("`{key}`")), "{err}");
+    }
+    let dir = TestDir::new();
+    dir.write_config(&format!("[bots.{bot}.connector]\n{valid}"));
+    dir.load()
+}
+
+/// A GET's JSON body.
+pub async fn get_json(url: &str) -> Value {
+    client()
+        .get(url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 pub fn error_of(body: &Value) -> &str {
     body["error"]
         .as_str()

@@ -2,6 +2,7 @@
 //! into the bot's inbound service, replies with `reply_parameters`, the
 //! persisted offset, 429s waited out, long answers split, uploads.
 
+use super::support::{assert_connector_errors, get_json};
 use crate::common::fake_telegram::*;
 use crate::common::*;
 use alice::supervisor::Supervisor;
@@ -219,14 +220,7 @@ async fn telegram_webhook_checks_the_secret_token_and_delivers() {
     // Only the delivery with the right secret was answered.
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     assert_eq!(tg.fake.sent("sendMessage").len(), 1);
-    let doc: Value = client()
-        .get(format!("http://{}/openapi.json", server.addr()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = get_json(&format!("http://{}/openapi.json", server.addr())).await;
     assert!(doc["paths"]["/webhooks/telegram/{bot_id}"]["post"].is_object());
     server.stop().await;
     tg.supervisor.shutdown().await;
@@ -235,7 +229,9 @@ async fn telegram_webhook_checks_the_secret_token_and_delivers() {
 /// Telegram's config keys are checked by the loader, naming the key.
 #[test]
 fn telegram_config_errors_name_the_key() {
-    for (connector, key) in [
+    let config = assert_connector_errors(
+        "tg",
+        &[
         ("kind = \"telegram\"\n", "bots.tg.connector.bot_token"),
         (
             "kind = \"telegram\"\nbot_token = \"1:a\"\nevents = \"webhook\"\nwebhook_secret = \"has space\"\npublic_url = \"https://x\"\n",
@@ -250,15 +246,9 @@ fn telegram_config_errors_name_the_key() {
             "bots.tg.connector.poll_timeout_secs",
         ),
         ("kind = \"feishu\"\napp_id = \"a\"\napp_secret = \"b\"\nevents = \"long_polling\"\n", "bots.tg.connector.events"),
-    ] {
-        let dir = TestDir::new();
-        dir.write_config(&format!("[bots.tg.connector]\n{connector}"));
-        let err = alice::config::load(&dir.config_path()).expect_err(connector);
-        assert!(err.to_string().contains(&format!("`{key}`")), "{err}");
-    }
-    let dir = TestDir::new();
-    dir.write_config("[bots.tg.connector]\nkind = \"telegram\"\nbot_token = \"1:a\"\n");
-    let config = dir.load();
+        ],
+        "kind = \"telegram\"\nbot_token = \"1:a\"\n",
+    );
     let connector = &config.bot("tg").unwrap().connector;
     assert_eq!(connector.api_base(), "https://api.telegram.org");
 }
