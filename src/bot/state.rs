@@ -162,6 +162,7 @@ impl BotState {
             crate::connector::onebot::Link::new(
                 std::time::Duration::from_secs(config.connector.request_timeout_secs),
                 health.clone(),
+                metrics.clone(),
             )
         });
         let (messenger, local): (Arc<dyn Messenger>, Option<LocalConnector>) =

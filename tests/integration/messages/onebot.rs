@@ -219,6 +219,12 @@ async fn onebot_reconnects_after_the_socket_drops_and_heartbeats_show_in_the_pro
         (p["kind"].as_str(), p["state"].as_str()),
         (Some("onebot"), Some("connected"))
     );
+    eventually("alice_connector_up is 1", || async {
+        qq.app.supervisor.metrics().await.lines().any(|l| {
+            l.starts_with("alice_connector_up{") && l.contains("bot=\"qq\"") && l.ends_with(" 1")
+        })
+    })
+    .await;
 
     qq.fake.drop_socket();
     eventually("dialled again", || async { qq.fake.connections() >= 2 }).await;
@@ -259,6 +265,9 @@ async fn onebot_reverse_mode_refuses_a_wrong_token_and_serves_the_right_one() {
     fake.group_message(5, 555, json!(format!("[CQ:at,qq={SELF_ID}] hi")));
     let sent = wait_actions(&fake, "send_group_msg", 1).await;
     assert_eq!(text_of(&sent[0]), "pong 5");
+    // A stopped bot hangs up: nothing reaches a bot that no longer runs.
+    app.supervisor.stop_bot("qq").await.unwrap();
+    eventually("the socket closed", || async { !fake.socket_open() }).await;
     server.stop().await;
     app.stop().await;
 }
@@ -287,4 +296,17 @@ fn onebot_config_errors_name_the_key() {
     let connector = &config.bot("qq").unwrap().connector;
     assert_eq!(connector.ws_url, "ws://127.0.0.1:3001");
     assert!(!format!("{connector:?}").contains("s3cret"));
+}
+
+/// A socket that stays open but goes silent for three heartbeat intervals
+/// is given up, and forward mode dials again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn onebot_a_silent_socket_is_given_up_after_three_heartbeat_intervals() {
+    let qq = forward(PONG, "").await;
+    qq.fake.heartbeat(200);
+    eventually("dialled again after the silence", || async {
+        qq.fake.connections() >= 2
+    })
+    .await;
+    qq.app.stop().await;
 }
