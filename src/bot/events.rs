@@ -42,6 +42,7 @@ pub fn start(state: &BotState) -> Result<Events, OpenError> {
         let receiver = TelegramWebhook::start(
             state.id(),
             connector,
+            state.folder(),
             inbound_sink(state),
             state.connector_health().clone(),
         )?;
@@ -55,6 +56,7 @@ pub fn start(state: &BotState) -> Result<Events, OpenError> {
             state.id(),
             connector,
             state.store(),
+            state.folder(),
             inbound_sink(state),
             state.connector_health().clone(),
             state.metrics().clone(),
