@@ -2,7 +2,7 @@
 //! into the bot's inbound service, replies with `reply_parameters`, the
 //! persisted offset, 429s waited out, long answers split, uploads.
 
-use super::support::{assert_connector_errors, get_json};
+use super::support::assert_connector_errors;
 use crate::common::fake_telegram::*;
 use crate::common::*;
 use alice::supervisor::Supervisor;
