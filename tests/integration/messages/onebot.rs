@@ -180,20 +180,6 @@ async fn onebot_an_action_never_answered_times_out_with_504() {
         .await;
     assert_eq!(status, 504, "{body}");
     assert!(error_of(&body).contains("send_group_msg"), "{body}");
-    // What QQ cannot do is refused before anything is sent.
-    qq.fake.silent(false);
-    let (status, body) = qq
-        .api
-        .post(
-            "image",
-            &[
-                ("x-alice-receive-id-type", "chat_id"),
-                ("x-alice-receive-id", "555"),
-            ],
-            &[("image_key", None, b"img_v3_1")],
-        )
-        .await;
-    assert_eq!(status, 501, "{body}");
     qq.app.stop().await;
 }
 
@@ -308,5 +294,66 @@ async fn onebot_a_silent_socket_is_given_up_after_three_heartbeat_intervals() {
         qq.fake.connections() >= 2
     })
     .await;
+    qq.app.stop().await;
+}
+
+/// What QQ cannot do is refused before anything reaches the implementation:
+/// sending again by key (501), a caption over one message's 4 500
+/// characters (400), a conversation that is neither a group nor a user.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn onebot_what_qq_cannot_do_is_refused_before_anything_is_sent() {
+    let qq = forward(PONG, "").await;
+    let group = [
+        ("x-alice-receive-id-type", "chat_id"),
+        ("x-alice-receive-id", "555"),
+    ];
+    let (status, body) = qq
+        .api
+        .post("image", &group, &[("image_key", None, b"img_v3_1")])
+        .await;
+    assert_eq!(status, 501, "{body}");
+    let caption = "字".repeat(4501);
+    let (status, body) = qq
+        .api
+        .post(
+            "image",
+            &group,
+            &[
+                ("image", Some("a.png"), PNG),
+                ("caption", None, caption.as_bytes()),
+            ],
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(error_of(&body).contains("4500"), "{body}");
+    let (status, body) = qq
+        .api
+        .post(
+            "image",
+            &[
+                ("x-alice-receive-id-type", "open_id"),
+                ("x-alice-receive-id", "ou_x"),
+            ],
+            &[("image", Some("a.png"), PNG)],
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(qq.fake.actions("send_group_msg").is_empty());
+    assert!(qq.fake.actions("send_private_msg").is_empty());
+    // A caption at the limit goes (after its image).
+    let caption = "字".repeat(4500);
+    let (status, body) = qq
+        .api
+        .post(
+            "image",
+            &group,
+            &[
+                ("image", Some("a.png"), PNG),
+                ("caption", None, caption.as_bytes()),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(qq.fake.actions("send_group_msg").len(), 2);
     qq.app.stop().await;
 }
