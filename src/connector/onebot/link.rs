@@ -273,3 +273,30 @@ impl OneBotInbound {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::answer_of;
+    use crate::error::{Code, ErrorCode};
+    use serde_json::json;
+
+    #[test]
+    fn retcode_0_and_1_succeed_anything_else_is_the_platform_refusing() {
+        let ok = json!({"status": "ok", "retcode": 0, "data": {"message_id": 5}});
+        assert_eq!(answer_of("send_msg", ok).unwrap()["message_id"], 5);
+        assert!(answer_of("send_msg", json!({"status": "async", "retcode": 1})).is_ok());
+        // go-cqhttp's 100 with `wording`, NapCat's 1400 with `message`.
+        let err = answer_of(
+            "send_group_msg",
+            json!({"status": "failed", "retcode": 100, "wording": "not in the group"}),
+        )
+        .unwrap_err();
+        assert_eq!(err.code(), Code::PlatformRejected);
+        assert!(err.to_string().contains("not in the group"), "{err}");
+        let err = answer_of(
+            "x",
+            json!({"status": "failed", "retcode": 1400, "message": "bad"}),
+        );
+        assert!(err.unwrap_err().to_string().contains("1400"));
+    }
+}
