@@ -357,3 +357,30 @@ async fn onebot_what_qq_cannot_do_is_refused_before_anything_is_sent() {
     assert_eq!(qq.fake.actions("send_group_msg").len(), 2);
     qq.app.stop().await;
 }
+
+/// A reverse socket is a request whose body lasts as long as the socket:
+/// the events listener's body deadline (30 s) must not cut it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn onebot_a_reverse_socket_outlives_the_listeners_body_deadline() {
+    let bot = qq_bot(PONG, "mode = \"reverse\"\n");
+    let (_dir, app, _apis) = start(&bot, &["qq"]).await;
+    let server = alice::supervisor::EventsServer::start(
+        app.supervisor.clone(),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .expect("events listener");
+    let fake = FakeOneBot::default();
+    fake.dial(
+        &format!("ws://{}/onebot/qq", server.addr()),
+        Some(&format!("Bearer {TOKEN}")),
+    )
+    .await
+    .expect("let in");
+    tokio::time::sleep(Duration::from_secs(32)).await;
+    assert!(fake.socket_open(), "the socket was cut");
+    fake.private_message(7, 42, json!("still there?"));
+    let sent = wait_actions(&fake, "send_private_msg", 1).await;
+    assert_eq!(text_of(&sent[0]), "pong 7");
+    server.stop().await;
+    app.stop().await;
+}
