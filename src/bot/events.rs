@@ -42,6 +42,7 @@ pub fn start(state: &BotState) -> Result<Events, OpenError> {
         let receiver = TelegramWebhook::start(
             state.id(),
             connector,
+            state.folder(),
             inbound_sink(state),
             state.connector_health().clone(),
         )?;
@@ -55,6 +56,7 @@ pub fn start(state: &BotState) -> Result<Events, OpenError> {
             state.id(),
             connector,
             state.store(),
+            state.folder(),
             inbound_sink(state),
             state.connector_health().clone(),
             state.metrics().clone(),
@@ -74,14 +76,13 @@ pub fn start(state: &BotState) -> Result<Events, OpenError> {
             ..Events::default()
         });
     }
-    if connector.kind != ConnectorKind::Feishu {
+    let Some(feishu) = state.feishu() else {
         return Ok(Events::default());
-    }
+    };
     let http = crate::connector::http_client(Duration::from_secs(30))?;
     let inbound = FeishuInbound::new(
         state.id(),
-        connector,
-        http.clone(),
+        feishu.clone(),
         inbound_sink(state),
         state.connector_health().clone(),
     )?;

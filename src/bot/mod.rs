@@ -137,7 +137,9 @@ impl Bot {
         if let Some(forward) = self.forward.take() {
             forward.stop().await;
         }
-        self.onebot = None;
+        if let Some(onebot) = self.onebot.take() {
+            onebot.stop();
+        }
         if let Some(telegram) = self.telegram.take() {
             telegram.stop();
         }
@@ -198,6 +200,9 @@ impl Drop for Bot {
         }
         if let Some(telegram) = &self.telegram {
             telegram.stop();
+        }
+        if let Some(onebot) = &self.onebot {
+            onebot.stop();
         }
     }
 }

@@ -80,6 +80,9 @@ struct Inner {
     metrics: BotMetrics,
     /// Whether messages can really arrive (the probes read it).
     health: ConnectorHealth,
+    /// A Feishu bot's connector, shared by its sending and its inbound side
+    /// (one tenant token).
+    feishu: Option<FeishuConnector>,
     /// A OneBot bot's socket, shared by its connector and inbound side.
     onebot: Option<crate::connector::onebot::Link>,
     /// When this bot was opened (a restart opens it again).
@@ -158,10 +161,15 @@ impl BotState {
                 config.connector.webhook_idle_after_secs,
             )),
         };
+        let feishu = match config.connector.kind {
+            ConnectorKind::Feishu => Some(FeishuConnector::new(&config.connector)?),
+            _ => None,
+        };
         let onebot = (config.connector.kind == ConnectorKind::Onebot).then(|| {
             crate::connector::onebot::Link::new(
                 std::time::Duration::from_secs(config.connector.request_timeout_secs),
                 health.clone(),
+                metrics.clone(),
             )
         });
         let (messenger, local): (Arc<dyn Messenger>, Option<LocalConnector>) =
@@ -171,7 +179,12 @@ impl BotState {
                         .with_retention(config.connector.keep_messages);
                     (Arc::new(local.clone()), Some(local))
                 }
-                ConnectorKind::Feishu => (Arc::new(FeishuConnector::new(&config.connector)?), None),
+                ConnectorKind::Feishu => (
+                    Arc::new(feishu.clone().ok_or_else(|| {
+                        crate::connector::ConnectorError::Internal("no Feishu connector".into())
+                    })?),
+                    None,
+                ),
                 ConnectorKind::Telegram => (
                     Arc::new(crate::connector::telegram::TelegramConnector::new(
                         &config.connector,
@@ -279,6 +292,7 @@ impl BotState {
                 chat,
                 metrics,
                 health,
+                feishu,
                 onebot,
                 started: std::time::Instant::now(),
             }),
@@ -293,6 +307,11 @@ impl BotState {
     /// Whether the connector can really receive (see `connector::health`).
     pub fn connector_health(&self) -> &ConnectorHealth {
         &self.inner.health
+    }
+
+    /// A Feishu bot's connector (Feishu bots only).
+    pub fn feishu(&self) -> Option<&FeishuConnector> {
+        self.inner.feishu.as_ref()
     }
 
     /// A OneBot bot's socket (OneBot bots only).

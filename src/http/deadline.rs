@@ -41,6 +41,13 @@ pub async fn body_deadline(
         .app_data::<web::Data<BodyTimeout>>()
         .map(|t| *t.get_ref())
         .unwrap_or_default();
+    // A WebSocket's "body" is the socket itself (the events listener's
+    // OneBot reverse connections): it lasts as long as the socket does.
+    // Only a GET can open one, and no other GET route reads a body, so the
+    // header alone frees no request that reads one.
+    if is_websocket(&req) {
+        return Ok(next.call(req).await?.map_into_boxed_body());
+    }
     let expired = Arc::new(AtomicBool::new(false));
     let payload = req.take_payload();
     if !matches!(payload, Payload::None) {
@@ -66,6 +73,15 @@ pub async fn body_deadline(
         header::HeaderValue::from_static("close"),
     );
     Ok(res.into_response(answer))
+}
+
+fn is_websocket(req: &ServiceRequest) -> bool {
+    req.method() == actix_web::http::Method::GET
+        && req
+            .headers()
+            .get(header::UPGRADE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
 }
 
 /// The payload, cut off with an error once the deadline passes.

@@ -80,6 +80,8 @@ async fn long_connection_event_is_answered_as_a_reply_through_the_pipeline() {
     s.fake.send(event_frame("f1", event.to_string().as_bytes()));
     wait_acks(&s.fake, "f1", 1).await;
     assert_eq!(wait_reply_text(&s.fake, "om_ping").await, "pong om_ping");
+    // Who the bot is (for the @mention) and the reply share one tenant token.
+    assert_eq!(s.fake.token_calls(), 1);
     s.supervisor.shutdown().await;
 }
 

@@ -20,8 +20,11 @@ const MAX_IMAGE_BYTES: usize = 10 * 1024 * 1024;
 const MAX_FILE_BYTES: usize = 30 * 1024 * 1024;
 const MAX_TEXT_BYTES: usize = 150 * 1024;
 
+/// Cloning is cheap: the clones share one HTTP client and one tenant
+/// token (the bot's inbound side asks who the bot is with it).
+#[derive(Clone)]
 pub struct FeishuConnector {
-    api: Api,
+    api: std::sync::Arc<Api>,
 }
 
 impl FeishuConnector {
@@ -30,8 +33,20 @@ impl FeishuConnector {
         let base_url = config.base_url.trim_end_matches('/');
         let tokens = TokenCache::new(base_url, &config.app_id, &config.app_secret);
         Ok(Self {
-            api: Api::new(http, base_url, tokens),
+            api: std::sync::Arc::new(Api::new(http, base_url, tokens)),
         })
+    }
+
+    /// The bot's own `open_id` (`bot/v3/info`), on the shared token.
+    pub async fn bot_open_id(&self) -> Result<String, ConnectorError> {
+        let url = self.api.url("/open-apis/bot/v3/info");
+        let data = self.api.call("bot info", |http| http.get(&url)).await?;
+        match data["bot"]["open_id"].as_str() {
+            Some(id) if !id.is_empty() => Ok(id.to_string()),
+            _ => Err(ConnectorError::Rejected(
+                "bot info: feishu named no open_id".into(),
+            )),
+        }
     }
 
     async fn upload_image(&self, name: &str, bytes: Vec<u8>) -> Result<String, ConnectorError> {

@@ -37,6 +37,10 @@ struct Envelope {
     msg: String,
     #[serde(default)]
     data: Value,
+    /// Older APIs (`bot/v3/info`) answer beside `code` and `msg`, not
+    /// under `data`: then these fields are the data.
+    #[serde(flatten)]
+    rest: serde_json::Map<String, Value>,
 }
 
 #[derive(Debug, PartialEq)]
@@ -59,6 +63,7 @@ pub fn classify(status: StatusCode, reset: Option<&str>, body: &[u8]) -> Outcome
             Outcome::InvalidToken(format!("feishu code {}: {}", e.code, e.msg))
         }
         Some(e) if e.code != 0 => Outcome::Refused(format!("feishu code {}: {}", e.code, e.msg)),
+        Some(e) if status.is_success() && e.data.is_null() => Outcome::Done(Value::Object(e.rest)),
         Some(e) if status.is_success() => Outcome::Done(e.data),
         _ => Outcome::Refused(format!("feishu answered HTTP {status}")),
     }

@@ -4,7 +4,6 @@
 
 use super::event::{self, Event, ReceivedMessage};
 use super::identity::BotIdentity;
-use crate::config::ConnectorConfig;
 use crate::connector::inbound::InboundSink;
 use crate::error::{Code, ErrorCode};
 use crate::store::{Result, StoreError};
@@ -64,15 +63,14 @@ impl ErrorCode for HandleError {
 impl FeishuInbound {
     pub fn new(
         bot_id: &str,
-        connector: &ConnectorConfig,
-        http: reqwest::Client,
+        feishu: crate::connector::FeishuConnector,
         sink: Arc<dyn InboundSink>,
         health: crate::connector::ConnectorHealth,
     ) -> Result<Self> {
         Ok(Self {
             inner: Arc::new(Inner {
                 bot_id: bot_id.to_string(),
-                identity: BotIdentity::new(http, connector),
+                identity: BotIdentity::new(feishu),
                 sink,
                 health,
                 tasks: TaskTracker::new(),

@@ -7,7 +7,8 @@ use crate::connector::inbound::InboundMessage;
 use crate::scope::{ChatType, ReceiveIdType};
 use serde_json::Value;
 
-/// The message an event carries (`post_type = "message"`), if any.
+/// The message an event carries (`post_type = "message"`, not the bot's
+/// own), if any.
 pub fn inbound(event: &Value) -> Option<InboundMessage> {
     if event["post_type"].as_str() != Some("message") {
         return None;
@@ -24,6 +25,11 @@ pub fn inbound(event: &Value) -> Option<InboundMessage> {
     };
     let message_id = id_of(&event["message_id"])?;
     let self_id = id_of(&event["self_id"]);
+    // Some implementations report the bot's own messages too: never
+    // answer oneself.
+    if self_id.as_ref() == Some(&user) {
+        return None;
+    }
     let segments = segment::parse(&event["message"]);
     Some(InboundMessage {
         message_id,
@@ -92,5 +98,9 @@ mod tests {
         );
         assert_eq!((m.message_id.as_str(), m.chat_type), ("8", ChatType::P2p));
         assert!(inbound(&json!({"post_type": "meta_event"})).is_none());
+        // The bot's own messages, as some implementations report them.
+        let own = json!({"post_type": "message", "message_type": "group", "self_id": 10001,
+            "message_id": 9, "group_id": 555, "user_id": 10001, "message": "echo"});
+        assert!(inbound(&own).is_none());
     }
 }

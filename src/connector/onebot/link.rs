@@ -35,11 +35,20 @@ struct Inner {
     pending: Mutex<HashMap<String, oneshot::Sender<Value>>>,
     next: AtomicU64,
     health: ConnectorHealth,
+    /// `alice_connector_up`: 1 while a session is open.
+    metrics: crate::metrics::BotMetrics,
+    /// Cancelled when the bot stops: every session ends (and its socket
+    /// closes), so nothing reaches a bot that no longer runs.
+    stopped: tokio_util::sync::CancellationToken,
 }
 
 impl Link {
     /// Calls wait at most `timeout` for a connection and their answer.
-    pub fn new(timeout: Duration, health: ConnectorHealth) -> Self {
+    pub fn new(
+        timeout: Duration,
+        health: ConnectorHealth,
+        metrics: crate::metrics::BotMetrics,
+    ) -> Self {
         Self {
             inner: Arc::new(Inner {
                 timeout,
@@ -47,6 +56,8 @@ impl Link {
                 pending: Mutex::default(),
                 next: AtomicU64::new(1),
                 health,
+                metrics,
+                stopped: Default::default(),
             }),
         }
     }
@@ -102,6 +113,7 @@ impl Link {
         let id = self.inner.next.fetch_add(1, Ordering::Relaxed);
         self.inner.out.send_replace(Some((id, out)));
         self.inner.health.connected();
+        self.inner.metrics.connector_up(true);
         id
     }
 
@@ -113,6 +125,7 @@ impl Link {
             self.inner.out.send_replace(None);
             self.inner.pending.lock().clear();
             self.inner.health.disconnected(reason);
+            self.inner.metrics.connector_up(false);
         }
     }
 
@@ -174,21 +187,36 @@ impl OneBotInbound {
         &self.link.inner.health
     }
 
+    /// Ends every session, now and to come (at the bot's stop).
+    pub fn stop(&self) {
+        self.link.inner.stopped.cancel();
+    }
+
     /// Runs one session until the socket ends (or goes silent); says why.
     pub async fn serve<S>(&self, mut frames: S, out: Outbox) -> String
     where
         S: Stream<Item = Result<String, String>> + Unpin,
     {
+        let stopped = self.link.inner.stopped.clone();
+        if stopped.is_cancelled() {
+            return "the bot stopped".into();
+        }
         let id = self.link.open(out);
         tracing::info!(bot = %self.bot_id, "OneBot connected");
         let mut silence: Option<Duration> = None;
         let reason = loop {
-            let next = match silence {
-                Some(limit) => match tokio::time::timeout(limit, frames.next()).await {
-                    Ok(next) => next,
-                    Err(_) => break format!("no heartbeat for {} s", limit.as_secs()),
-                },
-                None => frames.next().await,
+            let next = tokio::select! {
+                _ = stopped.cancelled() => break "the bot stopped".to_string(),
+                next = async {
+                    match silence {
+                        Some(limit) => tokio::time::timeout(limit, frames.next()).await.map_err(|_| limit),
+                        None => Ok(frames.next().await),
+                    }
+                } => next,
+            };
+            let next = match next {
+                Ok(next) => next,
+                Err(limit) => break format!("no heartbeat for {} s", limit.as_secs()),
             };
             match next {
                 None => break "the implementation closed the connection".to_string(),
@@ -243,5 +271,32 @@ impl OneBotInbound {
                 None
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::answer_of;
+    use crate::error::{Code, ErrorCode};
+    use serde_json::json;
+
+    #[test]
+    fn retcode_0_and_1_succeed_anything_else_is_the_platform_refusing() {
+        let ok = json!({"status": "ok", "retcode": 0, "data": {"message_id": 5}});
+        assert_eq!(answer_of("send_msg", ok).unwrap()["message_id"], 5);
+        assert!(answer_of("send_msg", json!({"status": "async", "retcode": 1})).is_ok());
+        // go-cqhttp's 100 with `wording`, NapCat's 1400 with `message`.
+        let err = answer_of(
+            "send_group_msg",
+            json!({"status": "failed", "retcode": 100, "wording": "not in the group"}),
+        )
+        .unwrap_err();
+        assert_eq!(err.code(), Code::PlatformRejected);
+        assert!(err.to_string().contains("not in the group"), "{err}");
+        let err = answer_of(
+            "x",
+            json!({"status": "failed", "retcode": 1400, "message": "bad"}),
+        );
+        assert!(err.unwrap_err().to_string().contains("1400"));
     }
 }

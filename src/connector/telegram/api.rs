@@ -16,14 +16,34 @@ pub struct Api {
     http: reqwest::Client,
     /// `<base_url>/bot<token>`: never logged (it holds the token).
     root: String,
+    /// `<base_url>/file/bot<token>`, where `getFile`'s paths are fetched.
+    files: String,
 }
 
 impl Api {
     pub fn new(http: reqwest::Client, base_url: &str, token: &str) -> Self {
+        let base = base_url.trim_end_matches('/');
         Self {
             http,
-            root: format!("{}/bot{token}", base_url.trim_end_matches('/')),
+            root: format!("{base}/bot{token}"),
+            files: format!("{base}/file/bot{token}"),
         }
+    }
+
+    /// The bytes of a file `getFile` named (`file_path`).
+    pub async fn download(&self, file_path: &str) -> Result<Vec<u8>, ConnectorError> {
+        let res = self
+            .http
+            .get(format!("{}/{file_path}", self.files))
+            .send()
+            .await
+            .and_then(|r| r.error_for_status())
+            .map_err(|e| transport_error("file download", e))?;
+        let bytes = res
+            .bytes()
+            .await
+            .map_err(|e| transport_error("file download", e))?;
+        Ok(bytes.to_vec())
     }
 
     /// Calls `method` with the request `build` makes (again per attempt:

@@ -4,6 +4,7 @@
 //! this folder knows Telegram's wire format.
 
 mod api;
+mod files;
 mod polling;
 mod update;
 mod webhook;

@@ -4,6 +4,7 @@
 //! restart neither loses nor repeats a message.
 
 use super::api::Api;
+use super::files::Files;
 use super::update::{self, Me};
 use crate::config::ConnectorConfig;
 use crate::connector::background::{Background, Backoff};
@@ -26,6 +27,8 @@ struct Poller {
     offset: TypedTree<i64>,
     store: BotStore,
     sink: Arc<dyn InboundSink>,
+    /// Photos and documents saved into the bot's folder.
+    files: Files,
     health: ConnectorHealth,
     /// `alice_connector_up`: 1 while `getUpdates` answers.
     metrics: crate::metrics::BotMetrics,
@@ -36,6 +39,7 @@ impl Polling {
         bot_id: &str,
         config: &ConnectorConfig,
         store: &BotStore,
+        folder: &std::path::Path,
         sink: Arc<dyn InboundSink>,
         health: ConnectorHealth,
         metrics: crate::metrics::BotMetrics,
@@ -44,9 +48,11 @@ impl Polling {
         let http = crate::connector::http_client(Duration::from_secs(
             config.poll_timeout_secs + config.request_timeout_secs,
         ))?;
+        let api = Api::new(http, config.api_base(), &config.bot_token);
         let poller = Poller {
             bot_id: bot_id.to_string(),
-            api: Api::new(http, config.api_base(), &config.bot_token),
+            files: Files::new(api.clone(), folder),
+            api,
             timeout_secs: config.poll_timeout_secs,
             offset: store.tree(Tree::TelegramOffset)?,
             store: store.clone(),
@@ -130,7 +136,8 @@ impl Poller {
             return Ok(());
         };
         self.health.event();
-        if let Some(message) = update::inbound(update, me) {
+        if let Some(mut message) = update::inbound(update, me) {
+            self.files.attach(update, &mut message).await;
             tracing::info!(bot = %self.bot_id, message_id = %message.message_id, chat_type = %message.chat_type, "message received");
             self.sink.deliver(message).await?;
         }

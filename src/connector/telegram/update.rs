@@ -6,6 +6,9 @@ use crate::connector::inbound::InboundMessage;
 use crate::scope::{ChatType, ReceiveIdType};
 use serde_json::Value;
 
+/// The text of a message with neither text nor caption (a photo alone).
+pub const NO_TEXT: &str = "[attachment]";
+
 /// Who the bot is (from `getMe`): what a mention or a reply names.
 #[derive(Debug, Clone)]
 pub struct Me {
@@ -23,7 +26,7 @@ pub fn inbound(update: &Value, me: &Me) -> Option<InboundMessage> {
     let (text, entities) = match message["text"].as_str() {
         Some(text) => (text, &message["entities"]),
         None => (
-            message["caption"].as_str().unwrap_or("[attachment]"),
+            message["caption"].as_str().unwrap_or(NO_TEXT),
             &message["caption_entities"],
         ),
     };

@@ -5,6 +5,7 @@
 //! Telegram retries a non-2xx answer, so a storage failure is a 500.
 
 use super::api::Api;
+use super::files::Files;
 use super::update::{self, Me};
 use crate::config::ConnectorConfig;
 use crate::connector::inbound::InboundSink;
@@ -52,6 +53,8 @@ struct Inner {
     api: Api,
     me: OnceCell<Me>,
     sink: Arc<dyn InboundSink>,
+    /// Photos and documents saved into the bot's folder.
+    files: Files,
     health: ConnectorHealth,
     registration: tokio_util::sync::CancellationToken,
 }
@@ -62,15 +65,18 @@ impl TelegramWebhook {
     pub fn start(
         bot_id: &str,
         config: &ConnectorConfig,
+        folder: &std::path::Path,
         sink: Arc<dyn InboundSink>,
         health: ConnectorHealth,
     ) -> Result<Self, ConnectorError> {
         let http = crate::connector::http_client(Duration::from_secs(config.request_timeout_secs))?;
+        let api = Api::new(http, config.api_base(), &config.bot_token);
         let this = Self {
             inner: Arc::new(Inner {
                 bot_id: bot_id.to_string(),
                 secret: config.webhook_secret.clone(),
-                api: Api::new(http, config.api_base(), &config.bot_token),
+                files: Files::new(api.clone(), folder),
+                api,
                 me: OnceCell::new(),
                 sink,
                 health,
@@ -138,7 +144,8 @@ impl TelegramWebhook {
             })
             .await
             .map_err(|e| TelegramWebhookError::Identity(e.to_string()))?;
-        if let Some(message) = update::inbound(&update, me) {
+        if let Some(mut message) = update::inbound(&update, me) {
+            self.inner.files.attach(&update, &mut message).await;
             tracing::info!(bot = %self.inner.bot_id, message_id = %message.message_id, "message received");
             self.inner.sink.deliver(message).await?;
         }

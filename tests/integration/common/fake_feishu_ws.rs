@@ -32,6 +32,8 @@ struct State {
     current: Option<mpsc::UnboundedSender<Option<Frame>>>,
     /// Pings go unanswered while set (a half-dead connection).
     silent: bool,
+    /// Tenant tokens handed out.
+    token_calls: usize,
 }
 
 #[derive(Clone)]
@@ -74,6 +76,11 @@ impl FakeFeishu {
         .run();
         tokio::spawn(server);
         Self { base_url, state }
+    }
+
+    /// Tenant tokens handed out so far.
+    pub fn token_calls(&self) -> usize {
+        self.state.lock().unwrap().token_calls
     }
 
     pub fn connections(&self) -> usize {
@@ -161,8 +168,12 @@ async fn endpoint(
     }))
 }
 
-async fn tenant_token(body: web::Json<Value>) -> HttpResponse {
+async fn tenant_token(
+    data: web::Data<(Arc<Mutex<State>>, String)>,
+    body: web::Json<Value>,
+) -> HttpResponse {
     if body["app_id"] == APP_ID && body["app_secret"] == APP_SECRET {
+        data.0.lock().unwrap().token_calls += 1;
         HttpResponse::Ok().json(
             json!({"code": 0, "msg": "ok", "tenant_access_token": TENANT_TOKEN, "expire": 7200}),
         )

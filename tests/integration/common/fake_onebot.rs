@@ -158,6 +158,14 @@ impl FakeOneBot {
         }
     }
 
+    /// Whether a socket is open (alice has not closed it).
+    pub fn socket_open(&self) -> bool {
+        let s = self.state.lock().unwrap();
+        s.socket
+            .as_ref()
+            .is_some_and(|(_, task)| !task.is_finished())
+    }
+
     pub fn connections(&self) -> usize {
         self.state.lock().unwrap().connections
     }

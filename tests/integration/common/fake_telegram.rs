@@ -22,6 +22,8 @@ struct State {
     /// `sendMessage` calls still to refuse with 429 `retry_after`.
     throttle: Vec<u64>,
     next_message_id: i64,
+    /// `file_id` → its bytes (served by `getFile` and `/file/bot…/…`).
+    files: std::collections::HashMap<String, Vec<u8>>,
 }
 
 #[derive(Clone)]
@@ -44,6 +46,7 @@ impl FakeTelegram {
                 .app_data(web::Data::new(data.clone()))
                 .app_data(web::PayloadConfig::new(16 * 1024 * 1024))
                 .route("/bot{token}/{method}", web::post().to(call))
+                .route("/file/bot{token}/{path:.*}", web::get().to(file))
         })
         .workers(1)
         .listen(listener)
@@ -70,6 +73,37 @@ impl FakeTelegram {
             .unwrap()
             .updates
             .push(json!({"update_id": update_id, "message": message}));
+    }
+
+    /// Queues a photo (with `caption`) from user 5 in `chat`, and keeps its
+    /// bytes for `getFile`.
+    pub fn photo(&self, update_id: i64, chat: i64, message_id: i64, caption: &str, bytes: &[u8]) {
+        let file_id = format!("ph{update_id}");
+        self.state
+            .lock()
+            .unwrap()
+            .files
+            .insert(file_id.clone(), bytes.to_vec());
+        let sizes = json!([
+            {"file_id": "thumb", "file_unique_id": "t", "width": 90, "height": 90},
+            {"file_id": file_id, "file_unique_id": "u", "width": 800, "height": 600, "file_size": bytes.len()},
+        ]);
+        self.message(
+            update_id,
+            chat,
+            message_id,
+            "",
+            json!({"photo": sizes, "caption": caption}),
+        );
+        // A photo has no `text`.
+        let mut s = self.state.lock().unwrap();
+        if let Some(m) = s
+            .updates
+            .last_mut()
+            .and_then(|u| u["message"].as_object_mut())
+        {
+            m.remove("text");
+        }
     }
 
     pub fn offsets(&self) -> Vec<Option<i64>> {
@@ -129,6 +163,17 @@ async fn call(
             state.lock().unwrap().offsets.push(offset);
             ok(json!([]))
         }
+        "getFile" => {
+            let id = body["file_id"].as_str().unwrap_or_default().to_string();
+            match state.lock().unwrap().files.get(&id) {
+                Some(bytes) => ok(
+                    json!({"file_id": id, "file_unique_id": "u", "file_size": bytes.len(), "file_path": format!("photos/{id}.jpg")}),
+                ),
+                None => HttpResponse::BadRequest().json(
+                    json!({"ok": false, "error_code": 400, "description": "Bad Request: invalid file_id"}),
+                ),
+            }
+        }
         "setWebhook" => {
             state.lock().unwrap().sent.push((method.clone(), body));
             ok(json!(true))
@@ -159,6 +204,22 @@ async fn call(
         _ => HttpResponse::NotFound().json(
             json!({"ok": false, "error_code": 404, "description": "Not Found: method not found"}),
         ),
+    }
+}
+
+/// A file's bytes by its `file_path` (`photos/<file_id>.jpg`).
+async fn file(
+    path: web::Path<(String, String)>,
+    state: web::Data<Arc<Mutex<State>>>,
+) -> HttpResponse {
+    let (token, path) = path.into_inner();
+    let id = path
+        .trim_start_matches("photos/")
+        .trim_end_matches(".jpg")
+        .to_string();
+    match (token == TOKEN, state.lock().unwrap().files.get(&id)) {
+        (true, Some(bytes)) => HttpResponse::Ok().body(bytes.clone()),
+        _ => HttpResponse::NotFound().finish(),
     }
 }
 

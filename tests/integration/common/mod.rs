@@ -80,6 +80,18 @@ pub fn client() -> reqwest::Client {
         .expect("client")
 }
 
+/// A GET's JSON body (no token).
+pub async fn get_json(url: &str) -> Value {
+    client()
+        .get(url)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 /// Polls `url` until it answers 200 or the deadline passes.
 pub async fn wait_healthy(url: &str) {
     let client = client();

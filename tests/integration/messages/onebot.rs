@@ -180,20 +180,6 @@ async fn onebot_an_action_never_answered_times_out_with_504() {
         .await;
     assert_eq!(status, 504, "{body}");
     assert!(error_of(&body).contains("send_group_msg"), "{body}");
-    // What QQ cannot do is refused before anything is sent.
-    qq.fake.silent(false);
-    let (status, body) = qq
-        .api
-        .post(
-            "image",
-            &[
-                ("x-alice-receive-id-type", "chat_id"),
-                ("x-alice-receive-id", "555"),
-            ],
-            &[("image_key", None, b"img_v3_1")],
-        )
-        .await;
-    assert_eq!(status, 501, "{body}");
     qq.app.stop().await;
 }
 
@@ -219,6 +205,12 @@ async fn onebot_reconnects_after_the_socket_drops_and_heartbeats_show_in_the_pro
         (p["kind"].as_str(), p["state"].as_str()),
         (Some("onebot"), Some("connected"))
     );
+    eventually("alice_connector_up is 1", || async {
+        qq.app.supervisor.metrics().await.lines().any(|l| {
+            l.starts_with("alice_connector_up{") && l.contains("bot=\"qq\"") && l.ends_with(" 1")
+        })
+    })
+    .await;
 
     qq.fake.drop_socket();
     eventually("dialled again", || async { qq.fake.connections() >= 2 }).await;
@@ -259,6 +251,9 @@ async fn onebot_reverse_mode_refuses_a_wrong_token_and_serves_the_right_one() {
     fake.group_message(5, 555, json!(format!("[CQ:at,qq={SELF_ID}] hi")));
     let sent = wait_actions(&fake, "send_group_msg", 1).await;
     assert_eq!(text_of(&sent[0]), "pong 5");
+    // A stopped bot hangs up: nothing reaches a bot that no longer runs.
+    app.supervisor.stop_bot("qq").await.unwrap();
+    eventually("the socket closed", || async { !fake.socket_open() }).await;
     server.stop().await;
     app.stop().await;
 }
@@ -287,4 +282,105 @@ fn onebot_config_errors_name_the_key() {
     let connector = &config.bot("qq").unwrap().connector;
     assert_eq!(connector.ws_url, "ws://127.0.0.1:3001");
     assert!(!format!("{connector:?}").contains("s3cret"));
+}
+
+/// A socket that stays open but goes silent for three heartbeat intervals
+/// is given up, and forward mode dials again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn onebot_a_silent_socket_is_given_up_after_three_heartbeat_intervals() {
+    let qq = forward(PONG, "").await;
+    qq.fake.heartbeat(200);
+    eventually("dialled again after the silence", || async {
+        qq.fake.connections() >= 2
+    })
+    .await;
+    qq.app.stop().await;
+}
+
+/// What QQ cannot do is refused before anything reaches the implementation:
+/// sending again by key (501), a caption over one message's 4 500
+/// characters (400), a conversation that is neither a group nor a user.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn onebot_what_qq_cannot_do_is_refused_before_anything_is_sent() {
+    let qq = forward(PONG, "").await;
+    let group = [
+        ("x-alice-receive-id-type", "chat_id"),
+        ("x-alice-receive-id", "555"),
+    ];
+    let (status, body) = qq
+        .api
+        .post("image", &group, &[("image_key", None, b"img_v3_1")])
+        .await;
+    assert_eq!(status, 501, "{body}");
+    let caption = "字".repeat(4501);
+    let (status, body) = qq
+        .api
+        .post(
+            "image",
+            &group,
+            &[
+                ("image", Some("a.png"), PNG),
+                ("caption", None, caption.as_bytes()),
+            ],
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(error_of(&body).contains("4500"), "{body}");
+    let (status, body) = qq
+        .api
+        .post(
+            "image",
+            &[
+                ("x-alice-receive-id-type", "open_id"),
+                ("x-alice-receive-id", "ou_x"),
+            ],
+            &[("image", Some("a.png"), PNG)],
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert!(qq.fake.actions("send_group_msg").is_empty());
+    assert!(qq.fake.actions("send_private_msg").is_empty());
+    // A caption at the limit goes (after its image).
+    let caption = "字".repeat(4500);
+    let (status, body) = qq
+        .api
+        .post(
+            "image",
+            &group,
+            &[
+                ("image", Some("a.png"), PNG),
+                ("caption", None, caption.as_bytes()),
+            ],
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(qq.fake.actions("send_group_msg").len(), 2);
+    qq.app.stop().await;
+}
+
+/// A reverse socket is a request whose body lasts as long as the socket:
+/// the events listener's body deadline (30 s) must not cut it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn onebot_a_reverse_socket_outlives_the_listeners_body_deadline() {
+    let bot = qq_bot(PONG, "mode = \"reverse\"\n");
+    let (_dir, app, _apis) = start(&bot, &["qq"]).await;
+    let server = alice::supervisor::EventsServer::start(
+        app.supervisor.clone(),
+        "127.0.0.1:0".parse().unwrap(),
+    )
+    .expect("events listener");
+    let fake = FakeOneBot::default();
+    fake.dial(
+        &format!("ws://{}/onebot/qq", server.addr()),
+        Some(&format!("Bearer {TOKEN}")),
+    )
+    .await
+    .expect("let in");
+    tokio::time::sleep(Duration::from_secs(32)).await;
+    assert!(fake.socket_open(), "the socket was cut");
+    fake.private_message(7, 42, json!("still there?"));
+    let sent = wait_actions(&fake, "send_private_msg", 1).await;
+    assert_eq!(text_of(&sent[0]), "pong 7");
+    server.stop().await;
+    app.stop().await;
 }

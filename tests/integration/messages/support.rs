@@ -123,18 +123,6 @@ pub fn assert_connector_errors(
     dir.load()
 }
 
-/// A GET's JSON body.
-pub async fn get_json(url: &str) -> Value {
-    client()
-        .get(url)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
-
 pub fn error_of(body: &Value) -> &str {
     body["error"]
         .as_str()

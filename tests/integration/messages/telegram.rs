@@ -2,7 +2,7 @@
 //! into the bot's inbound service, replies with `reply_parameters`, the
 //! persisted offset, 429s waited out, long answers split, uploads.
 
-use super::support::{assert_connector_errors, get_json};
+use super::support::assert_connector_errors;
 use crate::common::fake_telegram::*;
 use crate::common::*;
 use alice::supervisor::Supervisor;
@@ -251,4 +251,28 @@ fn telegram_config_errors_name_the_key() {
     );
     let connector = &config.bot("tg").unwrap().connector;
     assert_eq!(connector.api_base(), "https://api.telegram.org");
+}
+
+/// An inbound photo is fetched by `getFile` and saved into the bot's
+/// folder; the message's text names the saved file for the agent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telegram_an_inbound_photo_is_saved_into_the_bot_folder_and_named_in_the_text() {
+    let tg = start(PONG).await;
+    let mut feed = tg.supervisor.inbound_feed();
+    tg.fake.photo(10, 777, 5, "look", b"\xff\xd8\xffjpeg bytes");
+    let (_, message) = tokio::time::timeout(std::time::Duration::from_secs(20), feed.recv())
+        .await
+        .expect("a message in time")
+        .expect("the feed");
+    assert!(message.text.starts_with("look"), "{}", message.text);
+    let saved = message
+        .text
+        .lines()
+        .find_map(|l| l.strip_prefix("[photo saved at ")?.strip_suffix(']'))
+        .unwrap_or_else(|| panic!("no saved path in {:?}", message.text));
+    let saved = std::path::Path::new(saved);
+    assert!(saved.starts_with(tg._dir.path()), "{saved:?}");
+    assert_eq!(std::fs::read(saved).unwrap(), b"\xff\xd8\xffjpeg bytes");
+    wait_sent(&tg.fake, "sendMessage", 1).await;
+    tg.supervisor.shutdown().await;
 }

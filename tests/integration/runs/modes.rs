@@ -213,7 +213,7 @@ async fn the_bots_own_runs_route_uses_the_callers_conversation() {
     assert_eq!(status, 200);
 
     // Both documents describe the new routes.
-    let doc = json_of(&format!("{}/openapi.json", h.url("alpha"))).await;
+    let doc = get_json(&format!("{}/openapi.json", h.url("alpha"))).await;
     for (path, method) in [
         ("/api/v1/goal", "get"),
         ("/api/v1/goal", "post"),
@@ -231,7 +231,7 @@ async fn the_bots_own_runs_route_uses_the_callers_conversation() {
         let op = doc["paths"][path].get(method);
         assert!(op.is_some(), "bot document lacks {method} {path}");
     }
-    let doc = json_of(&format!("{}/openapi.json", h.app.admin_url)).await;
+    let doc = get_json(&format!("{}/openapi.json", h.app.admin_url)).await;
     for (path, method) in [
         ("/api/workspaces/{bot_id}/headless", "post"),
         ("/api/headless", "get"),
@@ -243,17 +243,6 @@ async fn the_bots_own_runs_route_uses_the_callers_conversation() {
         assert!(op.is_some(), "admin document lacks {method} {path}");
     }
     h.stop().await;
-}
-
-async fn json_of(url: &str) -> Value {
-    client()
-        .get(url)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
