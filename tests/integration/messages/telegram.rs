@@ -276,3 +276,55 @@ async fn telegram_an_inbound_photo_is_saved_into_the_bot_folder_and_named_in_the
     wait_sent(&tg.fake, "sendMessage", 1).await;
     tg.supervisor.shutdown().await;
 }
+
+/// The next `getUpdates` offset is Telegram's acknowledgement, so alice asks
+/// past an update only once the message is on disk: killed -9 right after,
+/// the real binary answers it when started again (once), and never asks for
+/// it again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telegram_an_acknowledged_update_survives_kill_9() {
+    let fake = FakeTelegram::start().await;
+    let dir = TestDir::new();
+    let go = dir.path().join("answer-now");
+    // Until `go` exists the agent waits: the message is taken, not answered.
+    let script = format!(
+        "cat > /dev/null; while [ ! -e {} ]; do sleep 0.1; done; echo \\\"pong $ALICE_SOURCE_MESSAGE_ID\\\"",
+        go.display()
+    );
+    let config = dir.write_config(&format!(
+        "{}[bots.tg]\n[bots.tg.connector]\nkind = \"telegram\"\nbot_token = \"{TOKEN}\"\nbase_url = \"{}\"\npoll_timeout_secs = 1\n[bots.tg.agent]\ncommand = [\"sh\", \"-c\", \"{script}\"]\n",
+        supervisor_toml(free_ports(1), free_ports(1)),
+        fake.base_url
+    ));
+    let mut first = spawn_serve(&config, &[]);
+    fake.message(10, 777, 5, "hello", json!({}));
+    eventually("the offset moved past 10", || async {
+        fake.offsets().contains(&Some(11))
+    })
+    .await;
+    send_signal(&first, libc::SIGKILL);
+    first.wait().expect("killed");
+    assert!(
+        fake.sent("sendMessage").is_empty(),
+        "answered before the kill"
+    );
+
+    std::fs::write(&go, "").expect("marker");
+    let asked_before = fake.offsets().len();
+    let mut second = spawn_serve(&config, &[]);
+    let sent = wait_sent(&fake, "sendMessage", 1).await;
+    assert_eq!(sent[0]["text"], "pong 777:5");
+    eventually("the restarted bot polls", || async {
+        fake.offsets().len() > asked_before
+    })
+    .await;
+    let after: Vec<Option<i64>> = fake.offsets()[asked_before..].to_vec();
+    assert!(
+        after.iter().all(|o| o.is_some_and(|o| o >= 11)),
+        "{after:?}"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(fake.sent("sendMessage").len(), 1);
+    send_signal(&second, libc::SIGTERM);
+    wait_exit(&mut second, 15);
+}
