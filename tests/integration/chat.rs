@@ -28,21 +28,7 @@ impl Chat {
     }
 
     async fn say(&self, conversation: &str, body: Value) -> String {
-        let res = client()
-            .post(format!(
-                "{}/api/bots/alpha/conversations/{conversation}/messages",
-                self.app.admin_url
-            ))
-            .bearer_auth(self.app.supervisor.admin_token())
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), 202);
-        res.json::<Value>().await.unwrap()["message_id"]
-            .as_str()
-            .unwrap()
-            .to_string()
+        self.app.say("alpha", conversation, body).await
     }
 
     async fn messages(&self, conversation: &str) -> Vec<Value> {

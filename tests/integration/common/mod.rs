@@ -168,6 +168,26 @@ impl InProcess {
     }
 
     /// The main token of a running bot, through the admin API.
+    /// Says `body` (`{"text": …}`) in a local bot's conversation through the
+    /// admin API; the new message's id.
+    pub async fn say(&self, bot: &str, conversation: &str, body: Value) -> String {
+        let res = client()
+            .post(format!(
+                "{}/api/bots/{bot}/conversations/{conversation}/messages",
+                self.admin_url
+            ))
+            .bearer_auth(self.supervisor.admin_token())
+            .json(&body)
+            .send()
+            .await
+            .expect("say");
+        assert_eq!(res.status(), 202);
+        res.json::<Value>().await.expect("JSON")["message_id"]
+            .as_str()
+            .expect("message_id")
+            .to_string()
+    }
+
     pub async fn bot_token(&self, id: &str) -> String {
         let (status, body) = self.admin_get(&format!("/api/bots/{id}/token")).await;
         assert_eq!(status, 200, "token of {id}: {body}");

@@ -146,21 +146,7 @@ async fn three_platforms_and_the_local_chat_answer_in_order_per_conversation_eac
 
 /// A user's message to the local bot `chat`; its id.
 async fn say(app: &InProcess, room: &str, text: &str) -> String {
-    let res = client()
-        .post(format!(
-            "{}/api/bots/chat/conversations/{room}/messages",
-            app.admin_url
-        ))
-        .bearer_auth(app.supervisor.admin_token())
-        .json(&json!({"text": text}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 202);
-    res.json::<Value>().await.unwrap()["message_id"]
-        .as_str()
-        .unwrap()
-        .to_string()
+    app.say("chat", room, json!({"text": text})).await
 }
 
 async fn replies(app: &InProcess, room: &str) -> Vec<Value> {
