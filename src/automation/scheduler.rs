@@ -223,39 +223,95 @@ impl Scheduler {
         });
     }
 
-    /// Starts a run for every task now due.
+    /// Starts a run for every task now due: one task takes their due times
+    /// (the writes, off the async workers, one after the other), one flush
+    /// covers them all, then each run goes on as its own task. (Taking each
+    /// in its own run made a thousand tasks due on one second contend for
+    /// the store, and the last started seconds late.)
     fn sweep(self: &Arc<Self>) {
         let mut queue = lock(&self.queue);
         if self.closed.is_cancelled() {
             return;
         }
-        for (id, due) in queue.pop_due(Utc::now()) {
+        let due = queue.pop_due(Utc::now());
+        if due.is_empty() {
+            return;
+        }
+        let this = self.clone();
+        self.runs.spawn(async move { this.start_runs(due).await });
+    }
+
+    async fn start_runs(self: &Arc<Self>, due: Vec<(String, DateTime<Utc>)>) {
+        let ids: Vec<String> = due.iter().map(|(id, _)| id.clone()).collect();
+        let this = self.clone();
+        let taken = tokio::task::spawn_blocking(move || {
+            due.into_iter()
+                .map(|(id, due)| {
+                    let taken = this.take(&id, due);
+                    (id, due, taken)
+                })
+                .collect::<Vec<_>>()
+        })
+        .await;
+        let taken = match taken {
+            Ok(taken) => taken,
+            Err(e) => {
+                tracing::error!(error = %e, "taking the due tasks failed");
+                for id in &ids {
+                    self.failed(id, "the run panicked".to_string());
+                    self.sync(id);
+                }
+                return;
+            }
+        };
+        // Taken, on disk, before anything is sent: never twice per due time.
+        let flushed = self.store.durable().await.map_err(TaskError::from);
+        for (id, due, taken) in taken {
+            self.sync(&id);
+            let taken = match (taken, &flushed) {
+                (Ok(None), _) => continue,
+                (Ok(Some(taken)), Ok(())) => taken,
+                (Err(e), _) => {
+                    self.run_failed(&id, e.to_string());
+                    continue;
+                }
+                (Ok(Some(_)), Err(e)) => {
+                    self.run_failed(&id, e.to_string());
+                    continue;
+                }
+            };
             let this = self.clone();
             // Every line of the run (the agent's too) carries the task.
             let span = tracing::info_span!("task_run", bot = %self.bot, task_id = %id, due = %due);
             let run = async move {
-                let work = AssertUnwindSafe(this.run_due(&id, due)).catch_unwind();
+                let work = AssertUnwindSafe(this.run_taken(&id, due, taken)).catch_unwind();
                 let error = match work.await {
                     Ok(Ok(())) => return,
                     Ok(Err(e)) => e.to_string(),
                     Err(_) => "the run panicked".to_string(),
                 };
-                tracing::error!(task = %id, error = %error, "automation run failed");
-                this.failed(&id, error);
+                this.run_failed(&id, error);
             };
             self.runs.spawn(tracing::Instrument::instrument(run, span));
         }
     }
 
-    async fn run_due(self: &Arc<Self>, id: &str, due: DateTime<Utc>) -> Result<()> {
+    fn run_failed(&self, id: &str, error: String) {
+        tracing::error!(task = %id, error = %error, "automation run failed");
+        self.failed(id, error);
+    }
+
+    /// Takes `due` for the task (if it is still its to run) and records the
+    /// run; not yet flushed.
+    fn take(self: &Arc<Self>, id: &str, due: DateTime<Utc>) -> Result<Option<Taken>> {
         let now = Utc::now();
         let Some(Some((task, overlapping))) = self.store.update(id, |stored| {
             Ok::<_, TaskError>(self.take_due(stored, due, now))
         })?
         else {
-            return Ok(());
+            return Ok(None);
         };
-        let _running = (!overlapping).then(|| Running(self.clone(), id.to_string()));
+        let running = (!overlapping).then(|| Running(self.clone(), id.to_string()));
         let run = TaskRun {
             task_id: id.to_string(),
             due_at: due,
@@ -271,9 +327,23 @@ impl Scheduler {
             missed_count: None,
         };
         let key = self.store.add_run(&run)?;
-        // Taken, on disk, before anything is sent: never twice per due time.
-        self.store.durable().await?;
-        self.sync(id);
+        Ok(Some(Taken {
+            task,
+            overlapping,
+            key,
+            now,
+            _running: running,
+        }))
+    }
+
+    async fn run_taken(self: &Arc<Self>, id: &str, due: DateTime<Utc>, taken: Taken) -> Result<()> {
+        let Taken {
+            task,
+            overlapping,
+            key,
+            now,
+            _running,
+        } = taken;
         let metrics = self.actions.metrics();
         let action = action_name(&task.action);
         if overlapping {
@@ -413,6 +483,16 @@ impl Scheduler {
         }
         Ok(active)
     }
+}
+
+/// A due time taken and its run recorded, the action still to come.
+struct Taken {
+    task: Task,
+    overlapping: bool,
+    /// The run record's key.
+    key: String,
+    now: DateTime<Utc>,
+    _running: Option<Running>,
 }
 
 /// Marks a task as running for as long as it lives (panics included).
