@@ -1,9 +1,11 @@
-//! One bot's scheduler. Its tokio-cron-scheduler carries one job, repeated
-//! every second, that takes the tasks now due off an ordered queue and starts
-//! their runs. (A crate job per task was tried: arming cost more than the
-//! flush (creates fell from ~10 000/s to ~4 000/s), every 500 ms tick scans
-//! every job, and activations beyond its broadcast channel are dropped. Its
-//! cron jobs do not fit either: see `timing.rs`.)
+//! One bot's scheduler: one task that sleeps until the earliest due time of
+//! an ordered queue (woken early when a write moves that time earlier),
+//! then takes the tasks now due off it and starts their runs. Nothing
+//! wakes while nothing is due, however many tasks wait. (tokio-cron-
+//! scheduler was used before: a crate job per task cost more to arm than
+//! the flush, and one 1 s sweep job on its 500 ms tick started runs up to
+//! 1.5 s late and woke every bot twice a second. Its cron jobs do not fit
+//! either: see `timing.rs`.)
 //!
 //! Guarantees:
 //! - a due time runs at most once: before the action starts, the due time is
@@ -32,15 +34,15 @@ use std::collections::HashSet;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio_cron_scheduler::{Job, JobScheduler};
+use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 type Result<T, E = TaskError> = std::result::Result<T, E>;
 
-/// The sweep job's period. The crate checks for due jobs every 500 ms and
-/// counts in whole seconds, so this is its finest repeat.
-const SWEEP_EVERY: Duration = Duration::from_secs(1);
+/// The longest sleep between two looks at the queue, so that a change of
+/// the wall clock delays a due time by this much at most.
+const LOOK_AT_LEAST_EVERY: Duration = Duration::from_secs(60);
 /// After the grace period, interrupted runs get this long to record it.
 const INTERRUPT_WAIT: Duration = Duration::from_secs(5);
 
@@ -67,7 +69,10 @@ pub struct Scheduler {
     store: TaskStore,
     actions: Actions,
     tz: Tz,
-    jobs: Mutex<Option<JobScheduler>>,
+    /// The task that sleeps until the next due time.
+    sweeper: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Wakes the sweeper: the earliest due time moved earlier.
+    earlier: Arc<Notify>,
     /// Each active task at its `next_run_at`.
     queue: Mutex<DueQueue>,
     running: Mutex<HashSet<String>>,
@@ -88,7 +93,8 @@ impl Scheduler {
             store,
             actions,
             tz,
-            jobs: Mutex::new(None),
+            sweeper: Mutex::new(None),
+            earlier: Arc::new(Notify::new()),
             queue: Mutex::new(DueQueue::default()),
             running: Mutex::new(HashSet::new()),
             closed: CancellationToken::new(),
@@ -110,23 +116,40 @@ impl Scheduler {
         for id in ids {
             self.sync(&id);
         }
-        let crate_error =
-            |e: tokio_cron_scheduler::JobSchedulerError| TaskError::Scheduler(e.to_string());
-        let jobs = JobScheduler::new().await.map_err(crate_error)?;
-        let weak = Arc::downgrade(self);
-        let sweep = Job::new_repeated_async(SWEEP_EVERY, move |_, _| {
-            let weak = weak.clone();
-            Box::pin(async move {
-                if let Some(this) = weak.upgrade() {
-                    this.sweep();
-                }
-            })
-        })
-        .map_err(crate_error)?;
-        jobs.add(sweep).await.map_err(crate_error)?;
-        jobs.start().await.map_err(crate_error)?;
-        *lock(&self.jobs) = Some(jobs);
+        let sweeper = tokio::spawn(Self::sweeper(Arc::downgrade(self)));
+        *lock(&self.sweeper) = Some(sweeper);
         Ok(())
+    }
+
+    /// Sleeps until the earliest due time (or until it moves earlier), then
+    /// sweeps; ends at stop. Holds the scheduler weakly between looks.
+    async fn sweeper(weak: std::sync::Weak<Self>) {
+        loop {
+            let Some(this) = weak.upgrade() else { return };
+            let wake = this.earlier.clone();
+            let earlier = wake.notified();
+            tokio::pin!(earlier);
+            // Registered before the queue is read: a sync in between wakes it.
+            earlier.as_mut().enable();
+            let wait = match lock(&this.queue).next_due() {
+                Some(due) => (due - Utc::now())
+                    .to_std()
+                    .unwrap_or(Duration::ZERO)
+                    .min(LOOK_AT_LEAST_EVERY),
+                None => LOOK_AT_LEAST_EVERY,
+            };
+            let closed = this.closed.clone();
+            drop(this);
+            tokio::select! {
+                _ = closed.cancelled() => return,
+                _ = earlier => continue,
+                _ = tokio::time::sleep(wait) => {}
+            }
+            match weak.upgrade() {
+                Some(this) => this.sweep(),
+                None => return,
+            }
+        }
     }
 
     /// Stops ticking, lets runs in flight finish within `grace`, then
@@ -136,11 +159,9 @@ impl Scheduler {
             let _queue = lock(&self.queue);
             self.closed.cancel();
         }
-        let jobs = lock(&self.jobs).take();
-        if let Some(mut jobs) = jobs {
-            if let Err(e) = jobs.shutdown().await {
-                tracing::warn!(error = %e, "scheduler shutdown");
-            }
+        let sweeper = lock(&self.sweeper).take();
+        if let Some(sweeper) = sweeper {
+            let _ = sweeper.await;
         }
         self.runs.close();
         if tokio::time::timeout(grace, self.runs.wait()).await.is_err() {
@@ -149,21 +170,15 @@ impl Scheduler {
         }
     }
 
-    /// Like [`Scheduler::stop`] without waiting: the crate's loop ends on
-    /// its own, and the sweep it might still call does nothing.
+    /// Like [`Scheduler::stop`] without waiting: the sweeper ends on its
+    /// own, and a sweep it might still make does nothing.
     pub fn abandon(&self) {
         {
             let _queue = lock(&self.queue);
             self.closed.cancel();
         }
         self.abort.cancel();
-        if let Some(mut jobs) = lock(&self.jobs).take() {
-            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-                runtime.spawn(async move {
-                    let _ = jobs.shutdown().await;
-                });
-            }
-        }
+        lock(&self.sweeper).take();
     }
 
     /// Queues the task at its stored `next_run_at`, or takes it out. Every
@@ -171,12 +186,17 @@ impl Scheduler {
     /// queue's lock makes the last call reflect the last write.
     pub fn sync(&self, id: &str) {
         let mut queue = lock(&self.queue);
+        let head = queue.next_due();
         match self.store.get(id) {
             Ok(Some(StoredTask { task, .. })) if task.status == TaskStatus::Active => {
                 queue.set(id, task.next_run_at)
             }
             Ok(_) => queue.set(id, None),
             Err(e) => tracing::error!(task = %id, error = %e, "cannot read a task to schedule it"),
+        }
+        let new_head = queue.next_due();
+        if new_head.is_some_and(|new| head.is_none_or(|old| new < old)) {
+            self.earlier.notify_one();
         }
     }
 
@@ -203,39 +223,95 @@ impl Scheduler {
         });
     }
 
-    /// The crate's job: start a run for every task now due.
+    /// Starts a run for every task now due: one task takes their due times
+    /// (the writes, off the async workers, one after the other), one flush
+    /// covers them all, then each run goes on as its own task. (Taking each
+    /// in its own run made a thousand tasks due on one second contend for
+    /// the store, and the last started seconds late.)
     fn sweep(self: &Arc<Self>) {
         let mut queue = lock(&self.queue);
         if self.closed.is_cancelled() {
             return;
         }
-        for (id, due) in queue.pop_due(Utc::now()) {
+        let due = queue.pop_due(Utc::now());
+        if due.is_empty() {
+            return;
+        }
+        let this = self.clone();
+        self.runs.spawn(async move { this.start_runs(due).await });
+    }
+
+    async fn start_runs(self: &Arc<Self>, due: Vec<(String, DateTime<Utc>)>) {
+        let ids: Vec<String> = due.iter().map(|(id, _)| id.clone()).collect();
+        let this = self.clone();
+        let taken = tokio::task::spawn_blocking(move || {
+            due.into_iter()
+                .map(|(id, due)| {
+                    let taken = this.take(&id, due);
+                    (id, due, taken)
+                })
+                .collect::<Vec<_>>()
+        })
+        .await;
+        let taken = match taken {
+            Ok(taken) => taken,
+            Err(e) => {
+                tracing::error!(error = %e, "taking the due tasks failed");
+                for id in &ids {
+                    self.failed(id, "the run panicked".to_string());
+                    self.sync(id);
+                }
+                return;
+            }
+        };
+        // Taken, on disk, before anything is sent: never twice per due time.
+        let flushed = self.store.durable().await.map_err(TaskError::from);
+        for (id, due, taken) in taken {
+            self.sync(&id);
+            let taken = match (taken, &flushed) {
+                (Ok(None), _) => continue,
+                (Ok(Some(taken)), Ok(())) => taken,
+                (Err(e), _) => {
+                    self.run_failed(&id, e.to_string());
+                    continue;
+                }
+                (Ok(Some(_)), Err(e)) => {
+                    self.run_failed(&id, e.to_string());
+                    continue;
+                }
+            };
             let this = self.clone();
             // Every line of the run (the agent's too) carries the task.
             let span = tracing::info_span!("task_run", bot = %self.bot, task_id = %id, due = %due);
             let run = async move {
-                let work = AssertUnwindSafe(this.run_due(&id, due)).catch_unwind();
+                let work = AssertUnwindSafe(this.run_taken(&id, due, taken)).catch_unwind();
                 let error = match work.await {
                     Ok(Ok(())) => return,
                     Ok(Err(e)) => e.to_string(),
                     Err(_) => "the run panicked".to_string(),
                 };
-                tracing::error!(task = %id, error = %error, "automation run failed");
-                this.failed(&id, error);
+                this.run_failed(&id, error);
             };
             self.runs.spawn(tracing::Instrument::instrument(run, span));
         }
     }
 
-    async fn run_due(self: &Arc<Self>, id: &str, due: DateTime<Utc>) -> Result<()> {
+    fn run_failed(&self, id: &str, error: String) {
+        tracing::error!(task = %id, error = %error, "automation run failed");
+        self.failed(id, error);
+    }
+
+    /// Takes `due` for the task (if it is still its to run) and records the
+    /// run; not yet flushed.
+    fn take(self: &Arc<Self>, id: &str, due: DateTime<Utc>) -> Result<Option<Taken>> {
         let now = Utc::now();
         let Some(Some((task, overlapping))) = self.store.update(id, |stored| {
             Ok::<_, TaskError>(self.take_due(stored, due, now))
         })?
         else {
-            return Ok(());
+            return Ok(None);
         };
-        let _running = (!overlapping).then(|| Running(self.clone(), id.to_string()));
+        let running = (!overlapping).then(|| Running(self.clone(), id.to_string()));
         let run = TaskRun {
             task_id: id.to_string(),
             due_at: due,
@@ -251,9 +327,23 @@ impl Scheduler {
             missed_count: None,
         };
         let key = self.store.add_run(&run)?;
-        // Taken, on disk, before anything is sent: never twice per due time.
-        self.store.durable().await?;
-        self.sync(id);
+        Ok(Some(Taken {
+            task,
+            overlapping,
+            key,
+            now,
+            _running: running,
+        }))
+    }
+
+    async fn run_taken(self: &Arc<Self>, id: &str, due: DateTime<Utc>, taken: Taken) -> Result<()> {
+        let Taken {
+            task,
+            overlapping,
+            key,
+            now,
+            _running,
+        } = taken;
         let metrics = self.actions.metrics();
         let action = action_name(&task.action);
         if overlapping {
@@ -393,6 +483,16 @@ impl Scheduler {
         }
         Ok(active)
     }
+}
+
+/// A due time taken and its run recorded, the action still to come.
+struct Taken {
+    task: Task,
+    overlapping: bool,
+    /// The run record's key.
+    key: String,
+    now: DateTime<Utc>,
+    _running: Option<Running>,
 }
 
 /// Marks a task as running for as long as it lives (panics included).

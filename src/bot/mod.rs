@@ -18,11 +18,12 @@ pub use handle::BotHandle;
 pub use lock::{FolderLock, LockError};
 pub use run_events::RunEvents;
 pub use server::{Serve, StartError};
-pub use state::{BotState, Host, Permission};
+pub use state::{start_slots, BotState, Host, Permission};
 
 use crate::config::BotConfig;
 use crate::connector::feishu_events::{FeishuInbound, LongConnection};
 use crate::http::server::RunningServer;
+use std::net::TcpListener;
 use std::sync::Arc;
 
 pub struct Bot {
@@ -48,9 +49,19 @@ pub struct Bot {
 
 impl Bot {
     pub async fn start(config: Arc<BotConfig>, host: &Host) -> Result<Self, StartError> {
+        Self::start_on(config, host, None).await
+    }
+
+    /// As [`Bot::start`], its server on `kept` (what [`Bot::stop_keeping_listener`]
+    /// returned) when that is still the bot's address.
+    pub async fn start_on(
+        config: Arc<BotConfig>,
+        host: &Host,
+        kept: Option<TcpListener>,
+    ) -> Result<Self, StartError> {
         let state = BotState::open(config, host).await?;
         state.prepare().await?;
-        let server = (host.serve)(state.clone()).await?;
+        let server = (host.serve)(state.clone(), kept).await?;
         match state.chat().resume() {
             Ok(0) => {}
             Ok(n) => {
@@ -127,7 +138,18 @@ impl Bot {
     /// the bot's own timeout while the scheduler lets its runs finish within
     /// the same timeout (then interrupts them); then live agent runs are
     /// cancelled (their records say so).
-    pub async fn stop(mut self) {
+    pub async fn stop(self) {
+        self.stop_server(false).await;
+    }
+
+    /// As [`Bot::stop`], for a restart: the listening socket stays open, so
+    /// connections made meanwhile wait for the next server instead of being
+    /// refused; hand it to [`Bot::start_on`].
+    pub async fn stop_keeping_listener(self) -> Option<TcpListener> {
+        self.stop_server(true).await
+    }
+
+    async fn stop_server(mut self, keep_listener: bool) -> Option<TcpListener> {
         if let Some(events) = self.events.take() {
             events.stop().await;
         }
@@ -168,10 +190,17 @@ impl Bot {
             goals.stopped(bound).await;
             chat.stopped().await;
         };
-        match self.server.take() {
-            Some(server) => tokio::join!(server.stop(), runs),
-            None => ((), runs.await),
+        let server = async move {
+            match self.server.take() {
+                Some(server) if keep_listener => server.stop_keeping_listener().await,
+                Some(server) => {
+                    server.stop().await;
+                    None
+                }
+                None => None,
+            }
         };
+        tokio::join!(server, runs).0
     }
 
     /// Resolves if the bot's server ends without being asked to.

@@ -6,8 +6,12 @@ use super::state::BotState;
 use crate::http::server::RunningServer;
 use futures_util::future::BoxFuture;
 
-/// Starts a bot's Runtime API server on the bot's own address.
-pub type Serve = fn(BotState) -> BoxFuture<'static, Result<RunningServer, StartError>>;
+/// Starts a bot's Runtime API server on the bot's own address, or on the
+/// listening socket its previous server kept for it (a restart).
+pub type Serve = fn(
+    BotState,
+    Option<std::net::TcpListener>,
+) -> BoxFuture<'static, Result<RunningServer, StartError>>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {

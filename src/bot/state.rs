@@ -28,6 +28,17 @@ pub struct Host {
     pub run_slots: Arc<tokio::sync::Semaphore>,
     /// Starts a bot's Runtime API server (`runtime_api::serve`).
     pub serve: super::Serve,
+    /// Bots starting at once (see [`start_slots`]).
+    pub start_slots: Arc<tokio::sync::Semaphore>,
+}
+
+/// How many bots open and start at once. A start is mostly CPU and file
+/// system work (sled trees, the bundled skills), so a thousand at once only
+/// contend (sled retries its catalogue update, the kernel its directory
+/// locks) and starve the bots already serving; a few per core keep the
+/// cores busy.
+pub fn start_slots() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get()) * 2
 }
 
 impl Host {
@@ -39,6 +50,7 @@ impl Host {
             runtime_bin: std::env::current_exe().unwrap_or_else(|_| PathBuf::from("alice")),
             inbound_feed: Default::default(),
             run_slots: Arc::new(tokio::sync::Semaphore::new(16)),
+            start_slots: Arc::new(tokio::sync::Semaphore::new(start_slots())),
         }
     }
 

@@ -2,6 +2,7 @@
 //! API) share: the access guard, request observation, extractor configs.
 
 pub mod auth;
+mod connections;
 mod deadline;
 mod guard;
 mod health;
@@ -14,6 +15,7 @@ pub mod sse;
 pub mod unix_socket;
 
 pub use auth::{generate_token, tokens_equal, Authenticator, Principal, StaticTokenAuth};
+pub use connections::Connections;
 pub use deadline::BodyTimeout;
 pub use guard::AccessGuard;
 pub use health::Health;

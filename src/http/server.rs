@@ -45,12 +45,21 @@ pub fn bind(addr: SocketAddr, what: &str) -> std::io::Result<TcpListener> {
     Ok(listener)
 }
 
+/// How long a stopping server's workers get to take the connections its
+/// accept thread handed them before it paused (a connection still on its
+/// way to a worker when the stop reaches it would be dropped).
+const PAUSE_SETTLE: Duration = Duration::from_millis(30);
+
 /// A started actix server.
 pub struct RunningServer {
     /// Its TCP address (none for a bot that listens on a socket only).
     pub addr: Option<SocketAddr>,
     /// Its Unix socket file, removed once the server has stopped.
     socket: Option<super::unix_socket::BoundSocket>,
+    /// Its open connections, when counted: a stop ends when they are gone.
+    connections: Option<super::Connections>,
+    /// A copy of its listening socket, for the next server of a restart.
+    listener: Option<TcpListener>,
     handle: ServerHandle,
     task: JoinHandle<std::io::Result<()>>,
 }
@@ -62,6 +71,8 @@ impl RunningServer {
         Self {
             addr: addr.into(),
             socket: None,
+            connections: None,
+            listener: None,
             handle,
             task,
         }
@@ -73,10 +84,51 @@ impl RunningServer {
         self
     }
 
+    /// The server counts its connections here (its `on_connect`).
+    pub fn with_connections(mut self, connections: super::Connections) -> Self {
+        self.connections = Some(connections);
+        self
+    }
+
+    /// Keeps a copy of the server's listening socket, which
+    /// [`RunningServer::stop_keeping_listener`] hands back.
+    pub fn with_listener(mut self, listener: Option<TcpListener>) -> Self {
+        self.listener = listener;
+        self
+    }
+
     /// Stops accepting, lets in-flight requests finish within the server's
-    /// shutdown timeout, then force-closes.
-    pub async fn stop(self) {
-        self.handle.stop(true).await;
+    /// shutdown timeout, then force-closes. The port is free on return.
+    pub async fn stop(mut self) {
+        self.listener = None;
+        self.drain().await;
+    }
+
+    /// As [`RunningServer::stop`], but the listening socket stays open and
+    /// is returned (when the server kept a copy): connections made from now
+    /// on wait in its backlog for the next server (a restart).
+    pub async fn stop_keeping_listener(mut self) -> Option<TcpListener> {
+        let listener = self.listener.take();
+        self.drain().await;
+        listener
+    }
+
+    async fn drain(self) {
+        // Accepting stops first, then the connections the workers already
+        // have drain: requests in flight finish, idle keep-alive ones close.
+        self.handle.pause().await;
+        tokio::time::sleep(PAUSE_SETTLE).await;
+        let stopped = self.handle.stop(true);
+        match &self.connections {
+            Some(connections) => tokio::select! {
+                _ = stopped => {}
+                _ = connections.closed() => {}
+            },
+            None => stopped.await,
+        }
+        // Nothing is left to wait for: ending the server's task stops its
+        // idle workers and joins its accept thread, releasing the port.
+        self.task.abort();
         let _ = self.task.await;
         if let Some(socket) = &self.socket {
             socket.remove();

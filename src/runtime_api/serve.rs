@@ -4,33 +4,48 @@
 use crate::bot::{BotState, StartError};
 use crate::http::server::RunningServer;
 use crate::http::unix_socket;
-use crate::http::{AccessGuard, BodyTimeout};
+use crate::http::{AccessGuard, BodyTimeout, Connections};
 use actix_web::{web, HttpServer};
 use futures_util::future::BoxFuture;
+use std::net::TcpListener;
 use std::time::Duration;
 
-/// Binds the bot's address and/or Unix socket and runs its app; a taken
-/// port or socket is this bot's own start error (naming it).
-pub fn serve(state: BotState) -> BoxFuture<'static, Result<RunningServer, StartError>> {
-    Box::pin(start_server(state))
+/// Binds the bot's address and/or Unix socket (or takes over `kept`, the
+/// listening socket of the server a restart stopped) and runs its app; a
+/// taken port or socket is this bot's own start error (naming it).
+pub fn serve(
+    state: BotState,
+    kept: Option<TcpListener>,
+) -> BoxFuture<'static, Result<RunningServer, StartError>> {
+    Box::pin(start_server(state, kept))
 }
 
-async fn start_server(state: BotState) -> Result<RunningServer, StartError> {
+async fn start_server(
+    state: BotState,
+    kept: Option<TcpListener>,
+) -> Result<RunningServer, StartError> {
     let config = state.config().clone();
     let listen = config.listen_addr();
     let bind_error = |source| StartError::Bind {
         addr: listen.to_string(),
         source,
     };
-    let tcp = match listen.tcp {
-        // The address this bot's previous server has just given up, when it
-        // restarts. (Not `http::server::bind`: a taken port is this bot's
-        // own start error.)
-        Some(addr) => Some(
+    let kept = kept.filter(|l| l.local_addr().ok() == listen.tcp);
+    let tcp = match (listen.tcp, kept) {
+        (Some(_), Some(kept)) => Some(kept),
+        // The address this bot's previous server may have just given up.
+        // (Not `http::server::bind`: a taken port is this bot's own start
+        // error.)
+        (Some(addr), None) => Some(
             crate::http::server::bind_again(addr)
                 .await
                 .map_err(bind_error)?,
         ),
+        (None, _) => None,
+    };
+    // A copy outlives this server, for the next one of a restart.
+    let copy = match &tcp {
+        Some(listener) => Some(listener.try_clone().map_err(bind_error)?),
         None => None,
     };
     let (uds, socket) = match &listen.socket {
@@ -49,6 +64,7 @@ async fn start_server(state: BotState) -> Result<RunningServer, StartError> {
     let body_timeout = web::Data::new(BodyTimeout(Duration::from_secs(
         config.limits.body_timeout_secs,
     )));
+    let connections = Connections::default();
     let factory_state = state.clone();
     let mut server = HttpServer::new(move || {
         super::app(factory_state.clone(), guard.clone()).app_data(body_timeout.clone())
@@ -63,6 +79,7 @@ async fn start_server(state: BotState) -> Result<RunningServer, StartError> {
             .max_connections
             .div_ceil(config.workers.max(1)),
     )
+    .on_connect(connections.on_connect())
     .disable_signals()
     .shutdown_timeout(config.runtime_api_shutdown_timeout_secs)
     // Headers must arrive within this time (slowloris).
@@ -73,5 +90,8 @@ async fn start_server(state: BotState) -> Result<RunningServer, StartError> {
     if let Some(listener) = uds {
         server = server.listen_uds(listener).map_err(bind_error)?;
     }
-    Ok(RunningServer::spawn(listen.tcp, server.run()).with_socket(socket))
+    Ok(RunningServer::spawn(listen.tcp, server.run())
+        .with_socket(socket)
+        .with_connections(connections)
+        .with_listener(copy))
 }

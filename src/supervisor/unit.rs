@@ -88,6 +88,7 @@ impl Unit {
             backoff: FIRST_BACKOFF,
             metrics,
             lock: None,
+            kept: None,
         };
         tokio::spawn(worker.run());
         Self { commands, status }
@@ -132,6 +133,8 @@ struct Worker {
     /// unit's life: restarts never give another alice a window (nor meet
     /// this process's own agents, whose forks briefly share the lock).
     lock: Option<FolderLock>,
+    /// The listening socket a restart kept for the next start.
+    kept: Option<std::net::TcpListener>,
 }
 
 /// What to do after the running bot was interrupted.
@@ -175,9 +178,15 @@ impl Worker {
             }
 
             self.set(RunState::Starting, None, None);
-            let started = match self.take_lock() {
-                Ok(()) => Bot::start(self.config.clone(), &self.host).await,
-                Err(e) => Err(e),
+            let started = {
+                // Bounded: see `bot::start_slots`. (Never closed.)
+                let _slot = self.host.start_slots.clone().acquire_owned().await;
+                match self.take_lock() {
+                    Ok(()) => {
+                        Bot::start_on(self.config.clone(), &self.host, self.kept.take()).await
+                    }
+                    Err(e) => Err(e),
+                }
             };
             match started {
                 Ok(bot) => {
@@ -246,7 +255,8 @@ impl Worker {
                         return Next::Idle;
                     }
                     Some(Command::Restart(r)) => {
-                        self.stop_bot(bot).await;
+                        tracing::info!(bot = %self.config.id, "restarting bot");
+                        self.kept = bot.stop_keeping_listener().await;
                         pending.push(r);
                         return Next::Relaunch;
                     }

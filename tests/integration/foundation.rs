@@ -266,6 +266,69 @@ async fn restarting_one_bot_never_disturbs_another() {
     app.stop().await;
 }
 
+/// A restart is a slower answer for the bot's clients, never a refused
+/// connection: its listening socket outlives the restart, and connections
+/// made meanwhile wait in its backlog for the new server.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restarting_bot_refuses_no_connection() {
+    let dir = TestDir::new();
+    let (base, admin) = (free_ports(2), free_ports(1));
+    dir.write_config(&two_bots(
+        admin,
+        base,
+        "[bots.alpha.limits]\nrequests_per_minute = 1000000\n",
+    ));
+    let app = InProcess::start(&dir).await;
+    app.wait_running(&["alpha", "beta"]).await;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let prober = {
+        let stop = stop.clone();
+        let url = format!("http://127.0.0.1:{base}/healthz");
+        // A new connection per request: each meets the listener as it is.
+        let fresh = reqwest::Client::builder()
+            .pool_max_idle_per_host(0)
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap();
+        tokio::spawn(async move {
+            let (mut ok, mut failed) = (0u32, Vec::new());
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) {
+                match fresh.get(&url).send().await {
+                    Ok(res) if res.status() == 200 => ok += 1,
+                    Ok(res) => failed.push(res.status().to_string()),
+                    Err(e) => failed.push(format!("{e:?}")),
+                }
+            }
+            (ok, failed)
+        })
+    };
+    for _ in 0..3 {
+        let (status, body) = app.admin_post("/api/bots/alpha/restart").await;
+        assert_eq!((status, body["state"].as_str()), (200, Some("running")));
+    }
+    // The last restart is also answered by the new server.
+    wait_healthy(&format!("http://127.0.0.1:{base}/healthz")).await;
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    let (ok, failed) = prober.await.unwrap();
+    assert!(ok > 0);
+    assert!(
+        failed.is_empty(),
+        "{} of {} failed: {:?}",
+        failed.len(),
+        ok as usize + failed.len(),
+        failed.first()
+    );
+    // A stop still closes the port.
+    let (status, _) = app.admin_post("/api/bots/alpha/stop").await;
+    assert_eq!(status, 200);
+    assert!(client()
+        .get(format!("http://127.0.0.1:{base}/healthz"))
+        .send()
+        .await
+        .is_err());
+    app.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stop_and_start_one_bot() {
     let dir = TestDir::new();
@@ -333,6 +396,41 @@ async fn a_taken_port_fails_only_its_bot_and_it_recovers_when_freed() {
     drop(squatter);
     app.wait_running(&["alpha"]).await;
     wait_healthy(&format!("http://127.0.0.1:{base}/healthz")).await;
+    app.stop().await;
+}
+
+/// More bots than start at once (a few per core), one of them on a taken
+/// port: every other bot runs, and that one's failure names its address.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bots_starting_a_few_at_a_time_fail_only_the_bad_one() {
+    let n = alice::bot::start_slots() as u16 * 3 + 1;
+    let dir = TestDir::new();
+    let (base, admin) = (free_ports(n), free_ports(1));
+    let bad = n / 2;
+    let squatter = std::net::TcpListener::bind(("127.0.0.1", base + bad)).unwrap();
+    let bots: String = (0..n).map(|i| format!("[bots.b{i}]\n")).collect();
+    dir.write_config(&format!("{}{bots}", supervisor_toml(admin, base)));
+    let app = InProcess::start(&dir).await;
+    let others: Vec<String> = (0..n)
+        .filter(|i| *i != bad)
+        .map(|i| format!("b{i}"))
+        .collect();
+    app.wait_running(&others.iter().map(String::as_str).collect::<Vec<_>>())
+        .await;
+    let path = format!("/api/bots/b{bad}");
+    eventually("the bad bot marked failed", || async {
+        app.admin_get(&path).await.1["state"] == "failed"
+    })
+    .await;
+    let reason = app.admin_get(&path).await.1["last_error"].to_string();
+    assert!(
+        reason.contains(&format!("127.0.0.1:{}", base + bad)),
+        "{reason}"
+    );
+    for i in (0..n).filter(|i| *i != bad) {
+        wait_healthy(&format!("http://127.0.0.1:{}/healthz", base + i)).await;
+    }
+    drop(squatter);
     app.stop().await;
 }
 

@@ -72,10 +72,13 @@ async fn max_runs_completes_the_task() {
     assert_eq!(done["run_count"], 2);
     assert_eq!(done["next_run_at"], Value::Null);
     assert_eq!(app_messages(&app, "alpha", "oc_max").await.len(), 2);
+    // A due time met while the previous run still went (a loaded machine:
+    // one run a second) is recorded `skipped`, and is not a run.
     let outcomes: Vec<Value> = runs(&api, &task)
         .await
         .iter()
         .map(|r| r["outcome"].clone())
+        .filter(|outcome| *outcome != json!("skipped"))
         .collect();
     assert_eq!(outcomes, [json!("succeeded"), json!("succeeded")]);
 
