@@ -22,6 +22,7 @@ pub use health::Health;
 pub use json::JsonObject;
 pub use observe::{observe, RequestIds, ServerLabel};
 pub use openapi::{served as served_openapi, BearerAuth};
+pub use panic::ServerDeath;
 
 use crate::error::{Error, RequestError};
 use actix_web::web;

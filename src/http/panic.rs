@@ -54,3 +54,36 @@ pub fn test_hook(cfg: &mut actix_web::web::ServiceConfig) {
     #[cfg(not(debug_assertions))]
     let _ = cfg;
 }
+
+/// The second test hook, on bots' servers, under the same switch:
+/// `POST /__test/die` ends the bot's server as if it had crashed, so the
+/// tests see the supervisor relaunch it while the other bots serve on.
+/// Release builds answer nothing of it (the route is never added).
+#[derive(Clone, Default)]
+pub struct ServerDeath(std::sync::Arc<std::sync::OnceLock<actix_web::dev::ServerHandle>>);
+
+impl ServerDeath {
+    /// Gives the hook the server it ends (known only once the server runs).
+    pub fn arm(&self, handle: actix_web::dev::ServerHandle) {
+        let _ = self.0.set(handle);
+    }
+
+    pub fn route(&self, cfg: &mut actix_web::web::ServiceConfig) {
+        #[cfg(debug_assertions)]
+        if std::env::var_os("ALICE_TEST_PANIC_ROUTE").is_some_and(|v| v == "1") {
+            let death = self.0.clone();
+            cfg.route(
+                "/__test/die",
+                actix_web::web::post().to(move || {
+                    if let Some(handle) = death.get().cloned() {
+                        // Not graceful, and not through the supervisor.
+                        actix_web::rt::spawn(async move { handle.stop(false).await });
+                    }
+                    async { actix_web::HttpResponse::Accepted().finish() }
+                }),
+            );
+        }
+        #[cfg(not(debug_assertions))]
+        let _ = cfg;
+    }
+}

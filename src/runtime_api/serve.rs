@@ -66,8 +66,12 @@ async fn start_server(
     )));
     let connections = Connections::default();
     let factory_state = state.clone();
+    let death = crate::http::ServerDeath::default();
+    let hook = death.clone();
     let mut server = HttpServer::new(move || {
-        super::app(factory_state.clone(), guard.clone()).app_data(body_timeout.clone())
+        super::app(factory_state.clone(), guard.clone())
+            .app_data(body_timeout.clone())
+            .configure(|cfg| hook.route(cfg))
     })
     .workers(config.workers)
     // A flood of connections waits in the backlog instead of each holding
@@ -90,7 +94,9 @@ async fn start_server(
     if let Some(listener) = uds {
         server = server.listen_uds(listener).map_err(bind_error)?;
     }
-    Ok(RunningServer::spawn(listen.tcp, server.run())
+    let server = server.run();
+    death.arm(server.handle());
+    Ok(RunningServer::spawn(listen.tcp, server)
         .with_socket(socket)
         .with_connections(connections)
         .with_listener(copy))

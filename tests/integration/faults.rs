@@ -365,6 +365,64 @@ async fn a_panicking_handler_costs_only_its_request() {
     assert_eq!(wait_exit(&mut child, 20).code(), Some(0));
 }
 
+/// A bot whose server dies (the debug-build hook ends it, not through the
+/// supervisor) is relaunched with back-off, counted as a restart, while the
+/// other bot answers every request meanwhile.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bot_whose_server_dies_is_relaunched_while_the_other_serves_on() {
+    let dir = TestDir::new();
+    let (base, admin) = (free_ports(2), free_ports(1));
+    let path = dir.write_config(&one_bot(admin, base, ""));
+    let mut child = serve_with(&path, &[("ALICE_TEST_PANIC_ROUTE", "1")], &[base, base + 1]).await;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let beta = {
+        let stop = stop.clone();
+        let url = format!("http://127.0.0.1:{}/api/v1/bot", base + 1);
+        tokio::spawn(async move {
+            let client = client();
+            let (mut served, mut failed) = (0, 0);
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                match client.get(&url).bearer_auth("beta-token").send().await {
+                    Ok(res) if res.status() == 200 => served += 1,
+                    _ => failed += 1,
+                }
+            }
+            (served, failed)
+        })
+    };
+    let client = client();
+    let res = client
+        .post(format!("http://127.0.0.1:{base}/__test/die"))
+        .bearer_auth("good-token")
+        .send()
+        .await
+        .expect("the hook answers before the server ends");
+    assert_eq!(res.status(), 202);
+    let token = std::fs::read_to_string(dir.path().join("data/admin.token"))
+        .map(|t| t.trim().to_string())
+        .unwrap_or_default();
+    let status_url = format!("http://127.0.0.1:{admin}/api/bots/alpha");
+    eventually("alpha relaunched after its server died", || async {
+        let Ok(res) = client.get(&status_url).bearer_auth(&token).send().await else {
+            return false;
+        };
+        let body: Value = res.json().await.unwrap_or_default();
+        body["restarts"].as_u64() == Some(1) && body["state"] == "running"
+    })
+    .await;
+    let url = format!("http://127.0.0.1:{base}/api/v1/bot");
+    assert_eq!(status_of(&client, &url, "good-token").await, 200);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (served, failed) = beta.await.unwrap();
+    println!(
+        "crash isolation: alpha's server died and came back; beta {served} served, {failed} failed"
+    );
+    assert!(served > 0);
+    assert_eq!(failed, 0);
+    send_signal(&child, libc::SIGTERM);
+    assert_eq!(wait_exit(&mut child, 20).code(), Some(0));
+}
+
 /// The short kill -9 suite (`scripts/faults/run` runs 20 cycles): 3 cycles
 /// of writers against the real binary killed -9 at a random moment; after
 /// each restart every acknowledged write is there exactly as acknowledged.
