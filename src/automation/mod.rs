@@ -7,6 +7,7 @@
 //! and a task never fires from a write that could still be lost.
 
 mod actions;
+mod answers;
 mod error;
 mod misfire;
 mod model;
@@ -59,6 +60,11 @@ impl Access {
             .as_ref()
             .is_none_or(|own| own.admits(&actions::scope_of(task)))
     }
+
+    /// As [`Access::allows`], for a task's scope already worked out.
+    fn allows_scope(&self, scope: &Scope) -> bool {
+        self.scope.as_ref().is_none_or(|own| own.admits(scope))
+    }
 }
 
 /// A list request: `limit` is clamped to `limits.list_max`.
@@ -76,6 +82,8 @@ pub struct Automation {
 
 struct Inner {
     store: TaskStore,
+    /// Encoded answers of single-task reads.
+    answers: answers::Answers,
     scheduler: Arc<Scheduler>,
     tz: Tz,
     rules: validate::Rules,
@@ -92,6 +100,7 @@ impl Automation {
             inner: Arc::new(Inner {
                 scheduler: Scheduler::new(store.clone(), actions, tz, &config.id),
                 store,
+                answers: answers::Answers::default(),
                 tz,
                 rules: validate::Rules {
                     min_every_seconds: config.automation.min_every_seconds,
@@ -176,6 +185,17 @@ impl Automation {
             .get(id)?
             .map(|stored| stored.task)
             .filter(|task| access.allows(task))
+            .ok_or_else(|| not_found(id))
+    }
+
+    /// One task as its JSON answer: the bytes `get`'s task encodes to, kept
+    /// while the stored task stays the same (see `answers.rs`).
+    pub fn get_json(&self, id: &str, access: &Access) -> Result<bytes::Bytes> {
+        self.inner
+            .answers
+            .get(&self.inner.store, id)?
+            .filter(|answer| access.allows_scope(&answer.scope))
+            .map(|answer| answer.body.clone())
             .ok_or_else(|| not_found(id))
     }
 

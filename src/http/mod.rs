@@ -99,7 +99,7 @@ pub fn app(
 /// handlers with [`Routes::get`], [`Routes::post`] ….
 pub fn resource(path: &str) -> Routes {
     Routes {
-        resource: web::resource(path),
+        resource: web::resource(path).app_data(observe::RouteTemplate(path.to_string())),
         allow: Vec::new(),
     }
 }

@@ -9,7 +9,7 @@ mod typed;
 pub use commit::GroupCommit;
 pub use schema::SCHEMA_VERSION;
 pub use trees::Tree;
-pub use typed::{Tx, TxError, TypedTree};
+pub use typed::{RawValue, Tx, TxError, TypedTree};
 
 use crate::error::{Code, ErrorCode};
 use std::path::Path;

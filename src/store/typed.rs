@@ -10,6 +10,10 @@ use sled::transaction::{
 use sled::Transactional;
 use std::marker::PhantomData;
 
+/// A value's stored bytes (shared with sled's cache, not copied).
+#[derive(Clone, PartialEq, Eq)]
+pub struct RawValue(sled::IVec);
+
 pub struct TypedTree<V> {
     tree: sled::Tree,
     _value: PhantomData<fn() -> V>,
@@ -37,6 +41,17 @@ impl<V: Serialize + DeserializeOwned> TypedTree<V> {
             Some(bytes) => Ok(Some(serde_json::from_slice(&bytes)?)),
             None => Ok(None),
         }
+    }
+
+    /// The stored bytes of `key`, not decoded: for a caller that keeps
+    /// what it made of them and needs only to know they did not change.
+    pub fn get_raw(&self, key: &str) -> Result<Option<RawValue>> {
+        Ok(self.tree.get(key)?.map(RawValue))
+    }
+
+    /// Decodes bytes read by [`TypedTree::get_raw`].
+    pub fn decode(&self, raw: &RawValue) -> Result<V> {
+        Ok(serde_json::from_slice(&raw.0)?)
     }
 
     pub fn insert(&self, key: &str, value: &V) -> Result<()> {
