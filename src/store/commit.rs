@@ -8,12 +8,34 @@ use tokio::sync::{mpsc, oneshot};
 
 type Waiter = oneshot::Sender<Result<(), sled::Error>>;
 
+/// The benchmarks' switch (`scripts/bench/run.py`): with this variable set
+/// to [`SKIP_FLUSH_VALUE`], nothing is ever flushed and every write is
+/// acknowledged at once, so a run can measure what durability costs. Never
+/// for real use: acknowledged writes are lost in a crash. A deliberate value,
+/// not `1`, so it cannot be switched on by accident.
+pub const SKIP_FLUSH_VAR: &str = "ALICE_BENCH_SKIP_FLUSH";
+pub const SKIP_FLUSH_VALUE: &str = "writes-may-be-lost";
+
+/// Whether the environment asks for the benchmarks' no-flush store.
+pub fn skip_flush_asked() -> bool {
+    std::env::var(SKIP_FLUSH_VAR).is_ok_and(|v| v == SKIP_FLUSH_VALUE)
+}
+
 #[derive(Clone)]
 pub struct GroupCommit {
-    requests: mpsc::UnboundedSender<Waiter>,
+    /// `None`: the benchmarks' no-flush store (see [`SKIP_FLUSH_VAR`]).
+    requests: Option<mpsc::UnboundedSender<Waiter>>,
 }
 
 impl GroupCommit {
+    /// Acknowledges every write at once and never flushes: benchmarks only.
+    pub fn skipping_flushes() -> Self {
+        tracing::warn!(
+            "{SKIP_FLUSH_VAR} is set: nothing is flushed, acknowledged writes can be lost (benchmarks only)"
+        );
+        Self { requests: None }
+    }
+
     pub fn start(db: sled::Db, metrics: StoreMetrics) -> Self {
         let (requests, mut rx) = mpsc::unbounded_channel::<Waiter>();
         // A dedicated thread: flushes block, and the supervisor's runtime may
@@ -35,15 +57,18 @@ impl GroupCommit {
                 }
             })
             .expect("spawn the group-commit thread");
-        Self { requests }
+        Self {
+            requests: Some(requests),
+        }
     }
 
     /// Resolves once everything written before this call is on disk.
     pub async fn flush(&self) -> Result<()> {
+        let Some(requests) = &self.requests else {
+            return Ok(());
+        };
         let (tx, rx) = oneshot::channel();
-        self.requests
-            .send(tx)
-            .map_err(|_| StoreError::FlusherGone)?;
+        requests.send(tx).map_err(|_| StoreError::FlusherGone)?;
         rx.await
             .map_err(|_| StoreError::FlusherGone)?
             .map_err(StoreError::Flush)

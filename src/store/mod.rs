@@ -63,7 +63,11 @@ impl Store {
             .open()?;
         schema::settle(&db)?;
         let metrics = crate::metrics::StoreMetrics::default();
-        let commit = GroupCommit::start(db.clone(), metrics.clone());
+        let commit = if commit::skip_flush_asked() {
+            GroupCommit::skipping_flushes()
+        } else {
+            GroupCommit::start(db.clone(), metrics.clone())
+        };
         Ok(Self {
             db,
             commit,
