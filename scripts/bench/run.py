@@ -240,10 +240,51 @@ def bench_http(o):
         row("p50 / p99 at a fixed ~1 000 req/s (70 % GET, 20 % PATCH, 10 % POST)",
             f"{r['lat'].get('50', float('nan')):.2f} / {r['lat'].get('99', float('nan')):.2f} ms", "", None,
             "p99 < 5 ms", f"{r['rps']:.0f} req/s achieved, {r['bad']} non-2xx, {r['errors']} socket errors")
+        mixed_by_kind(o, quiet, ids)
     finally:
         bare.stop()
         quiet.stop()
         loud.stop()
+
+
+def mixed_by_kind(o, alice, ids):
+    """The same mix and rate as two loads at once, reads (700 req/s) and
+    writes (300 req/s, two PATCH to one POST), each with its own latency: a
+    write waits for its flush (an fsync), a read should wait for nothing."""
+    hdr = ('local hdr = {["Content-Type"] = "application/json", ["X-Alice-Receive-Id"] = "oc_bench",\n'
+           f'  ["Authorization"] = "Bearer {TOKEN}"}}\n')
+    ids_lua = f"local ids = {{{', '.join(repr(i) for i in ids)}}}\n"
+
+    def script(name, body, conns, rate):
+        path = os.path.join(alice.dir, name)
+        with open(path, "w") as f:
+            f.write(ids_lua + hdr + "math.randomseed(7)\nrequest = function()\n" + body + "end\n"
+                    f"delay = function() return {1000 * conns / rate:.1f} end\n")
+        return path
+
+    loads = {
+        "reads": (script("reads.lua", f'  return wrk.format("GET", "{TASKS}/" .. ids[math.random(#ids)], hdr)\n',
+                         35, 700), 35),
+        "writes": (script("writes.lua", '  if math.random() < 0.667 then\n'
+                          f'    return wrk.format("PATCH", "{TASKS}/" .. ids[math.random(#ids)], hdr, \'{{"text":"p"}}\')\n'
+                          f'  else return wrk.format("POST", "{TASKS}", hdr, \'{{"title":"m","text":"hi","cron":"{NEVER}",'
+                          '"action":"send_text"}\') end\n', 15, 300), 15),
+    }
+    got = {}
+
+    def run(kind):
+        path, conns = loads[kind]
+        got[kind] = wrk(alice.url() + "/", max(o.secs, 5), conns, token=None, script=path, latency=True)
+
+    threads = [threading.Thread(target=run, args=(kind,)) for kind in loads]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for kind, r in got.items():
+        row(f"  … the same load in two: {kind}, p50 / p99",
+            f"{r['lat'].get('50', float('nan')):.2f} / {r['lat'].get('99', float('nan')):.2f} ms", "", None,
+            "p99 < 5 ms", f"{r['rps']:.0f} req/s achieved, {r['bad']} non-2xx, {r['errors']} socket errors")
 
 
 def durable_creates(o, durable):
