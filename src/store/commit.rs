@@ -2,7 +2,7 @@
 //! drains every pending request, runs a single `flush`, and wakes them all.
 //! Many concurrent writers therefore share one disk sync.
 
-use super::{Result, StoreError};
+use super::{FlushGate, Result, StoreError};
 use crate::metrics::StoreMetrics;
 use std::time::{Duration, Instant};
 use tokio::sync::{mpsc, oneshot};
@@ -42,7 +42,7 @@ impl GroupCommit {
         Self { requests: None }
     }
 
-    pub fn start(db: sled::Db, metrics: StoreMetrics) -> Self {
+    pub fn start(db: sled::Db, metrics: StoreMetrics, gate: FlushGate) -> Self {
         let (requests, mut rx) = mpsc::unbounded_channel::<Waiter>();
         // A dedicated thread: flushes block, and the supervisor's runtime may
         // be shutting down while the last writers still wait.
@@ -64,7 +64,10 @@ impl GroupCommit {
                         waiters.push(more);
                     }
                     let started = Instant::now();
-                    let outcome = db.flush().map(|_| ());
+                    let outcome = {
+                        let _flushing = gate.read();
+                        db.flush().map(|_| ())
+                    };
                     last_flush = Instant::now();
                     metrics.flushed(started.elapsed().as_secs_f64());
                     for waiter in waiters {
