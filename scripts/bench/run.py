@@ -71,7 +71,7 @@ def wait_up(url, secs=60):
 class Alice:
     """`alice serve` with `bots` local bots, ports from `base`."""
 
-    def __init__(self, binary, bots=1, log="warn", extra="", limits=""):
+    def __init__(self, binary, bots=1, log="warn", extra="", limits="", env=None):
         self.dir = tempfile.mkdtemp(prefix="alice-bench-")
         self.admin = free_port()
         # Many bots: a block of ports below the ephemeral range (32768 on).
@@ -85,14 +85,14 @@ class Alice:
         with open(os.path.join(self.dir, "bots.toml"), "w") as f:
             f.write(conf)
         self.log = open(os.path.join(self.dir, "alice.log"), "w")
-        self.binary, self.level = binary, log
+        self.binary, self.level, self.env = binary, log, env or {}
         self.spawn()
         self.bots = bots
 
     def spawn(self):
         self.started = time.time()
         self.proc = subprocess.Popen([self.binary, "serve", "--config", "bots.toml"], cwd=self.dir,
-                                     env=dict(os.environ, RUST_LOG=self.level), stdout=self.log,
+                                     env=dict(os.environ, RUST_LOG=self.level, **self.env), stdout=self.log,
                                      stderr=self.log)
 
     def again(self):
@@ -237,15 +237,7 @@ def bench_http(o):
         row("authenticated `GET`, metrics + request log at INFO (to a file)", m["alice GET INFO"],
             "the same at WARN (metrics on)", m["alice GET WARN"], "≥ 0.9×",
             "metrics cannot be switched off: both sides count them")
-        # Creates, 64 clients (each create is flushed before it is answered).
-        script = os.path.join(quiet.dir, "create.lua")
-        with open(script, "w") as f:
-            f.write('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
-                    'wrk.headers["X-Alice-Receive-Id"] = "oc_bench"\n'
-                    f'wrk.body = \'{{"title":"c","text":"hi","cron":"{NEVER}","action":"send_text"}}\'\n')
-        r = wrk(quiet.url() + TASKS, s, 64, script=script)
-        row("durable creates, 64 clients", r["rps"], "no-flush build", None, "≥ 0.8×",
-            f"baseline not measured: no bench-only no-flush switch yet; {r['bad']} non-2xx")
+        durable_creates(o, quiet)
         # Fixed 1 000 req/s, mixed: 70 % reads, 20 % patches, 10 % creates.
         ids = [create_task(quiet.url(), n) for n in range(20)]
         script = os.path.join(quiet.dir, "mixed.lua")
@@ -268,10 +260,78 @@ def bench_http(o):
         row("p50 / p99 at a fixed ~1 000 req/s (70 % GET, 20 % PATCH, 10 % POST)",
             f"{r['lat'].get('50', float('nan')):.2f} / {r['lat'].get('99', float('nan')):.2f} ms", "", None,
             "p99 < 5 ms", f"{r['rps']:.0f} req/s achieved, {r['bad']} non-2xx, {r['errors']} socket errors")
+        mixed_by_kind(o, quiet, ids)
     finally:
         bare.stop()
         quiet.stop()
         loud.stop()
+
+
+def mixed_by_kind(o, alice, ids):
+    """The same mix and rate as two loads at once, reads (700 req/s) and
+    writes (300 req/s, two PATCH to one POST), each with its own latency: a
+    write waits for its flush (an fsync), a read should wait for nothing."""
+    hdr = ('local hdr = {["Content-Type"] = "application/json", ["X-Alice-Receive-Id"] = "oc_bench",\n'
+           f'  ["Authorization"] = "Bearer {TOKEN}"}}\n')
+    ids_lua = f"local ids = {{{', '.join(repr(i) for i in ids)}}}\n"
+
+    def script(name, body, conns, rate):
+        path = os.path.join(alice.dir, name)
+        with open(path, "w") as f:
+            f.write(ids_lua + hdr + "math.randomseed(7)\nrequest = function()\n" + body + "end\n"
+                    f"delay = function() return {1000 * conns / rate:.1f} end\n")
+        return path
+
+    loads = {
+        "reads": (script("reads.lua", f'  return wrk.format("GET", "{TASKS}/" .. ids[math.random(#ids)], hdr)\n',
+                         35, 700), 35),
+        "writes": (script("writes.lua", '  if math.random() < 0.667 then\n'
+                          f'    return wrk.format("PATCH", "{TASKS}/" .. ids[math.random(#ids)], hdr, \'{{"text":"p"}}\')\n'
+                          f'  else return wrk.format("POST", "{TASKS}", hdr, \'{{"title":"m","text":"hi","cron":"{NEVER}",'
+                          '"action":"send_text"}\') end\n', 15, 300), 15),
+    }
+    got = {}
+
+    def run(kind):
+        path, conns = loads[kind]
+        got[kind] = wrk(alice.url() + "/", max(o.secs, 5), conns, token=None, script=path, latency=True)
+
+    threads = [threading.Thread(target=run, args=(kind,)) for kind in loads]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for kind, r in got.items():
+        row(f"  … the same load in two: {kind}, p50 / p99",
+            f"{r['lat'].get('50', float('nan')):.2f} / {r['lat'].get('99', float('nan')):.2f} ms", "", None,
+            "p99 < 5 ms", f"{r['rps']:.0f} req/s achieved, {r['bad']} non-2xx, {r['errors']} socket errors")
+
+
+def durable_creates(o, durable):
+    """Creates, 64 clients, each flushed before it is answered, against the
+    same server whose store skips the flush (the bench-only switch
+    ALICE_BENCH_SKIP_FLUSH), taking turns."""
+    fast = Alice(o.alice, env={"ALICE_BENCH_SKIP_FLUSH": "writes-may-be-lost"})
+    try:
+        fast.wait()
+        script = os.path.join(durable.dir, "create.lua")
+        with open(script, "w") as f:
+            f.write('wrk.method = "POST"\nwrk.headers["Content-Type"] = "application/json"\n'
+                    'wrk.headers["X-Alice-Receive-Id"] = "oc_bench"\n'
+                    f'wrk.body = \'{{"title":"c","text":"hi","cron":"{NEVER}","action":"send_text"}}\'\n')
+        bad = []
+
+        def load(alice):
+            r = wrk(alice.url() + TASKS, o.secs, 64, script=script)
+            bad.append(r["bad"] + r["errors"])
+            return r["rps"]
+
+        m = turns(o.rounds, [("durable creates", lambda: load(durable)),
+                             ("no-flush creates", lambda: load(fast))])
+        row("durable creates, 64 clients", m["durable creates"], "no flush (`ALICE_BENCH_SKIP_FLUSH`)",
+            m["no-flush creates"], "≥ 0.8×", f"{sum(bad)} non-2xx or socket errors")
+    finally:
+        fast.stop()
 
 
 def bench_bots(o):

@@ -7,6 +7,7 @@
 //! and a task never fires from a write that could still be lost.
 
 mod actions;
+mod answers;
 mod error;
 mod misfire;
 mod model;
@@ -61,6 +62,11 @@ impl Access {
             .as_ref()
             .is_none_or(|own| own.admits(&actions::scope_of(task)))
     }
+
+    /// As [`Access::allows`], for a task's scope already worked out.
+    fn allows_scope(&self, scope: &Scope) -> bool {
+        self.scope.as_ref().is_none_or(|own| own.admits(scope))
+    }
 }
 
 /// A list request: `limit` is clamped to `limits.list_max`.
@@ -78,6 +84,8 @@ pub struct Automation {
 
 struct Inner {
     store: TaskStore,
+    /// Encoded answers of single-task reads.
+    answers: answers::Answers,
     scheduler: Arc<Scheduler>,
     tz: Tz,
     rules: validate::Rules,
@@ -94,6 +102,7 @@ impl Automation {
             inner: Arc::new(Inner {
                 scheduler: Scheduler::new(store.clone(), actions, tz, &config.id),
                 store,
+                answers: answers::Answers::default(),
                 tz,
                 rules: validate::Rules {
                     min_every_seconds: config.automation.min_every_seconds,
@@ -161,13 +170,17 @@ impl Automation {
             return Err(TaskError::OutsideScope);
         }
         task.next_run_at = self.next_run(&task, None, now);
-        let store = &self.inner.store;
-        store.insert(&StoredTask {
-            seq: store.next_seq()?,
-            handled_due: None,
-            task: task.clone(),
-        })?;
-        store.durable().await?;
+        let store = self.inner.store.clone();
+        let stored = task.clone();
+        off_worker(move || {
+            store.insert(&StoredTask {
+                seq: store.next_seq()?,
+                handled_due: None,
+                task: stored,
+            })
+        })
+        .await?;
+        self.inner.store.durable().await?;
         self.inner.scheduler.sync(&task.id);
         Ok(task)
     }
@@ -178,6 +191,17 @@ impl Automation {
             .get(id)?
             .map(|stored| stored.task)
             .filter(|task| access.allows(task))
+            .ok_or_else(|| not_found(id))
+    }
+
+    /// One task as its JSON answer: the bytes `get`'s task encodes to, kept
+    /// while the stored task stays the same (see `answers.rs`).
+    pub fn get_json(&self, id: &str, access: &Access) -> Result<bytes::Bytes> {
+        self.inner
+            .answers
+            .get(&self.inner.store, id)?
+            .filter(|answer| access.allows_scope(&answer.scope))
+            .map(|answer| answer.body.clone())
             .ok_or_else(|| not_found(id))
     }
 
@@ -217,24 +241,25 @@ impl Automation {
     /// Applies a JSON merge patch; the schedule follows at once.
     pub async fn update(&self, id: &str, patch: Value, access: &Access) -> Result<Task> {
         let now = Utc::now();
-        let task = self
-            .inner
-            .store
-            .update(id, |stored| {
+        let (this, key, access) = (self.clone(), id.to_string(), access.clone());
+        let task = off_worker(move || {
+            this.inner.store.update(&key, |stored| {
                 if !access.allows(&stored.task) {
-                    return Err(not_found(id));
+                    return Err(not_found(&key));
                 }
                 let mut task = stored.task.clone();
-                validate::apply_patch(&mut task, patch, now, self.inner.rules)?;
+                validate::apply_patch(&mut task, patch, now, this.inner.rules)?;
                 let old = &stored.task;
                 if (task.status, &task.schedule) != (old.status, &old.schedule) {
-                    task.next_run_at = self.next_run(&task, stored.handled_due, now);
+                    task.next_run_at = this.next_run(&task, stored.handled_due, now);
                 }
                 task.updated_at = now;
                 stored.task = task.clone();
                 Ok(task)
-            })?
-            .ok_or_else(|| not_found(id))?;
+            })
+        })
+        .await?
+        .ok_or_else(|| not_found(id))?;
         self.inner.store.durable().await?;
         self.inner.scheduler.sync(id);
         Ok(task)
@@ -242,7 +267,10 @@ impl Automation {
 
     pub async fn delete(&self, id: &str, access: &Access) -> Result<()> {
         self.get(id, access)?;
-        self.inner.store.remove(id)?.ok_or_else(|| not_found(id))?;
+        let (store, key) = (self.inner.store.clone(), id.to_string());
+        off_worker(move || store.remove(&key))
+            .await?
+            .ok_or_else(|| not_found(id))?;
         self.inner.store.durable().await?;
         self.inner.scheduler.sync(id);
         Ok(())
@@ -269,6 +297,17 @@ impl Automation {
     }
 }
 
+/// Runs a store write on tokio's blocking pool: a sled write can wait for
+/// a flush in progress (milliseconds, an fsync), and on the server's async
+/// worker that wait held up every request it serves, reads included.
+async fn off_worker<T: Send + 'static, E: From<crate::store::StoreError> + Send + 'static>(
+    write: impl FnOnce() -> Result<T, E> + Send + 'static,
+) -> Result<T, E> {
+    tokio::task::spawn_blocking(write)
+        .await
+        .map_err(|e| E::from(crate::store::StoreError::from(e)))?
+}
+
 /// Whether `task` is a one-shot whose time the scheduler already took.
 fn one_shot_taken(task: &Task, handled: Option<DateTime<Utc>>) -> bool {
     task.schedule.run_at().is_some_and(|at| Some(at) == handled)
@@ -288,4 +327,32 @@ fn scope_target(scope: &Scope) -> Option<(ScopeType, String)> {
 
 fn not_found(id: &str) -> TaskError {
     TaskError::NotFound(id.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A store write that waits (for a flush in progress, say) leaves the
+    /// runtime's thread free: another request's future on the same
+    /// single-threaded runtime finishes meanwhile.
+    #[test]
+    fn a_waiting_store_write_does_not_hold_up_the_worker() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let (release, wait) = std::sync::mpsc::channel::<()>();
+        runtime.block_on(async move {
+            let write = tokio::spawn(off_worker(move || {
+                wait.recv().map_err(|_| TaskError::NotFound("gone".into()))
+            }));
+            // Runs on the runtime's only thread while the write waits.
+            let read = tokio::spawn(async { "answered" });
+            let answered = tokio::time::timeout(Duration::from_secs(30), read).await;
+            assert_eq!(answered.unwrap().unwrap(), "answered");
+            release.send(()).unwrap();
+            write.await.unwrap().unwrap();
+        });
+    }
 }

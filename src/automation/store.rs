@@ -13,7 +13,7 @@
 //! (the group commit) before they answer or act.
 
 use super::model::{ScopeType, StoredTask, TaskRun, TaskStatus};
-use crate::store::{BotStore, Result, StoreError, Tree, Tx, TxError, TypedTree};
+use crate::store::{BotStore, RawValue, Result, StoreError, Tree, Tx, TxError, TypedTree};
 use parking_lot::{Mutex, MutexGuard};
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
@@ -91,6 +91,15 @@ impl TaskStore {
 
     pub fn get(&self, id: &str) -> Result<Option<StoredTask>> {
         self.tasks.get(id)
+    }
+
+    /// A task's stored bytes, not decoded (see `answers.rs`).
+    pub fn get_raw(&self, id: &str) -> Result<Option<RawValue>> {
+        self.tasks.get_raw(id)
+    }
+
+    pub fn decode(&self, raw: &RawValue) -> Result<StoredTask> {
+        self.tasks.decode(raw)
     }
 
     /// Changes one task under the write lock; the change is written only if

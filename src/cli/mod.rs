@@ -113,15 +113,19 @@ async fn run(cli: Cli) -> ExitCode {
             shard,
             only,
         } => {
-            logging::init(log_format);
+            let log = logging::init(log_format);
             let loaded = config::load(&config.config).and_then(|c| c.with_placement(shard, only));
-            let config = match loaded {
-                Ok(c) => c,
-                Err(e) => return fail(&e.to_string(), EXIT_CONFIG),
+            let outcome = match loaded {
+                Ok(config) => crate::supervisor::serve(config)
+                    .await
+                    .map_err(|e| (e.to_string(), 1)),
+                Err(e) => Err((e.to_string(), EXIT_CONFIG)),
             };
-            match crate::supervisor::serve(config).await {
+            // The last log lines before the process's own last word.
+            drop(log);
+            match outcome {
                 Ok(()) => ExitCode::SUCCESS,
-                Err(e) => fail(&e.to_string(), 1),
+                Err((message, code)) => fail(&message, code),
             }
         }
         Command::Bots(args) => bots::run(args).await,

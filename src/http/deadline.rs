@@ -48,9 +48,12 @@ pub async fn body_deadline(
     if is_websocket(&req) {
         return Ok(next.call(req).await?.map_into_boxed_body());
     }
-    let expired = Arc::new(AtomicBool::new(false));
     let payload = req.take_payload();
-    if !matches!(payload, Payload::None) {
+    // A request without a body (most reads) has nothing to watch.
+    let expired = if matches!(payload, Payload::None) {
+        None
+    } else {
+        let expired = Arc::new(AtomicBool::new(false));
         let stream = Deadline {
             inner: payload,
             sleep: Box::pin(tokio::time::sleep_until(Instant::now() + timeout.0)),
@@ -59,9 +62,10 @@ pub async fn body_deadline(
         req.set_payload(Payload::Stream {
             payload: Box::pin(stream),
         });
-    }
+        Some(expired)
+    };
     let res = next.call(req).await?.map_into_boxed_body();
-    if !expired.load(Ordering::Acquire) {
+    if !expired.is_some_and(|e| e.load(Ordering::Acquire)) {
         return Ok(res);
     }
     // Whatever the reader made of the cut-off body, the cause is the clock.

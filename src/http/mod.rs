@@ -102,7 +102,21 @@ pub fn app(
 /// handlers with [`Routes::get`], [`Routes::post`] ….
 pub fn resource(path: &str) -> Routes {
     Routes {
-        resource: web::resource(path),
+        resource: web::resource(path).app_data(observe::RouteTemplate(path.to_string())),
+        allow: Vec::new(),
+    }
+}
+
+/// [`resource`] inside `web::scope(scope)`, `path` whole (as its OpenAPI
+/// annotation and the metrics name it). actix tries a scope's resources
+/// only for paths under its prefix (a string compare), so a request runs
+/// the regexes of its own group's dynamic routes, not those of every group
+/// registered before it.
+pub fn resource_in(scope: &str, path: &str) -> Routes {
+    debug_assert!(path.starts_with(scope), "{path} is not under {scope}");
+    Routes {
+        resource: web::resource(path.strip_prefix(scope).unwrap_or(path))
+            .app_data(observe::RouteTemplate(path.to_string())),
         allow: Vec::new(),
     }
 }

@@ -16,6 +16,11 @@ use tracing::Instrument;
 
 const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// A resource's route template, as its resource data (see
+/// [`crate::http::resource`]): the request's own copy of what
+/// `HttpRequest::match_pattern` finds by routing the path a second time.
+pub struct RouteTemplate(pub String);
+
 /// The name a server's log lines carry (`bot` field).
 #[derive(Clone)]
 pub struct ServerLabel(pub String);
@@ -89,11 +94,16 @@ pub async fn observe(
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         res.headers_mut().insert(REQUEST_ID, value);
     }
-    let pattern = res.request().match_pattern();
+    let template = res.request().app_data::<RouteTemplate>();
+    let matched = match template {
+        Some(_) => None,
+        None => res.request().match_pattern(),
+    };
+    let pattern = template.map(|t| t.0.as_str()).or(matched.as_deref());
     let status = res.status().as_u16();
     let elapsed = started.elapsed().as_secs_f64();
     {
-        let route = pattern.as_deref().unwrap_or(res.request().path());
+        let route = pattern.unwrap_or(res.request().path());
         let duration_ms = elapsed * 1000.0;
         span.record("route", route);
         span.record("status", status);

@@ -13,9 +13,9 @@ pub async fn catch_panic(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
-    // The path only: a clone of the request would make actix's own
-    // later `&mut` access to it panic.
-    let path = req.path().to_string();
+    // The URI only (a shared handle, no copy): a clone of the request would
+    // make actix's own later `&mut` access to it panic.
+    let uri = req.uri().clone();
     // Unwind safety: the request's state is dropped with it; shared state
     // behind locks is the services' to keep consistent (sled and parking
     // locks do not poison).
@@ -27,7 +27,7 @@ pub async fn catch_panic(
                 .map(|s| s.to_string())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_default();
-            tracing::error!(path, panic = %what, "a handler panicked");
+            tracing::error!(path = uri.path(), panic = %what, "a handler panicked");
             // Without the request (gone with the panic) there is no
             // `ServiceResponse`: the error travels up and actix answers it
             // with `Error`'s own JSON response.

@@ -1,12 +1,15 @@
 //! What every HTTP server records, through the observation middleware and
 //! the access guard (`src/http/`).
 
+use parking_lot::RwLock;
 use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
+use std::collections::HashMap;
+use std::sync::Arc;
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct RequestLabels {
@@ -36,6 +39,17 @@ pub struct HttpMetrics {
     /// Every request answered, whatever its labels (the probe reads it:
     /// the family above cannot be summed without encoding it).
     requests_total: Counter,
+    /// The families' series by route template (see `new_series`).
+    series: Arc<RwLock<HashMap<String, Vec<RouteSeries>>>>,
+}
+
+/// Handles on one (route, method, status)'s series: clones share the
+/// families' own.
+struct RouteSeries {
+    method: String,
+    status: u16,
+    duration: Histogram,
+    count: Counter,
 }
 
 /// The counters' current values, for the internal probe.
@@ -63,6 +77,7 @@ impl HttpMetrics {
             auth_failed: Counter::default(),
             in_flight: Gauge::default(),
             requests_total: Counter::default(),
+            series: Arc::default(),
         };
         registry.register(
             "alice_http_requests",
@@ -100,22 +115,51 @@ impl HttpMetrics {
     }
 
     /// `route`: the matched pattern, `None` for an unknown route.
-    pub fn request(&self, route: Option<String>, method: &str, status: u16, seconds: f64) {
-        let route = route.unwrap_or_else(|| "unmatched".to_string());
-        self.durations
+    pub fn request(&self, route: Option<&str>, method: &str, status: u16, seconds: f64) {
+        let route = route.unwrap_or("unmatched");
+        let found = self.series.read().get(route).and_then(|per_route| {
+            per_route
+                .iter()
+                .find(|s| s.method == method && s.status == status)
+                .map(|s| (s.duration.clone(), s.count.clone()))
+        });
+        let (duration, count) = found.unwrap_or_else(|| self.new_series(route, method, status));
+        duration.observe(seconds);
+        count.inc();
+        self.requests_total.inc();
+    }
+
+    /// The families' series for one route, method and status, kept for the
+    /// next request: looking them up in the families hashes label strings
+    /// built for the purpose, three copies a request.
+    fn new_series(&self, route: &str, method: &str, status: u16) -> (Histogram, Counter) {
+        let duration = self
+            .durations
             .get_or_create(&RouteLabels {
-                route: route.clone(),
+                route: route.to_string(),
                 method: method.to_string(),
             })
-            .observe(seconds);
-        self.requests
+            .clone();
+        let count = self
+            .requests
             .get_or_create(&RequestLabels {
-                route,
+                route: route.to_string(),
                 method: method.to_string(),
                 status,
             })
-            .inc();
-        self.requests_total.inc();
+            .clone();
+        let mut series = self.series.write();
+        // Bounded like the families: routes are templates, statuses few.
+        series
+            .entry(route.to_string())
+            .or_default()
+            .push(RouteSeries {
+                method: method.to_string(),
+                status,
+                duration: duration.clone(),
+                count: count.clone(),
+            });
+        (duration, count)
     }
 
     pub fn totals(&self) -> HttpTotals {

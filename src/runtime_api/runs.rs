@@ -7,7 +7,7 @@ use crate::agent::api::{self, EventsQuery, RunAccepted, StartRun, Started};
 use crate::agent::{AgentRun, EventsPage, RunOrigin, RunStatus};
 use crate::bot::{BotState, RunEvents};
 use crate::error::{Error, ErrorBody, Result};
-use crate::http::{resource, sse};
+use crate::http::{resource_in, sse};
 use crate::scope::Scope;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde::Deserialize;
@@ -149,8 +149,13 @@ pub async fn cancel(
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(resource("/api/v1/runs").post(create).get(list))
-        .service(resource("/api/v1/runs/{task_id}").get(get))
-        .service(resource("/api/v1/runs/{task_id}/events").get(events))
-        .service(resource("/api/v1/runs/{task_id}/cancel").post(cancel));
+    // A scope: other routes do not pay for these three regexes.
+    const RUNS: &str = "/api/v1/runs";
+    cfg.service(
+        web::scope(RUNS)
+            .service(resource_in(RUNS, "/api/v1/runs").post(create).get(list))
+            .service(resource_in(RUNS, "/api/v1/runs/{task_id}").get(get))
+            .service(resource_in(RUNS, "/api/v1/runs/{task_id}/events").get(events))
+            .service(resource_in(RUNS, "/api/v1/runs/{task_id}/cancel").post(cancel)),
+    );
 }

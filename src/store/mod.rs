@@ -9,7 +9,7 @@ mod typed;
 pub use commit::GroupCommit;
 pub use schema::SCHEMA_VERSION;
 pub use trees::Tree;
-pub use typed::{Tx, TxError, TypedTree};
+pub use typed::{RawValue, Tx, TxError, TypedTree};
 
 use crate::error::{Code, ErrorCode};
 use std::path::Path;
@@ -49,6 +49,7 @@ pub struct Store {
     db: sled::Db,
     commit: GroupCommit,
     metrics: crate::metrics::StoreMetrics,
+    gate: FlushGate,
 }
 
 impl Store {
@@ -63,11 +64,17 @@ impl Store {
             .open()?;
         schema::settle(&db)?;
         let metrics = crate::metrics::StoreMetrics::default();
-        let commit = GroupCommit::start(db.clone(), metrics.clone());
+        let gate = FlushGate::default();
+        let commit = if commit::skip_flush_asked() {
+            GroupCommit::skipping_flushes()
+        } else {
+            GroupCommit::start(db.clone(), metrics.clone(), gate.clone())
+        };
         Ok(Self {
             db,
             commit,
             metrics,
+            gate,
         })
     }
 
@@ -77,6 +84,7 @@ impl Store {
             bot_id: bot_id.to_string(),
             db: self.db.clone(),
             commit: self.commit.clone(),
+            gate: self.gate.clone(),
         }
     }
 
@@ -91,6 +99,10 @@ impl Store {
     }
 }
 
+/// Held shared by the group commit while it flushes, exclusively by a
+/// write that takes sled's database-wide lock (see `TypedTree::tree_wide`).
+pub(crate) type FlushGate = std::sync::Arc<parking_lot::RwLock<()>>;
+
 /// A stored key and value as bytes (archives only).
 pub type RawPair = (Vec<u8>, Vec<u8>);
 
@@ -99,6 +111,7 @@ pub struct BotStore {
     bot_id: String,
     db: sled::Db,
     commit: GroupCommit,
+    gate: FlushGate,
 }
 
 impl BotStore {
@@ -114,7 +127,7 @@ impl BotStore {
         let tree = self
             .db
             .open_tree(format!("{}/{}", self.bot_id, tree.name()))?;
-        Ok(TypedTree::new(tree))
+        Ok(TypedTree::new(tree, self.gate.clone()))
     }
 
     /// The names of this bot's trees that exist (after `<bot_id>/`).

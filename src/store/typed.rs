@@ -1,7 +1,7 @@
 //! A sled tree with string keys and JSON values, so no handler ever
 //! assembles bytes by hand.
 
-use super::{Result, StoreError};
+use super::{FlushGate, Result, StoreError};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use sled::transaction::{
@@ -10,8 +10,13 @@ use sled::transaction::{
 use sled::Transactional;
 use std::marker::PhantomData;
 
+/// A value's stored bytes (shared with sled's cache, not copied).
+#[derive(Clone, PartialEq, Eq)]
+pub struct RawValue(sled::IVec);
+
 pub struct TypedTree<V> {
     tree: sled::Tree,
+    gate: FlushGate,
     _value: PhantomData<fn() -> V>,
 }
 
@@ -19,15 +24,17 @@ impl<V> Clone for TypedTree<V> {
     fn clone(&self) -> Self {
         Self {
             tree: self.tree.clone(),
+            gate: self.gate.clone(),
             _value: PhantomData,
         }
     }
 }
 
 impl<V: Serialize + DeserializeOwned> TypedTree<V> {
-    pub(super) fn new(tree: sled::Tree) -> Self {
+    pub(super) fn new(tree: sled::Tree, gate: FlushGate) -> Self {
         Self {
             tree,
+            gate,
             _value: PhantomData,
         }
     }
@@ -37,6 +44,17 @@ impl<V: Serialize + DeserializeOwned> TypedTree<V> {
             Some(bytes) => Ok(Some(serde_json::from_slice(&bytes)?)),
             None => Ok(None),
         }
+    }
+
+    /// The stored bytes of `key`, not decoded: for a caller that keeps
+    /// what it made of them and needs only to know they did not change.
+    pub fn get_raw(&self, key: &str) -> Result<Option<RawValue>> {
+        Ok(self.tree.get(key)?.map(RawValue))
+    }
+
+    /// Decodes bytes read by [`TypedTree::get_raw`].
+    pub fn decode(&self, raw: &RawValue) -> Result<V> {
+        Ok(serde_json::from_slice(&raw.0)?)
     }
 
     pub fn insert(&self, key: &str, value: &V) -> Result<()> {
@@ -164,7 +182,7 @@ impl<V: Serialize + DeserializeOwned> TypedTree<V> {
             batch.remove(key?);
             n += 1;
         }
-        self.tree.apply_batch(batch)?;
+        self.tree_wide(|| self.tree.apply_batch(batch))?;
         Ok(n)
     }
 
@@ -177,7 +195,7 @@ impl<V: Serialize + DeserializeOwned> TypedTree<V> {
         for key in keys.into_iter().take(excess) {
             batch.remove(key.as_bytes());
         }
-        self.tree.apply_batch(batch)?;
+        self.tree_wide(|| self.tree.apply_batch(batch))?;
         Ok(excess)
     }
 
@@ -207,7 +225,7 @@ impl<V: Serialize + DeserializeOwned> TypedTree<V> {
                 removed += 1;
             }
         }
-        self.tree.apply_batch(batch)?;
+        self.tree_wide(|| self.tree.apply_batch(batch))?;
         Ok(removed)
     }
 
@@ -221,12 +239,23 @@ impl<V: Serialize + DeserializeOwned> TypedTree<V> {
     where
         W: Serialize + DeserializeOwned,
     {
-        (&self.tree, &other.tree)
-            .transaction(|(a, b)| change(Tx::new(a), Tx::new(b)))
-            .map_err(|e| match e {
-                TransactionError::Abort(e) => StoreError::Transaction(e),
-                TransactionError::Storage(e) => StoreError::Sled(e),
-            })
+        self.tree_wide(|| {
+            (&self.tree, &other.tree).transaction(|(a, b)| change(Tx::new(a), Tx::new(b)))
+        })
+        .map_err(|e| match e {
+            TransactionError::Abort(e) => StoreError::Transaction(e),
+            TransactionError::Storage(e) => StoreError::Sled(e),
+        })
+    }
+
+    /// Runs a sled write that takes sled's database-wide lock (a batch, a
+    /// transaction) after any flush in progress: sled's flush holds that
+    /// lock shared through its fsync, so such a write waited for the fsync
+    /// with the lock requested, and every read of every bot queued behind
+    /// it. Waiting here instead, the reads go on.
+    fn tree_wide<T>(&self, write: impl FnOnce() -> T) -> T {
+        let _no_flush = self.gate.write();
+        write()
     }
 
     pub fn len(&self) -> usize {
@@ -297,7 +326,7 @@ mod tests {
     use super::*;
 
     fn tree<V: Serialize + DeserializeOwned>(db: &sled::Db, name: &str) -> TypedTree<V> {
-        TypedTree::new(db.open_tree(name).unwrap())
+        TypedTree::new(db.open_tree(name).unwrap(), FlushGate::default())
     }
 
     #[test]

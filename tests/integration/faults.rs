@@ -450,3 +450,75 @@ fn kill_9_under_load_loses_no_acknowledged_write() {
     );
     assert_eq!(stdout.matches("cycle ").count(), 3, "{stdout}");
 }
+
+/// A log reader that stops reading (a full stderr pipe) costs log lines,
+/// never requests: every request is answered while nobody reads, and once
+/// the reader is back the lines lost are counted in the log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stuck_log_reader_stalls_no_request() {
+    use std::io::Read;
+    let dir = TestDir::new();
+    let (base, admin) = (free_ports(2), free_ports(1));
+    let path = dir.write_config(&one_bot(admin, base, ""));
+    // stderr is a pipe nobody reads: it fills after ~64 KiB of lines.
+    let mut child = alice_command(&["serve", "--config", path.to_str().unwrap()])
+        .env("RUST_LOG", "info")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn alice serve");
+    let url = format!("http://127.0.0.1:{}/api/v1/bot", base + 1);
+    wait_healthy(&format!("http://127.0.0.1:{}/healthz", base + 1)).await;
+    let client = client();
+    // Each request logs a line of ~250 bytes: 8 000 of them are many times
+    // what the pipe holds, and more than alice buffers (512 KiB).
+    let answered = tokio::time::timeout(Duration::from_secs(120), async {
+        let mut clients = tokio::task::JoinSet::new();
+        for _ in 0..16 {
+            let (client, url) = (client.clone(), url.clone());
+            clients.spawn(async move {
+                for _ in 0..500 {
+                    assert_eq!(status_of(&client, &url, "beta-token").await, 200);
+                }
+            });
+        }
+        while let Some(done) = clients.join_next().await {
+            done.expect("a client failed");
+        }
+    })
+    .await;
+    // Read what the pipe holds from now on, on a thread of its own.
+    let mut stderr = child.stderr.take().expect("piped stderr");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut all = Vec::new();
+        let mut buf = [0u8; 64 * 1024];
+        while let Ok(n) = stderr.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            all.extend_from_slice(&buf[..n]);
+            let _ = tx.send(String::from_utf8_lossy(&all).into_owned());
+        }
+    });
+    assert!(answered.is_ok(), "requests stalled behind a full stderr");
+    // The reader is back: the next line says how many were lost.
+    let mut log = String::new();
+    for _ in 0..100 {
+        status_of(&client, &url, "beta-token").await;
+        while let Ok(text) = rx.try_recv() {
+            log = text;
+        }
+        if log.contains("log lines could not be written and were dropped") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    send_signal(&child, libc::SIGTERM);
+    assert_eq!(wait_exit(&mut child, 30).code(), Some(0));
+    assert!(
+        log.contains("log lines could not be written and were dropped"),
+        "no count of the lost lines in: {}",
+        &log[log.len().saturating_sub(2000)..]
+    );
+}

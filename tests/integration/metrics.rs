@@ -362,3 +362,52 @@ async fn a_run_token_is_refused_with_403() {
     h.finished(task).await;
     h.stop().await;
 }
+
+/// The benchmarks' no-flush switch (`scripts/bench/run.py`): with
+/// `ALICE_BENCH_SKIP_FLUSH` set to its deliberate value a create is
+/// answered without a flush, and the log says durability is off; any other
+/// value keeps every write flushed before it is answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bench_no_flush_switch_takes_only_its_exact_value() {
+    const ADMIN: &str = "bench-admin-0123456789abcdef";
+    const TOKEN: &str = "bench-token-0123456789abcdef";
+    for (value, skipped) in [("writes-may-be-lost", true), ("1", false)] {
+        let dir = TestDir::new();
+        let (base, admin) = (free_ports(1), free_ports(1));
+        let path = dir.write_config(&format!(
+            "[supervisor]\ndata_dir = \"data\"\nadmin_addr = \"127.0.0.1:{admin}\"\nbase_port = {base}\nadmin_token = \"{ADMIN}\"\n\n[bots.alpha]\nruntime_http_token = \"{TOKEN}\"\n"
+        ));
+        let log = std::fs::File::create(dir.path().join("serve.log")).expect("log file");
+        let mut child = alice_command(&["serve", "--config", path.to_str().unwrap()])
+            .env("ALICE_BENCH_SKIP_FLUSH", value)
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("spawn alice serve");
+        let bot = format!("http://127.0.0.1:{base}");
+        wait_healthy(&format!("{bot}/healthz")).await;
+        let res = client()
+            .post(format!("{bot}/api/v1/automation/tasks"))
+            .bearer_auth(TOKEN)
+            .header("X-Alice-Receive-Id", "oc_bench")
+            .json(&json!({"text": "hi", "cron": "0 9 * * *"}))
+            .send()
+            .await
+            .expect("create");
+        assert_eq!(res.status(), 201, "{value}");
+        let (status, text) = scrape(&format!("http://127.0.0.1:{admin}"), Some(ADMIN)).await;
+        assert_eq!(status, 200, "{text}");
+        let flushes = sample(&text, "alice_store_flushes_total", &[]).unwrap_or(0.0);
+        send_signal(&child, libc::SIGTERM);
+        assert_eq!(wait_exit(&mut child, 30).code(), Some(0));
+        let log = std::fs::read_to_string(dir.path().join("serve.log")).unwrap();
+        let warned = log.contains("ALICE_BENCH_SKIP_FLUSH is set");
+        if skipped {
+            assert_eq!(flushes, 0.0, "{value}: {text}");
+            assert!(warned, "{value}: {log}");
+        } else {
+            assert!(flushes >= 1.0, "{value}: {text}");
+            assert!(!warned, "{value}: {log}");
+        }
+    }
+}
