@@ -310,6 +310,26 @@ async fn sigterm_cuts_requests_past_the_shutdown_timeout_and_exits_0() {
     assert_eq!(cut, SLOW);
 }
 
+/// Bot beta (on `port`) asked again and again until `stop`: how many
+/// requests it served and how many failed.
+fn beta_load(
+    port: u16,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+) -> tokio::task::JoinHandle<(usize, usize)> {
+    let url = format!("http://127.0.0.1:{port}/api/v1/bot");
+    tokio::spawn(async move {
+        let client = client();
+        let (mut served, mut failed) = (0, 0);
+        while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+            match client.get(&url).bearer_auth("beta-token").send().await {
+                Ok(res) if res.status() == 200 => served += 1,
+                _ => failed += 1,
+            }
+        }
+        (served, failed)
+    })
+}
+
 /// A handler that panics (the debug-build test hook) costs only its
 /// request: a 500 JSON `internal`; the bot serves on, and the other bot
 /// answers every request meanwhile.
@@ -324,21 +344,7 @@ async fn a_panicking_handler_costs_only_its_request() {
     ));
     let mut child = serve_with(&path, &[("ALICE_TEST_PANIC_ROUTE", "1")], &[base, base + 1]).await;
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let beta = {
-        let stop = stop.clone();
-        let url = format!("http://127.0.0.1:{}/api/v1/bot", base + 1);
-        tokio::spawn(async move {
-            let client = client();
-            let (mut served, mut failed) = (0, 0);
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                match client.get(&url).bearer_auth("beta-token").send().await {
-                    Ok(res) if res.status() == 200 => served += 1,
-                    _ => failed += 1,
-                }
-            }
-            (served, failed)
-        })
-    };
+    let beta = beta_load(base + 1, stop.clone());
     let client = client();
     let mut internal = 0;
     for _ in 0..20 {
@@ -375,21 +381,7 @@ async fn a_bot_whose_server_dies_is_relaunched_while_the_other_serves_on() {
     let path = dir.write_config(&one_bot(admin, base, ""));
     let mut child = serve_with(&path, &[("ALICE_TEST_PANIC_ROUTE", "1")], &[base, base + 1]).await;
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let beta = {
-        let stop = stop.clone();
-        let url = format!("http://127.0.0.1:{}/api/v1/bot", base + 1);
-        tokio::spawn(async move {
-            let client = client();
-            let (mut served, mut failed) = (0, 0);
-            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
-                match client.get(&url).bearer_auth("beta-token").send().await {
-                    Ok(res) if res.status() == 200 => served += 1,
-                    _ => failed += 1,
-                }
-            }
-            (served, failed)
-        })
-    };
+    let beta = beta_load(base + 1, stop.clone());
     let client = client();
     let res = client
         .post(format!("http://127.0.0.1:{base}/__test/die"))
