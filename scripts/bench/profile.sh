@@ -7,6 +7,7 @@
 #
 #   scripts/bench/profile.sh ALICE_BINARY [SECS] [OUT_DIR]
 #   scripts/bench/profile.sh --bare BARE_HTTP_BINARY [SECS] [OUT_DIR]
+#   PROFILE_PATH=/healthz scripts/bench/profile.sh …   (another route)
 #
 # --bare: the same load on the bare actix handler (scripts/bench/bare_http.rs)
 # answering a task-sized body, for the baseline.
@@ -57,7 +58,7 @@ id=$(curl -sS -H "Authorization: Bearer $token" -H 'Content-Type: application/js
     -d '{"title":"bench","text":"hello","cron":"0 0 1 1 *","action":"send_text"}' \
     "http://127.0.0.1:$port/api/v1/automation/tasks" | python3 -c 'import json,sys;print(json.load(sys.stdin)["id"])')
 fi
-url="http://127.0.0.1:$port/api/v1/automation/tasks/$id"
+url="http://127.0.0.1:$port${PROFILE_PATH:-/api/v1/automation/tasks/$id}"
 wrk -t1 -c1 -d2s -H "Authorization: Bearer $token" "$url" >/dev/null
 callgrind_control -z "$pid" >/dev/null 2>&1
 wrk -t1 -c1 -d"${secs}s" -H "Authorization: Bearer $token" "$url" >"$out/wrk.txt"
