@@ -295,51 +295,28 @@ async fn messages_to_a_stopped_bot_are_answered_after_it_starts() {
 /// user types into `alice chat` and the example bot answers.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_shipped_example_bot_answers_through_alice_chat() {
-    use std::io::Write;
-    use std::process::Stdio;
     let dir = TestDir::new();
     let (base, admin) = (free_ports(2), free_ports(1));
-    let shipped = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("bots.toml");
-    let env = [
-        (
-            "ALICE_SUPERVISOR__DATA_DIR",
-            dir.path().join("data").display().to_string(),
-        ),
-        ("ALICE_SUPERVISOR__ADMIN_ADDR", format!("127.0.0.1:{admin}")),
-        ("ALICE_SUPERVISOR__BASE_PORT", base.to_string()),
-    ];
-    let log = std::fs::File::create(dir.path().join("serve.log")).unwrap();
-    let mut serve = alice_command(&["serve", "--config", shipped.to_str().unwrap()])
-        .envs(env.clone())
-        .stderr(log)
-        .spawn()
-        .unwrap();
+    let Shipped {
+        config,
+        env,
+        mut serve,
+    } = Shipped::start(&dir, admin, base);
     wait_healthy(&format!("http://127.0.0.1:{admin}/healthz")).await;
     wait_healthy(&format!("http://127.0.0.1:{}/healthz", base + 1)).await;
 
-    let mut chat = alice_command(&[
-        "chat",
-        "--config",
-        shipped.to_str().unwrap(),
-        "alpha",
-        "--linger",
-        "6",
-    ])
-    .envs(env)
-    .stdin(Stdio::piped())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .unwrap();
-    chat.stdin
-        .take()
-        .unwrap()
-        .write_all(b"hello alice\n/time\n/image\n/remind 2s stretch\n")
-        .unwrap();
-    let out = tokio::task::spawn_blocking(move || chat.wait_with_output())
-        .await
-        .unwrap()
-        .unwrap();
+    let out = run_chat(
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "alpha",
+            "--linger",
+            "6",
+        ],
+        &env,
+        b"hello alice\n/time\n/image\n/remind 2s stretch\n",
+    )
+    .await;
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),
@@ -368,8 +345,7 @@ async fn the_shipped_example_bot_answers_through_alice_chat() {
     );
     assert_eq!(lines[6], "alpha> Reminder: stretch");
 
-    send_signal(&serve, libc::SIGTERM);
-    assert_eq!(wait_exit(&mut serve, 20).code(), Some(0));
+    terminate(&mut serve);
 }
 
 /// The supervisor's own secrets in its environment (admin token, other
@@ -419,35 +395,26 @@ async fn agents_never_inherit_the_supervisors_secrets() {
     let env = std::fs::read_to_string(&env_file).unwrap();
     assert!(env.contains("ALICE_RECEIVE_ID=oc_env"), "{env}");
     assert!(!env.contains("secret"), "{env}");
-    send_signal(&serve, libc::SIGTERM);
-    assert_eq!(wait_exit(&mut serve, 20).code(), Some(0));
+    terminate(&mut serve);
 }
 
 /// Conversation ids are user input: `alice chat` escapes them in URLs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alice_chat_takes_any_conversation_id() {
-    use std::io::Write;
-    use std::process::Stdio;
     let chat = Chat::start("").await;
     let config = chat.dir.config_path();
-    let mut cli = alice_command(&[
-        "chat",
-        "--config",
-        config.to_str().unwrap(),
-        "alpha",
-        "--conversation",
-        "team #1?/x",
-    ])
-    .stdin(Stdio::piped())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .unwrap();
-    cli.stdin.take().unwrap().write_all(b"hi\n").unwrap();
-    let out = tokio::task::spawn_blocking(move || cli.wait_with_output())
-        .await
-        .unwrap()
-        .unwrap();
+    let out = run_chat(
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "alpha",
+            "--conversation",
+            "team #1?/x",
+        ],
+        &[],
+        b"hi\n",
+    )
+    .await;
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),

@@ -367,8 +367,7 @@ async fn a_panicking_handler_costs_only_its_request() {
     println!("crash isolation: 20 panics -> {internal} JSON 500s; other bot {served} served, {failed} failed");
     assert_eq!(internal, 20);
     assert_eq!(failed, 0);
-    send_signal(&child, libc::SIGTERM);
-    assert_eq!(wait_exit(&mut child, 20).code(), Some(0));
+    terminate(&mut child);
 }
 
 /// A bot whose server dies (the debug-build hook ends it, not through the
@@ -411,8 +410,7 @@ async fn a_bot_whose_server_dies_is_relaunched_while_the_other_serves_on() {
     );
     assert!(served > 0);
     assert_eq!(failed, 0);
-    send_signal(&child, libc::SIGTERM);
-    assert_eq!(wait_exit(&mut child, 20).code(), Some(0));
+    terminate(&mut child);
 }
 
 /// The short kill -9 suite (`scripts/faults/run` runs 20 cycles): 3 cycles

@@ -128,8 +128,7 @@ async fn generated_tokens_survive_a_restart_and_the_admin_token_is_private() {
             .unwrap();
         assert_eq!(res.status(), 200);
         tokens.push(token);
-        send_signal(&child, libc::SIGTERM);
-        assert_eq!(wait_exit(&mut child, 20).code(), Some(0));
+        terminate(&mut child);
     }
     assert_eq!(tokens[0], tokens[1]);
     let mode = std::fs::metadata(dir.path().join("data/admin.token"))
@@ -241,8 +240,7 @@ async fn sighup_reloads_the_config() {
     dir.write_config(&format!("{sup}[bots.alpha]\n[bots.beta]\n"));
     send_signal(&child, libc::SIGHUP);
     wait_healthy(&format!("http://127.0.0.1:{}/healthz", base + 1)).await;
-    send_signal(&child, libc::SIGTERM);
-    assert_eq!(wait_exit(&mut child, 20).code(), Some(0));
+    terminate(&mut child);
 }
 
 /// SIGTERM while a request is in flight: new connections are refused, the
@@ -323,8 +321,7 @@ async fn configured_tokens_and_environment_overrides() {
             .unwrap();
         assert_eq!(res.status(), 200, "{token}");
     }
-    send_signal(&child, libc::SIGTERM);
-    assert_eq!(wait_exit(&mut child, 20).code(), Some(0));
+    terminate(&mut child);
 }
 
 /// A second alice on the same data folder fails at once with one clear
@@ -348,8 +345,7 @@ async fn a_second_alice_on_the_same_data_dir_is_refused_clearly() {
         "{stderr}"
     );
     wait_healthy(&format!("http://127.0.0.1:{base}/healthz")).await;
-    send_signal(&first, libc::SIGTERM);
-    assert_eq!(wait_exit(&mut first, 20).code(), Some(0));
+    terminate(&mut first);
 }
 
 /// A data folder written by a newer alice is refused at start with one
@@ -396,8 +392,7 @@ async fn a_newer_storage_schema_is_a_clear_startup_error() {
     set_version(None);
     let mut child = spawn_serve(&path, &[]);
     wait_healthy(&format!("http://127.0.0.1:{base}/healthz")).await;
-    send_signal(&child, libc::SIGTERM);
-    assert_eq!(wait_exit(&mut child, 20).code(), Some(0));
+    terminate(&mut child);
     let db = sled::open(&db_path).unwrap();
     let version = db.get("alice:schema_version").unwrap().unwrap();
     assert_eq!(version, alice::store::SCHEMA_VERSION.to_string().as_bytes());
@@ -513,8 +508,7 @@ async fn the_data_folder_and_everything_in_it_is_private() {
         .await
         .unwrap();
     assert_eq!(res.status(), 200, "{}", res.text().await.unwrap());
-    send_signal(&child, libc::SIGTERM);
-    assert_eq!(wait_exit(&mut child, 20).code(), Some(0));
+    terminate(&mut child);
 
     let data = dir.path().join("data");
     let mut seen = (0, 0);
@@ -538,8 +532,7 @@ async fn the_data_folder_and_everything_in_it_is_private() {
     std::fs::set_permissions(&data, std::fs::Permissions::from_mode(0o755)).unwrap();
     let mut child = spawn_serve(&path, &[]);
     wait_healthy(&format!("http://127.0.0.1:{base}/healthz")).await;
-    send_signal(&child, libc::SIGTERM);
-    assert_eq!(wait_exit(&mut child, 20).code(), Some(0));
+    terminate(&mut child);
     let log = std::fs::read_to_string(dir.path().join("serve.log")).unwrap();
     assert!(log.contains("WARN") && log.contains("0755"), "{log}");
 }
@@ -577,8 +570,7 @@ async fn the_cli_does_not_need_secrets_it_does_not_use() {
         );
         assert!(String::from_utf8_lossy(&out.stdout).contains("fs"));
     }
-    send_signal(&child, libc::SIGTERM);
-    assert_eq!(wait_exit(&mut child, 20).code(), Some(0));
+    terminate(&mut child);
 }
 
 /// `alice serve … 2>&1 | head -3`: once the reader is gone, log writes fail;
@@ -610,8 +602,7 @@ async fn a_closed_log_pipe_never_takes_a_request_down() {
             assert_eq!(status.ok(), Some(200), "round {round}: {url}");
         }
     }
-    send_signal(&child, libc::SIGTERM);
-    assert_eq!(wait_exit(&mut child, 20).code(), Some(0));
+    terminate(&mut child);
 }
 
 /// Writes a request's head and part of its body, then stalls or trickles;
@@ -690,8 +681,7 @@ async fn a_stalled_or_trickling_body_gets_408_json() {
         .await
         .unwrap();
     assert_eq!(res.status(), 201);
-    send_signal(&child, libc::SIGTERM);
-    assert_eq!(wait_exit(&mut child, 20).code(), Some(0));
+    terminate(&mut child);
 }
 
 fn rss_kib(pid: u32) -> u64 {
@@ -771,8 +761,7 @@ async fn memory_comes_back_after_a_flood_of_stalled_bodies() {
     // Still serving.
     let res = client().get(&url).bearer_auth("flood-token").send().await;
     assert_eq!(res.unwrap().status(), 200);
-    send_signal(&child, libc::SIGTERM);
-    assert_eq!(wait_exit(&mut child, 20).code(), Some(0));
+    terminate(&mut child);
 }
 
 /// The default log holds alice's own INFO lines (bot started, stopped) and
@@ -802,8 +791,7 @@ async fn dependencies_stay_quiet_in_the_default_log() {
     for port in [base, base + 1] {
         wait_healthy(&format!("http://127.0.0.1:{port}/healthz")).await;
     }
-    send_signal(&child, libc::SIGTERM);
-    assert_eq!(wait_exit(&mut child, 20).code(), Some(0));
+    terminate(&mut child);
     let text = std::fs::read_to_string(dir.path().join("quiet.log")).unwrap();
     let lines: Vec<Value> = text
         .lines()

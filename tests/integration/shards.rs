@@ -162,8 +162,7 @@ async fn two_shards_run_every_bot_exactly_once_on_its_file_port() {
     assert_eq!(list(&["--all", &other]), 10);
 
     for child in [&mut a, &mut b] {
-        send_signal(child, libc::SIGTERM);
-        assert_eq!(wait_exit(child, 20).code(), Some(0));
+        terminate(child);
     }
 }
 
@@ -188,8 +187,7 @@ async fn only_runs_exactly_the_named_bots_and_refuses_unknown_ones() {
         (status, &body["code"]),
         (404, &Value::from("bot_on_other_shard"))
     );
-    send_signal(&one, libc::SIGTERM);
-    assert_eq!(wait_exit(&mut one, 20).code(), Some(0));
+    terminate(&mut one);
 
     let out = alice_command(&[
         "serve",
@@ -244,8 +242,7 @@ async fn a_second_supervisor_on_a_locked_bot_folder_refuses_that_bot() {
     assert_eq!(bot0["state"], "running", "{bot0}");
 
     for child in [&mut a, &mut b] {
-        send_signal(child, libc::SIGTERM);
-        assert_eq!(wait_exit(child, 20).code(), Some(0));
+        terminate(child);
     }
 }
 
@@ -279,8 +276,7 @@ async fn readyz_waits_for_every_bot_of_this_supervisor() {
     assert_eq!(res.status(), 200);
     let res = client().get(&url).send().await.unwrap();
     assert_eq!(res.status(), 200);
-    send_signal(&one, libc::SIGTERM);
-    assert_eq!(wait_exit(&mut one, 20).code(), Some(0));
+    terminate(&mut one);
 }
 
 fn deploy_file(name: &str) -> String {
@@ -539,8 +535,7 @@ async fn a_bot_moves_with_its_tasks_goal_history_and_token() {
     );
     let live = out.stdout;
     wait_healthy(&format!("http://127.0.0.1:{base}/healthz")).await;
-    send_signal(&a, libc::SIGTERM);
-    assert_eq!(wait_exit(&mut a, 20).code(), Some(0));
+    terminate(&mut a);
     // Stopped: the CLI reads the data folder itself.
     let out = run_cli(&from_file, &["export", "alpha"]);
     assert!(
@@ -640,6 +635,5 @@ async fn a_bot_moves_with_its_tasks_goal_history_and_token() {
         .unwrap();
     let history: Value = res.json().await.unwrap();
     assert!(history.to_string().contains("remember me"), "{history}");
-    send_signal(&b, libc::SIGTERM);
-    assert_eq!(wait_exit(&mut b, 20).code(), Some(0));
+    terminate(&mut b);
 }

@@ -237,9 +237,68 @@ pub fn spawn_serve(config: &Path, extra: &[&str]) -> Child {
         .expect("spawn alice serve")
 }
 
+/// The shipped `bots.toml` on test ports and a temporary data folder:
+/// `alice serve` started on it (stderr in `dir/serve.log`), and the
+/// `ALICE_*` overrides a CLI client of it needs too.
+pub struct Shipped {
+    pub config: PathBuf,
+    pub env: [(&'static str, String); 3],
+    pub serve: Child,
+}
+
+impl Shipped {
+    pub fn start(dir: &TestDir, admin: u16, base: u16) -> Self {
+        let config = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("bots.toml");
+        let env = [
+            (
+                "ALICE_SUPERVISOR__DATA_DIR",
+                dir.path().join("data").display().to_string(),
+            ),
+            ("ALICE_SUPERVISOR__ADMIN_ADDR", format!("127.0.0.1:{admin}")),
+            ("ALICE_SUPERVISOR__BASE_PORT", base.to_string()),
+        ];
+        let log = std::fs::File::create(dir.path().join("serve.log")).expect("log file");
+        let serve = alice_command(&["serve", "--config", config.to_str().expect("utf-8 path")])
+            .envs(env.clone())
+            .stderr(log)
+            .spawn()
+            .expect("spawn alice serve");
+        Self { config, env, serve }
+    }
+}
+
+/// `alice chat <args…>` with `input` on its stdin; its output once it exits.
+pub async fn run_chat(args: &[&str], env: &[(&str, String)], input: &[u8]) -> std::process::Output {
+    use std::io::Write;
+    let mut argv = vec!["chat"];
+    argv.extend_from_slice(args);
+    let mut chat = alice_command(&argv)
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn alice chat");
+    chat.stdin
+        .take()
+        .expect("stdin")
+        .write_all(input)
+        .expect("write to alice chat");
+    tokio::task::spawn_blocking(move || chat.wait_with_output())
+        .await
+        .expect("join")
+        .expect("alice chat output")
+}
+
 pub fn send_signal(child: &Child, signal: i32) {
     let rc = unsafe { libc::kill(child.id() as i32, signal) };
     assert_eq!(rc, 0, "kill failed");
+}
+
+/// SIGTERM, then the clean exit (0) within 20 s.
+pub fn terminate(child: &mut Child) {
+    send_signal(child, libc::SIGTERM);
+    assert_eq!(wait_exit(child, 20).code(), Some(0));
 }
 
 /// Waits for the child to exit, killing it after `secs`.

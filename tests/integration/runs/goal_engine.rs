@@ -738,49 +738,26 @@ async fn alices_goal_script_lines_work_unchanged() {
 /// bot's iterations arrive on their own until it completes the goal.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_example_bot_pursues_a_goal_in_alice_chat() {
-    use std::io::Write;
-    use std::process::Stdio;
     let dir = TestDir::new();
     let (base, admin) = (free_ports(2), free_ports(1));
-    let shipped = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("bots.toml");
-    let env = [
-        (
-            "ALICE_SUPERVISOR__DATA_DIR",
-            dir.path().join("data").display().to_string(),
-        ),
-        ("ALICE_SUPERVISOR__ADMIN_ADDR", format!("127.0.0.1:{admin}")),
-        ("ALICE_SUPERVISOR__BASE_PORT", base.to_string()),
-    ];
-    let log = std::fs::File::create(dir.path().join("serve.log")).unwrap();
-    let mut serve = alice_command(&["serve", "--config", shipped.to_str().unwrap()])
-        .envs(env.clone())
-        .stderr(log)
-        .spawn()
-        .unwrap();
+    let Shipped {
+        config,
+        env,
+        mut serve,
+    } = Shipped::start(&dir, admin, base);
     wait_healthy(&format!("http://127.0.0.1:{base}/healthz")).await;
-    let mut chat = alice_command(&[
-        "chat",
-        "--config",
-        shipped.to_str().unwrap(),
-        "alpha",
-        "--linger",
-        "14",
-    ])
-    .envs(env)
-    .stdin(Stdio::piped())
-    .stdout(Stdio::piped())
-    .stderr(Stdio::piped())
-    .spawn()
-    .unwrap();
-    chat.stdin
-        .take()
-        .unwrap()
-        .write_all(b"/goal write a haiku\n")
-        .unwrap();
-    let out = tokio::task::spawn_blocking(move || chat.wait_with_output())
-        .await
-        .unwrap()
-        .unwrap();
+    let out = run_chat(
+        &[
+            "--config",
+            config.to_str().unwrap(),
+            "alpha",
+            "--linger",
+            "14",
+        ],
+        &env,
+        b"/goal write a haiku\n",
+    )
+    .await;
     let stdout = String::from_utf8_lossy(&out.stdout);
     let lines: Vec<&str> = stdout.lines().collect();
     assert_eq!(
@@ -794,8 +771,7 @@ async fn the_example_bot_pursues_a_goal_in_alice_chat() {
         "{stdout}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    send_signal(&serve, libc::SIGTERM);
-    assert_eq!(wait_exit(&mut serve, 20).code(), Some(0));
+    terminate(&mut serve);
 }
 
 /// `permissions.runtime_goal = false` stops the engine: a goal due again
